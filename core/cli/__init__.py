@@ -1,0 +1,82 @@
+"""The ``plugwire`` command line: typer + rich, one module per command group.
+
+User mistakes (``PlugwireError``) are printed as one plain message naming the field
+and the fix, with exit code 1 and no traceback; every command takes ``--json``.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import click
+import typer
+
+from plugwire.core.cli import connections as _connections
+from plugwire.core.cli import plugins as _plugins
+from plugwire.core.cli.common import err_console
+from plugwire.core.errors import PlugwireError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="plugwire",
+    help="Connect any application that has an HTTP API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(_connections.app, name="connections")
+app.add_typer(_plugins.app, name="plugins")
+
+
+def _add_optional_groups() -> None:
+    """Command groups whose modules may import heavier dependencies."""
+    import importlib
+
+    for module, name in (
+        ("plugwire.core.cli.knowledge", None),
+        ("plugwire.core.cli.actions", None),
+        ("plugwire.core.cli.recipes", None),
+    ):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                continue  # not built yet in this tree
+            raise
+        mod.attach(app)
+
+
+_add_optional_groups()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; exits with 0 on success, 1 on a user error, 2 on a usage error."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DeprecationWarning)
+        code = _run(argv)
+    for w in caught:
+        if issubclass(w.category, DeprecationWarning) and str(w.message).startswith(("The ", "'")):
+            err_console.print(f"[yellow]Warning:[/] {w.message}", highlight=False)
+    sys.exit(code)
+
+
+def _run(argv: list[str] | None) -> int:
+    try:
+        app(args=argv, prog_name="plugwire", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err_console.print("Aborted.")
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except PlugwireError as exc:
+        err_console.print(f"[red]Error:[/] {exc}", highlight=False)
+        return 1
+    except KeyboardInterrupt:
+        err_console.print("Interrupted.")
+        return 130
+    return 0

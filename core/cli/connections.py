@@ -1,0 +1,416 @@
+"""``plugwire connections``: add, list, show, edit, remove, test, connect, types."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from plugwire.core.cli.common import JSON_OPTION, console, home, print_json, read_secret, stdin_is_interactive
+from plugwire.core.connections import Connections
+from plugwire.core.errors import UserInputError
+from plugwire.core.plugins import auth_types
+
+app = typer.Typer(help="Accounts on HTTP APIs: their auth, certificate and route.", no_args_is_help=True)
+
+SET_HELP = "A setting of the auth type, KEY=VALUE (dotted keys for mappings: headers.Accept=json). Repeatable."
+SECRET_HELP = (
+    "A secret setting, KEY=SOURCE where SOURCE is env:VAR, file:PATH, - (stdin) or prompt. "
+    "Secrets are never taken from the command line itself. Repeatable."
+)
+
+
+def _service() -> Connections:
+    return Connections(home())
+
+
+def _secret_fields(auth_name: str) -> tuple[set[str], set[str]]:
+    """Return (all secret top-level fields, required secret fields) of an auth type."""
+    auth = auth_types.get(auth_name)
+    if auth is None:
+        return set(), set()
+    secret, required = set(), set()
+    for f in auth.describe_fields():
+        if f["secret"]:
+            secret.add(f["name"])
+            if f["required"]:
+                required.add(f["name"])
+    return secret, required
+
+
+def _put(target: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".", 1)
+    if len(parts) == 2 and parts[1]:
+        target.setdefault(parts[0], {})
+        if not isinstance(target[parts[0]], dict):
+            raise UserInputError(f"settings.{parts[0]} is not a mapping.", field=f"settings.{parts[0]}", fix="drop the dotted key")
+        target[parts[0]][parts[1]] = value
+    else:
+        target[dotted] = value
+
+
+def _value(text: str) -> Any:
+    if text[:1] in "[{":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+    return text
+
+
+def _settings_from_flags(auth_name: str, sets: list[str], secrets: list[str], *, prompt_missing: bool, existing: set[str] = frozenset()) -> dict[str, Any]:
+    secret_fields, required_secret = _secret_fields(auth_name)
+    settings: dict[str, Any] = {}
+    for item in sets:
+        key, sep, val = item.partition("=")
+        if not sep or not key:
+            raise UserInputError(f"--set {item!r} is not KEY=VALUE.", field="settings", fix="write --set key=value")
+        if key.split(".", 1)[0] in secret_fields:
+            raise UserInputError(
+                f"settings.{key} is a secret and cannot be given with --set.",
+                field=f"settings.{key}",
+                fix=f"use --secret {key}=env:VAR, --secret {key}=file:PATH or --secret {key}=prompt",
+            )
+        _put(settings, key, _value(val))
+    for item in secrets:
+        key, sep, source = item.partition("=")
+        if not sep or not key:
+            raise UserInputError(
+                f"--secret {item!r} is not KEY=SOURCE.", field="settings", fix="write --secret key=env:VAR (or file:PATH, -, prompt)"
+            )
+        _put(settings, key, read_secret(source, f"settings.{key}"))
+    if prompt_missing:
+        for name in sorted(required_secret - set(settings) - set(existing)):
+            if stdin_is_interactive():
+                settings[name] = read_secret("prompt", name)
+            else:
+                raise UserInputError(
+                    f"settings.{name} is required and is a secret.",
+                    field=f"settings.{name}",
+                    fix=f"pass --secret {name}=env:VAR or --secret {name}=file:PATH (or run in a terminal to be prompted)",
+                )
+    return settings
+
+
+def _read_pem(path: Optional[Path], field: str) -> Optional[str]:
+    if path is None:
+        return None
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not a text PEM file"
+        raise UserInputError(f"{field}: cannot read {path} ({reason}).", field=field, fix="give a readable PEM file") from None
+
+
+def _certificate(cert_file, key_file, key_password, ca_file) -> Optional[dict[str, Any]]:
+    if not any([cert_file, key_file, key_password, ca_file]):
+        return None
+    if cert_file is None:
+        raise UserInputError(
+            "A client key or CA file was given without a certificate.",
+            field="client_certificate.certificate",
+            fix="add --cert-file PATH",
+        )
+    out: dict[str, Any] = {"certificate": _read_pem(cert_file, "client_certificate.certificate")}
+    if key_file:
+        out["private_key"] = _read_pem(key_file, "client_certificate.private_key")
+    if key_password:
+        out["key_password"] = read_secret(key_password, "client_certificate.key_password")
+    if ca_file:
+        out["ca_bundle"] = _read_pem(ca_file, "client_certificate.ca_bundle")
+    return out
+
+
+def _load_spec(path: Path) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserInputError(f"--from-file: cannot read {path} ({exc.strerror}).", field="from_file", fix="give a readable file") from None
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UserInputError(f"--from-file: {path} is not valid JSON or YAML ({exc}).", field="from_file", fix="fix the file") from None
+    if not isinstance(data, dict):
+        raise UserInputError(f"--from-file: {path} must hold one mapping.", field="from_file", fix="write a JSON object")
+    return data
+
+
+def _show(conn_public: dict[str, Any]) -> None:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in conn_public.items():
+        if key == "settings":
+            continue
+        if value in (None, "", False) and key not in ("verify_tls",):
+            continue
+        table.add_row(key, json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+    for key, value in (conn_public.get("settings") or {}).items():
+        table.add_row(f"settings.{key}", json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+    console.print(table)
+
+
+@app.command("add")
+def add(
+    name: Optional[str] = typer.Argument(None, help="Unique connection name."),
+    auth: Optional[str] = typer.Option(None, "--auth", "-a", help="Auth type (see `plugwire connections types`)."),
+    sets: list[str] = typer.Option([], "--set", help=SET_HELP),
+    secrets: list[str] = typer.Option([], "--secret", help=SECRET_HELP),
+    provider: Optional[str] = typer.Option(None, "--provider", help="Catalogue provider id or a URL on its host: pre-fills the auth settings."),
+    base_url: Optional[str] = typer.Option(None, "--base-url"),
+    test_url: Optional[str] = typer.Option(None, "--test-url", help="URL that `connections test` sends a GET to."),
+    cert_file: Optional[Path] = typer.Option(None, "--cert-file", help="Client certificate (PEM)."),
+    key_file: Optional[Path] = typer.Option(None, "--key-file", help="Client private key (PEM)."),
+    key_password: Optional[str] = typer.Option(None, "--key-password", help="SOURCE of the key's password: env:VAR, file:PATH, - or prompt."),
+    ca_file: Optional[Path] = typer.Option(None, "--ca-file", help="CA bundle (PEM) to trust for the server."),
+    private_network: bool = typer.Option(False, "--private-network", help="Route requests through the on-premise agent."),
+    agent_url: Optional[str] = typer.Option(None, "--agent-url", help="URL of the on-premise agent/proxy."),
+    no_verify_tls: bool = typer.Option(False, "--no-verify-tls", help="Do not verify the server certificate (unsafe)."),
+    timeout: float = typer.Option(30.0, "--timeout"),
+    description: str = typer.Option("", "--description"),
+    restricted_ip: Optional[bool] = typer.Option(None, "--restricted-ip", hidden=True, help="Deprecated; use --private-network."),
+    from_file: Optional[Path] = typer.Option(None, "--from-file", help="Read the whole connection (settings included) from a JSON/YAML file."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Create a connection."""
+    data: dict[str, Any] = _load_spec(from_file) if from_file else {}
+    prefill: dict[str, Any] = {}
+    if provider:
+        prefill = _prefill(provider)
+        data.setdefault("provider", prefill.get("provider"))
+        data.setdefault("auth_type", prefill.get("auth_type"))
+        data.setdefault("base_url", prefill.get("base_url"))
+    if name:
+        data["name"] = name
+    if auth:
+        data["auth_type"] = auth
+    if not data.get("name"):
+        raise UserInputError("name is missing.", field="name", fix="give the connection a name: plugwire connections add NAME --auth TYPE")
+    if not data.get("auth_type"):
+        raise UserInputError(
+            "auth_type is missing.", field="auth_type", fix=f"add --auth TYPE, one of: {', '.join(auth_types.names())}"
+        )
+    existing = set((data.get("settings") or {}).keys())
+    flags = _settings_from_flags(data["auth_type"], sets, secrets, prompt_missing=True, existing=existing | set(prefill.get("settings", {})))
+    settings = {**prefill.get("settings", {}), **(data.get("settings") or {}), **flags}
+    data["settings"] = settings
+    for key, value in (("base_url", base_url), ("test_url", test_url), ("agent_url", agent_url)):
+        if value is not None:
+            data[key] = value
+    if description:
+        data["description"] = description
+    if private_network:
+        data["private_network"] = True
+    if no_verify_tls:
+        data["verify_tls"] = False
+    if timeout != 30.0:
+        data["timeout"] = timeout
+    if restricted_ip is not None:
+        data["restricted_ip"] = restricted_ip
+    cert = _certificate(cert_file, key_file, key_password, ca_file)
+    if cert:
+        data["client_certificate"] = cert
+    conn = _service().create(data)
+    if as_json:
+        print_json(conn.public())
+        return
+    console.print(f"Created connection [bold]{conn.name}[/] ({conn.auth_type}).")
+    _show(conn.public())
+    if conn.auth_type_plugin().interactive:
+        console.print(f"Next: [bold]plugwire connections connect {conn.name!r}[/] to authorize it.")
+
+
+def _prefill(provider: str) -> dict[str, Any]:
+    """Return connection defaults from the catalogue's auth hints for ``provider``."""
+    try:
+        from plugwire.knowledge.prefill import connection_defaults
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("plugwire.knowledge"):
+            raise UserInputError(
+                "--provider needs the knowledge base, which is not installed.", field="provider", fix="drop --provider"
+            ) from None
+        raise
+    return connection_defaults(provider)
+
+
+@app.command("list")
+def list_(as_json: bool = JSON_OPTION) -> None:
+    """List connections (secrets masked)."""
+    conns = _service().list()
+    if as_json:
+        print_json([c.public() for c in conns])
+        return
+    if not conns:
+        console.print("No connections yet. Create one with [bold]plugwire connections add NAME --auth TYPE[/].")
+        return
+    table = Table("name", "auth", "test URL", "private network", "client cert", "updated")
+    for c in conns:
+        o = c.options
+        table.add_row(c.name, c.auth_type, o.test_url or "", "yes" if o.private_network else "", "yes" if o.client_certificate else "", c.updated_at)
+    console.print(table)
+
+
+@app.command("show")
+def show(name: str, as_json: bool = JSON_OPTION) -> None:
+    """Show one connection (secrets masked)."""
+    conn = _service().get(name)
+    if as_json:
+        print_json(conn.public())
+    else:
+        _show(conn.public())
+
+
+@app.command("edit")
+def edit(
+    name: str,
+    rename: Optional[str] = typer.Option(None, "--rename"),
+    auth: Optional[str] = typer.Option(None, "--auth", "-a"),
+    sets: list[str] = typer.Option([], "--set", help=SET_HELP),
+    secrets: list[str] = typer.Option([], "--secret", help=SECRET_HELP),
+    base_url: Optional[str] = typer.Option(None, "--base-url"),
+    test_url: Optional[str] = typer.Option(None, "--test-url"),
+    cert_file: Optional[Path] = typer.Option(None, "--cert-file"),
+    key_file: Optional[Path] = typer.Option(None, "--key-file"),
+    key_password: Optional[str] = typer.Option(None, "--key-password"),
+    ca_file: Optional[Path] = typer.Option(None, "--ca-file"),
+    remove_cert: bool = typer.Option(False, "--remove-cert", help="Drop the client certificate."),
+    private_network: Optional[bool] = typer.Option(None, "--private-network/--public-network"),
+    agent_url: Optional[str] = typer.Option(None, "--agent-url"),
+    verify_tls: Optional[bool] = typer.Option(None, "--verify-tls/--no-verify-tls"),
+    timeout: Optional[float] = typer.Option(None, "--timeout"),
+    description: Optional[str] = typer.Option(None, "--description"),
+    restricted_ip: Optional[bool] = typer.Option(None, "--restricted-ip", hidden=True),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Change a connection; settings left out keep their values (secrets too)."""
+    service = _service()
+    current = service.get(name)
+    auth_name = auth or current.auth_type
+    changes: dict[str, Any] = {}
+    if auth:
+        changes["auth_type"] = auth
+    settings = _settings_from_flags(auth_name, sets, secrets, prompt_missing=bool(auth and auth != current.auth_type))
+    if settings:
+        changes["settings"] = settings
+    for key, value in (
+        ("name", rename), ("base_url", base_url), ("test_url", test_url), ("agent_url", agent_url),
+        ("private_network", private_network), ("verify_tls", verify_tls), ("timeout", timeout),
+        ("description", description), ("restricted_ip", restricted_ip),
+    ):
+        if value is not None:
+            changes[key] = value
+    if remove_cert:
+        changes["client_certificate"] = None
+    cert = _certificate(cert_file, key_file, key_password, ca_file)
+    if cert:
+        changes["client_certificate"] = cert
+    if not changes:
+        raise UserInputError("Nothing to change.", field="options", fix="pass at least one option, e.g. --test-url URL")
+    conn = service.edit(name, changes)
+    if as_json:
+        print_json(conn.public())
+        return
+    console.print(f"Updated connection [bold]{conn.name}[/].")
+    _show(conn.public())
+
+
+@app.command("remove")
+def remove(name: str, yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."), as_json: bool = JSON_OPTION) -> None:
+    """Remove a connection and its stored tokens."""
+    service = _service()
+    service.get(name)
+    if not yes and stdin_is_interactive():
+        typer.confirm(f"Remove connection {name!r}?", abort=True)
+    service.remove(name)
+    if as_json:
+        print_json({"removed": name})
+    else:
+        console.print(f"Removed connection [bold]{name}[/].")
+
+
+@app.command("test")
+def test(
+    name: str,
+    url: Optional[str] = typer.Option(None, "--url", help="URL to GET instead of the connection's test URL."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Send a GET through the connection and say plainly what happened."""
+    from plugwire.core.http import test_connection
+
+    service = _service()
+    conn = service.get(name)
+    if not (url or conn.options.test_url):
+        raise UserInputError(
+            f"Connection {name!r} has no test URL.", field="test_url", fix=f"pass --url URL or set it: plugwire connections edit {name!r} --test-url URL"
+        )
+    result = test_connection(conn, service, url)
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+    else:
+        style = "green" if result.ok else "red"
+        console.print(f"[{style}]{result.outcome.value}[/]: {result.message}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command("connect")
+def connect(
+    name: str,
+    no_browser: bool = typer.Option(False, "--no-browser", help="Only print the authorize URL."),
+    timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait for the callback."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Run an interactive authorization (OAuth2): open the authorize URL, wait for the
+    callback on 127.0.0.1, store the token."""
+    from plugwire.core.authorize import run_authorization
+
+    service = _service()
+    conn = service.get(name)
+
+    def show_url(url: str) -> None:
+        if as_json:
+            print_json({"authorize_url": url})
+        else:
+            console.print(f"Open this URL to authorize [bold]{conn.name}[/]:\n{url}", soft_wrap=True)
+
+    result = run_authorization(conn, service, show_url=show_url, open_browser=not no_browser, timeout=timeout)
+    if as_json:
+        print_json(result)
+    else:
+        console.print(f"[green]Connected[/] {conn.name}: {result.get('message', 'token stored')}.")
+
+
+@app.command("types")
+def types(auth: Optional[str] = typer.Argument(None, help="Show the fields of one auth type."), as_json: bool = JSON_OPTION) -> None:
+    """List the auth types and, for one, its fields."""
+    if auth:
+        found = auth_types.get(auth)
+        if found is None:
+            raise UserInputError(f"Unknown auth type {auth!r}.", field="auth_type", fix=f"use one of: {', '.join(auth_types.names())}")
+        fields = found.describe_fields()
+        if as_json:
+            print_json({"name": found.name, "title": found.title, "interactive": found.interactive, "fields": fields})
+            return
+        console.print(f"[bold]{found.name}[/]: {found.title}. {found.description}")
+        table = Table("field", "type", "required", "secret", "description")
+        for f in fields:
+            table.add_row(f["name"], f["type"], "yes" if f["required"] else "", "yes" if f["secret"] else "", f["description"])
+        console.print(table)
+        return
+    items = auth_types.items()
+    if as_json:
+        print_json([{"name": a.name, "title": a.title, "interactive": a.interactive, "description": a.description} for a in items.values()])
+        return
+    table = Table("auth type", "title", "description")
+    for a in sorted(items.values(), key=lambda a: a.name):
+        table.add_row(a.name, a.title, a.description)
+    console.print(table)
+
+
+# `fields` reads better for one type; both names work.
+app.command("fields", help="Show the fields of one auth type.")(types)

@@ -1,0 +1,402 @@
+"""Connections: a named account on an HTTP API, with its auth type and settings.
+
+The :class:`Connections` service is the only way connection records are created,
+read, changed and removed; it validates input against the chosen auth type's
+model, seals secrets before they reach the store, and masks them when shown.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from plugwire.core.auth import AuthContext, AuthType, TokenStore
+from plugwire.core.errors import NotFoundError, UserInputError, format_validation_error
+from plugwire.core.home import Home
+from plugwire.core.plugins import auth_types
+from plugwire.core.secrets import mask, seal, unseal
+from plugwire.core.urls import validate_absolute_url
+
+__all__ = [
+    "ClientCertificate",
+    "Connection",
+    "ConnectionOptions",
+    "Connections",
+    "PlugwireDeprecationWarning",
+    "StoredTokens",
+]
+
+TABLE = "connections"
+TOKENS = "tokens"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.@-]{0,79}$")
+
+
+class PlugwireDeprecationWarning(DeprecationWarning):
+    """A field or option that still works but will go; the message says what replaces it."""
+
+
+class ClientCertificate(BaseModel):
+    """A client TLS certificate: PEM text (not paths), so the record is self-contained."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    certificate: str = Field(description="PEM certificate (chain); may also hold the private key")
+    private_key: SecretStr | None = Field(None, description="PEM private key, unless it is in the certificate")
+    key_password: SecretStr | None = Field(None, description="password of an encrypted private key")
+    ca_bundle: str | None = Field(None, description="PEM CA certificates to trust for the server")
+
+    @field_validator("certificate")
+    @classmethod
+    def _pem_certificate(cls, v: str) -> str:
+        if "-----BEGIN CERTIFICATE-----" not in v:
+            raise ValueError("is not a PEM certificate (no BEGIN CERTIFICATE line)")
+        return v
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _pem_ca(cls, v: str | None) -> str | None:
+        if v is not None and "-----BEGIN CERTIFICATE-----" not in v:
+            raise ValueError("is not a PEM CA bundle (no BEGIN CERTIFICATE line)")
+        return v
+
+    @model_validator(mode="after")
+    def _has_key(self) -> "ClientCertificate":
+        key = self.private_key.get_secret_value() if self.private_key else ""
+        if "PRIVATE KEY-----" not in key and "PRIVATE KEY-----" not in self.certificate:
+            raise ValueError("has no private key: give private_key, or a certificate file that includes the key")
+        return self
+
+
+class ConnectionOptions(BaseModel):
+    """Everything of a connection but its auth settings, validated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    auth_type: str
+    description: str = ""
+    provider: str | None = Field(None, description="catalogue provider id this connection is for")
+    base_url: str | None = Field(None, description="the API's base URL, for relative paths and suggestions")
+    test_url: str | None = Field(None, description="URL that Test connection sends a GET to")
+    client_certificate: ClientCertificate | None = None
+    private_network: bool = Field(False, description="route requests through the on-premise agent")
+    agent_url: str | None = Field(None, description="URL of the on-premise agent/proxy (http, https or socks5)")
+    verify_tls: bool = Field(True, description="verify the server's certificate (on by default)")
+    timeout: float = Field(30.0, gt=0, le=600, description="seconds before a request times out")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deprecated_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "restricted_ip" in data:
+            data = dict(data)
+            restricted = data.pop("restricted_ip")
+            warnings.warn(
+                "The connection field 'restricted_ip' is deprecated and has no effect"
+                + (" (it was set)" if restricted else "")
+                + ": for an API that admits only known addresses, set 'private_network' "
+                "and 'agent_url' so requests leave through your on-premise agent.",
+                PlugwireDeprecationWarning,
+                stacklevel=2,
+            )
+        return data
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        v = v.strip()
+        if not _NAME_RE.match(v):
+            raise ValueError(
+                "must be 1-80 characters: letters, digits, spaces, '_', '.', '@' or '-', starting with a letter or digit"
+            )
+        return v
+
+    @field_validator("test_url", "base_url")
+    @classmethod
+    def _url(cls, v: str | None, info) -> str | None:
+        if v is None or v == "":
+            return None
+        return validate_absolute_url(v, info.field_name)
+
+    @field_validator("agent_url")
+    @classmethod
+    def _agent(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        return validate_absolute_url(v, "agent_url", schemes=("http", "https", "socks5", "socks5h"))
+
+    @model_validator(mode="after")
+    def _agent_needed(self) -> "ConnectionOptions":
+        if self.private_network and not self.agent_url:
+            raise ValueError(
+                "private_network is on but agent_url is empty: give the URL of the on-premise agent "
+                "(e.g. http://agent.internal:3128) or turn private_network off"
+            )
+        return self
+
+
+class Connection(BaseModel):
+    """A connection as used at run time: options plus validated auth settings."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    options: ConnectionOptions
+    settings: BaseModel
+    created_at: str
+    updated_at: str
+
+    @property
+    def name(self) -> str:
+        return self.options.name
+
+    @property
+    def auth_type(self) -> str:
+        return self.options.auth_type
+
+    def auth_type_plugin(self) -> AuthType:
+        """Return the registered auth type; raises ``UserInputError`` when it is gone."""
+        return _auth_type(self.options.auth_type)
+
+    def secret_values(self) -> list[str]:
+        """Return every secret string of this connection (to redact them from text)."""
+        found: list[str] = []
+        _collect_secrets(self.settings, found)
+        _collect_secrets(self.options.client_certificate, found)
+        return [s for s in found if len(s) >= 4]
+
+    def public(self) -> dict[str, Any]:
+        """Return the connection as a JSON-able dict with every secret masked."""
+        opts = self.options.model_dump(mode="python")
+        if self.options.client_certificate is not None:
+            opts["client_certificate"] = {
+                "certificate": _cert_summary(self.options.client_certificate.certificate),
+                "private_key": mask(self.options.client_certificate.private_key) or None,
+                "key_password": mask(self.options.client_certificate.key_password) or None,
+                "ca_bundle": "(PEM CA bundle)" if self.options.client_certificate.ca_bundle else None,
+            }
+        return {
+            **opts,
+            "settings": mask(self.settings.model_dump(mode="python")),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+def _collect_secrets(value: Any, out: list[str]) -> None:
+    if isinstance(value, SecretStr):
+        out.append(value.get_secret_value())
+    elif isinstance(value, BaseModel):
+        for k in type(value).model_fields:
+            _collect_secrets(getattr(value, k), out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _collect_secrets(v, out)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _collect_secrets(v, out)
+
+
+def _cert_summary(pem: str) -> str:
+    try:
+        from cryptography import x509
+
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        return f"subject {cert.subject.rfc4514_string()}, expires {cert.not_valid_after_utc:%Y-%m-%d}"
+    except Exception:
+        return "(PEM certificate)"
+
+
+def _auth_type(name: str) -> AuthType:
+    found = auth_types.get(name)
+    if found is None:
+        known = ", ".join(auth_types.names()) or "none are installed"
+        raise UserInputError(
+            f"Unknown auth type {name!r}.", field="auth_type", fix=f"use one of: {known}"
+        )
+    return found
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class StoredTokens(TokenStore):
+    """The tokens of one connection in the store, sealed."""
+
+    def __init__(self, home: Home, connection: str):
+        self._home = home
+        self._name = connection
+
+    def load(self) -> dict[str, Any] | None:
+        rec = self._home.store.get(TOKENS, self._name)
+        if not rec:
+            return None
+        return json.loads(unseal(rec["token"], self._home.cipher))
+
+    def save(self, token: dict[str, Any]) -> None:
+        sealed = seal(SecretStr(json.dumps(dict(token))), self._home.cipher)
+        self._home.store.put(TOKENS, self._name, {"token": sealed, "saved_at": _now()})
+
+    def clear(self) -> None:
+        self._home.store.delete(TOKENS, self._name)
+
+
+class Connections:
+    """Create, read, change and remove connections in one data folder."""
+
+    def __init__(self, home: Home):
+        self.home = home
+
+    # -- validation --------------------------------------------------------------
+    def build(self, data: dict[str, Any], *, created_at: str | None = None) -> Connection:
+        """Validate raw input (``name``, ``auth_type``, ``settings`` and options)
+        into a :class:`Connection` without saving it.
+
+        Raises ``UserInputError`` naming each bad field.
+        """
+        data = dict(data)
+        settings_raw = data.pop("settings", None) or {}
+        if not data.get("auth_type"):
+            known = ", ".join(auth_types.names())
+            raise UserInputError("auth_type is missing.", field="auth_type", fix=f"choose one of: {known}")
+        auth = _auth_type(str(data["auth_type"]))
+        try:
+            options = ConnectionOptions.model_validate(data)
+        except ValidationError as exc:
+            raise UserInputError(
+                "Invalid connection: " + format_validation_error(exc),
+                field=_first_field(exc),
+                fix="correct the field named above",
+            ) from None
+        settings = auth.parse_settings(settings_raw)
+        now = _now()
+        return Connection(options=options, settings=settings, created_at=created_at or now, updated_at=now)
+
+    # -- persistence ------------------------------------------------------------
+    def _record(self, conn: Connection) -> dict[str, Any]:
+        cipher = self.home.cipher
+        opts = conn.options.model_dump(mode="python")
+        return {
+            "options": seal(opts, cipher),
+            "settings": seal(conn.settings.model_dump(mode="python"), cipher),
+            "created_at": conn.created_at,
+            "updated_at": conn.updated_at,
+        }
+
+    def _from_record(self, rec: dict[str, Any]) -> Connection:
+        cipher = self.home.cipher
+        options = ConnectionOptions.model_validate(unseal(rec["options"], cipher))
+        auth = _auth_type(options.auth_type)
+        settings = auth.parse_settings(unseal(rec["settings"], cipher))
+        return Connection(options=options, settings=settings, created_at=rec["created_at"], updated_at=rec["updated_at"])
+
+    def create(self, data: dict[str, Any]) -> Connection:
+        """Validate and save a new connection; returns it.
+
+        Raises ``UserInputError`` for bad input, ``AlreadyExistsError`` for a taken name.
+        """
+        conn = self.build(data)
+        self.home.store.insert(TABLE, conn.name, self._record(conn))
+        return conn
+
+    def get(self, name: str) -> Connection:
+        """Return the connection ``name``; raises ``NotFoundError``."""
+        rec = self.home.store.get(TABLE, name)
+        if rec is None:
+            raise NotFoundError(
+                f"No connection named {name!r}.", field="name", fix="list them with `plugwire connections list`"
+            )
+        return self._from_record(rec)
+
+    def list(self) -> list[Connection]:
+        """Return every connection, sorted by name."""
+        return [self._from_record(r) for _, r in sorted(self.home.store.all(TABLE).items())]
+
+    def edit(self, name: str, changes: dict[str, Any]) -> Connection:
+        """Apply ``changes`` (options and/or a partial ``settings`` dict) and save.
+
+        A setting left out keeps its value, secrets included; renaming is allowed.
+        Returns the updated connection. Raises ``UserInputError``/``NotFoundError``.
+        """
+        current = self.get(name)
+        merged = current.options.model_dump(mode="python")
+        changes = dict(changes)
+        settings_changes = changes.pop("settings", None) or {}
+        merged.update(changes)
+        if merged.get("auth_type") != current.auth_type:
+            settings = settings_changes  # another auth type: its own fields only
+        else:
+            settings = _merge_settings(current.settings.model_dump(mode="python"), settings_changes)
+        merged["settings"] = settings
+        updated = self.build(_plain(merged), created_at=current.created_at)
+        with self.home.store.transaction() as tx:
+            if updated.name != name:
+                tx.insert(TABLE, updated.name, self._record(updated))
+                tx.delete(TABLE, name)
+                tok = tx.get(TOKENS, name)
+                if tok is not None:
+                    tx.put(TOKENS, updated.name, tok)
+                    tx.delete(TOKENS, name)
+            else:
+                tx.put(TABLE, name, self._record(updated))
+        return updated
+
+    def remove(self, name: str) -> None:
+        """Delete the connection and its tokens; raises ``NotFoundError``."""
+        with self.home.store.transaction() as tx:
+            if not tx.delete(TABLE, name):
+                raise NotFoundError(
+                    f"No connection named {name!r}.", field="name", fix="list them with `plugwire connections list`"
+                )
+            tx.delete(TOKENS, name)
+
+    def tokens(self, name: str) -> StoredTokens:
+        """Return the token store of connection ``name``."""
+        return StoredTokens(self.home, name)
+
+    def auth_context(self, conn: Connection) -> AuthContext:
+        """Return the context an auth type needs for ``conn`` (token store, TLS, proxy)."""
+        from plugwire.core.http import tls_context
+
+        return AuthContext(
+            connection_name=conn.name,
+            tokens=self.tokens(conn.name),
+            verify=tls_context(conn),
+            proxy=conn.options.agent_url if conn.options.private_network else None,
+            timeout=conn.options.timeout,
+        )
+
+
+def _plain(value: Any) -> Any:
+    """Unwrap SecretStr values so merged input can be validated again."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, BaseModel):
+        return _plain(value.model_dump(mode="python"))
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _merge_settings(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    out = dict(old)
+    for k, v in new.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = {**out[k], **v}
+        else:
+            out[k] = v
+    return out
+
+
+def _first_field(exc: ValidationError) -> str | None:
+    for err in exc.errors(include_input=False):
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        if loc:
+            return loc
+    return None

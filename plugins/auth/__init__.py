@@ -1,0 +1,1 @@
+"""Built-in auth types, one module (one plugin) each."""

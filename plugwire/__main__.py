@@ -1,0 +1,3 @@
+from plugwire.core.cli import main
+
+main()

@@ -1,0 +1,120 @@
+"""Fixtures every test may use: an isolated data folder, in-test plugins, and real
+HTTP servers on 127.0.0.1 started in a thread."""
+
+from __future__ import annotations
+
+import os
+
+# Set before plugwire is imported: only plugwire's own entry points load during its
+# tests, and no test touches the user's real data folder.
+os.environ["PLUGWIRE_TESTING"] = "1"
+os.environ.pop("PLUGWIRE_LOAD_PLUGINS", None)
+os.environ.pop("PLUGWIRE_SECRET_KEY", None)
+
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import pytest
+import uvicorn
+
+from plugwire.core.plugins import get_plugin_manager
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A fresh data folder for this test, set as PLUGWIRE_HOME."""
+    from plugwire.core.home import Home
+
+    folder = tmp_path / "plugwire-home"
+    monkeypatch.setenv("PLUGWIRE_HOME", str(folder))
+    return Home(folder)
+
+
+@pytest.fixture
+def connections(home):
+    """The connections service on the test's data folder."""
+    from plugwire.core.connections import Connections
+
+    return Connections(home)
+
+
+@pytest.fixture
+def register_plugin():
+    """Register an in-test plugin (module or object); always unregistered afterwards."""
+    pm = get_plugin_manager()
+    added: list[Any] = []
+
+    def register(plugin: Any, name: str | None = None) -> Any:
+        pm.register(plugin, name=name)
+        added.append(plugin)
+        return plugin
+
+    yield register
+    for plugin in added:
+        if pm.is_registered(plugin):
+            pm.unregister(plugin)
+
+
+class LiveServer:
+    """A uvicorn server for an ASGI app on 127.0.0.1, in a thread."""
+
+    def __init__(self, app, *, ssl_options: dict[str, Any] | None = None):
+        self.app = app
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        scheme = "https" if ssl_options else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", **(ssl_options or {}))
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def start(self) -> "LiveServer":
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+@contextmanager
+def running(app, **kw) -> Iterator[LiveServer]:
+    """Run ``app`` on 127.0.0.1 for the duration of the ``with`` block."""
+    server = LiveServer(app, **kw).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def live_server():
+    """Factory: ``live_server(app, ssl_options=None)`` starts a real server, stopped at teardown."""
+    servers: list[LiveServer] = []
+
+    def start(app, **kw) -> LiveServer:
+        server = LiveServer(app, **kw).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+def free_port() -> int:
+    """Return a port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
