@@ -15,6 +15,7 @@ import typer
 from plugwire.core.cli import connections as _connections
 from plugwire.core.cli import plugins as _plugins
 from plugwire.core.cli.common import err_console
+from plugwire.core.connections import PlugwireDeprecationWarning
 from plugwire.core.errors import PlugwireError
 
 __all__ = ["app", "main"]
@@ -54,10 +55,10 @@ _add_optional_groups()
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; exits with 0 on success, 1 on a user error, 2 on a usage error."""
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DeprecationWarning)
+        warnings.simplefilter("always", PlugwireDeprecationWarning)
         code = _run(argv)
     for w in caught:
-        if issubclass(w.category, DeprecationWarning) and str(w.message).startswith(("The ", "'")):
+        if issubclass(w.category, PlugwireDeprecationWarning):
             err_console.print(f"[yellow]Warning:[/] {w.message}", highlight=False)
     sys.exit(code)
 
