@@ -19,7 +19,7 @@ from plugwire.core.auth import AuthContext, AuthType, TokenStore
 from plugwire.core.errors import NotFoundError, UserInputError, format_validation_error
 from plugwire.core.home import Home
 from plugwire.core.plugins import auth_types
-from plugwire.core.secrets import mask, seal, unseal
+from plugwire.core.secrets import mask, redact_in_logs, seal, unseal
 from plugwire.core.urls import validate_absolute_url
 
 __all__ = [
@@ -362,6 +362,7 @@ class Connections:
         """Return the context an auth type needs for ``conn`` (token store, TLS, proxy)."""
         from plugwire.core.http import tls_context
 
+        redact_in_logs(conn.secret_values())
         return AuthContext(
             connection_name=conn.name,
             tokens=self.tokens(conn.name),

@@ -1,0 +1,89 @@
+"""Auth type ``custom``: any combination of headers, query parameters and HTTP Basic,
+for APIs that want several at once (an app key in the URL and a user token in a
+header, Basic plus an ``X-Tenant`` header...)."""
+
+from __future__ import annotations
+
+from typing import Generator
+
+import httpx2
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from plugwire import hookimpl
+from plugwire.core.auth import AuthContext, AuthType
+from plugwire.plugins.auth.header import apply_headers, check_headers
+from plugwire.plugins.auth.query import apply_params, check_params
+
+__all__ = ["CustomAuth", "CustomAuthType", "CustomSettings"]
+
+
+class CustomSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    headers: dict[str, SecretStr] = Field(default_factory=dict, description="headers sent with every request")
+    params: dict[str, SecretStr] = Field(default_factory=dict, description="query parameters added to every URL")
+    username: str | None = Field(None, description="HTTP Basic user (Basic is used when username or password is set)")
+    password: SecretStr | None = Field(None, description="HTTP Basic password, API key or token")
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        return check_headers(v)
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, v: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        return check_params(v)
+
+    @model_validator(mode="after")
+    def _something_set(self) -> "CustomSettings":
+        basic = self.username is not None or self.password is not None
+        if not (self.headers or self.params or basic):
+            raise ValueError("set at least one of headers, params, username or password")
+        if basic and any(name.lower() == "authorization" for name in self.headers):
+            # Both would write the Authorization header; one would silently lose.
+            raise ValueError(
+                "headers.Authorization and username/password both set the Authorization header: keep one"
+            )
+        return self
+
+    @property
+    def uses_basic(self) -> bool:
+        """True when HTTP Basic is part of this auth."""
+        return self.username is not None or self.password is not None
+
+
+class CustomAuth(httpx2.Auth):
+    """Applies headers, query parameters and Basic credentials; no I/O (sync and async)."""
+
+    def __init__(self, settings: CustomSettings):
+        self._headers = dict(settings.headers)
+        self._params = dict(settings.params)
+        self._basic: httpx2.BasicAuth | None = None
+        if settings.uses_basic:
+            password = settings.password.get_secret_value() if settings.password else ""
+            self._basic = httpx2.BasicAuth(settings.username or "", password)
+
+    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
+        apply_headers(request, self._headers)
+        if self._params:
+            apply_params(request, self._params)
+        if self._basic is not None:
+            # BasicAuth's flow only sets a header before its single yield.
+            next(self._basic.auth_flow(request))
+        yield request
+
+
+class CustomAuthType(AuthType):
+    name = "custom"
+    title = "Custom (headers, query parameters and/or Basic)"
+    description = "Any combination of headers, query parameters and HTTP Basic credentials."
+    Settings = CustomSettings
+
+    def build_auth(self, settings: CustomSettings, context: AuthContext) -> httpx2.Auth:
+        return CustomAuth(settings)
+
+
+@hookimpl
+def register_auth_types(register):
+    register(CustomAuthType())

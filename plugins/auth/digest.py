@@ -1,0 +1,41 @@
+"""Auth type ``digest``: HTTP Digest (RFC 7616) with a username and a password; the
+password never crosses the wire."""
+
+from __future__ import annotations
+
+import httpx2
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from plugwire import hookimpl
+from plugwire.core.auth import AuthContext, AuthType
+
+__all__ = ["DigestAuthType", "DigestSettings"]
+
+
+class DigestSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(description="user name")
+    password: SecretStr = Field(description="password")
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, v: str) -> str:
+        if not v:
+            raise ValueError("is empty: Digest needs a user name")
+        return v
+
+
+class DigestAuthType(AuthType):
+    name = "digest"
+    title = "Digest (username and password)"
+    description = "HTTP Digest: answers the server's challenge without sending the password."
+    Settings = DigestSettings
+
+    def build_auth(self, settings: DigestSettings, context: AuthContext) -> httpx2.Auth:
+        return httpx2.DigestAuth(settings.username, settings.password.get_secret_value())
+
+
+@hookimpl
+def register_auth_types(register):
+    register(DigestAuthType())
