@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from plugwire.core.suggest import BodyFormat, FieldConstraint
 
@@ -26,6 +26,7 @@ __all__ = [
     "Endpoint",
     "FORMAT_VERSION",
     "HeaderAuthHint",
+    "HostName",
     "HttpMethod",
     "NoneAuthHint",
     "OAuth2AuthHint",
@@ -61,6 +62,26 @@ _PARAM_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 def path_placeholders(path: str) -> list[str]:
     """Return the ``{name}`` placeholders of a path template, in order."""
     return _PLACEHOLDER_RE.findall(path)
+
+
+def _check_host(host: str) -> str:
+    if host != host.lower():
+        raise ValueError(f"{host!r} must be lower-case")
+    if "://" in host or "/" in host or ":" in host:
+        raise ValueError(f"{host!r} must be a bare host name (no scheme, port or path)")
+    labels = host.split(".")
+    bad = [label for label in labels if not _LABEL_RE.match(label)]
+    if bad:
+        raise ValueError(
+            f"{host!r}: label {bad[0]!r} is neither a host label nor a whole-label {{placeholder}} such as {{company}}"
+        )
+    if all(label.startswith("{") for label in labels):
+        raise ValueError(f"{host!r} must have at least one literal label")
+    return host
+
+
+#: A host name, or a template whose whole labels may be placeholders: ``{company}.atlassian.net``.
+HostName = Annotated[str, AfterValidator(_check_host)]
 
 
 class _Strict(BaseModel):
@@ -269,30 +290,16 @@ class CatalogueFile(_Strict):
     name: str = Field(min_length=1)
     description: str | None = None
     docs_url: str | None = None
-    hosts: list[str] = Field(min_length=1)
+    hosts: list[HostName] = Field(min_length=1)
     base_path: str = ""
     auth: list[AuthHint] = Field(default_factory=list)
     endpoints: list[Endpoint] = Field(min_length=1)
 
     @field_validator("hosts")
     @classmethod
-    def _hosts(cls, hosts: list[str]) -> list[str]:
-        for i, host in enumerate(hosts):
-            if host != host.lower():
-                raise ValueError(f"hosts[{i}] {host!r} must be lower-case")
-            if "://" in host or "/" in host or ":" in host:
-                raise ValueError(f"hosts[{i}] {host!r} must be a bare host name (no scheme, port or path)")
-            labels = host.split(".")
-            bad = [label for label in labels if not _LABEL_RE.match(label)]
-            if bad:
-                raise ValueError(
-                    f"hosts[{i}] {host!r}: label {bad[0]!r} is neither a host label nor a whole-label "
-                    "{placeholder} such as {company}"
-                )
-            if all(label.startswith("{") for label in labels):
-                raise ValueError(f"hosts[{i}] {host!r} must have at least one literal label")
+    def _unique_hosts(cls, hosts: list[str]) -> list[str]:
         if len(set(hosts)) != len(hosts):
-            raise ValueError("hosts lists the same host twice")
+            raise ValueError("lists the same host twice")
         return hosts
 
     @field_validator("base_path")

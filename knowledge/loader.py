@@ -1,0 +1,180 @@
+"""Reading and validating catalogue files.
+
+A file is YAML (``.yaml``/``.yml``) or JSON (``.json``) holding one provider; a YAML
+file may hold several documents separated by ``---``, one provider each (the
+user's ``learned.yaml`` does). Every problem is reported as
+``FILE[:LINE]: path.in[2].the.document: message`` and a bad file never prevents
+the others from loading.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from plugwire.knowledge.models import CatalogueFile
+
+__all__ = [
+    "CATALOGUE_SUFFIXES",
+    "CatalogueProblem",
+    "catalogue_files_in",
+    "format_loc",
+    "read_catalogue",
+    "validate_files",
+]
+
+CATALOGUE_SUFFIXES = (".yaml", ".yml", ".json")
+
+_AUTH_TAGS = {"none", "basic", "digest", "header", "query", "custom", "oauth2", "oauth2_client_credentials"}
+
+try:  # the C loader parses large files several times faster; fall back when absent
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(frozen=True)
+class CatalogueProblem:
+    """One problem in one catalogue file: where (file, line, path) and what."""
+
+    file: str
+    message: str
+    loc: str = ""
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.loc}: {self.message}" if self.loc else f"{where}: {self.message}"
+
+
+def format_loc(loc: tuple[Any, ...]) -> str:
+    """Return a pydantic error location as ``endpoints[3].request.body_format``.
+
+    The discriminator tag pydantic inserts for auth hints (``auth.0.header.headers``)
+    is dropped: the file has no such key.
+    """
+    out = ""
+    prev: Any = None
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(prev, int) and i >= 2 and loc[i - 2] == "auth" and part in _AUTH_TAGS:
+            pass
+        elif str(part).startswith(("function-", "model-")):
+            pass
+        else:
+            out += f".{part}" if out else str(part)
+        prev = part
+    return out
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Return the 1-based line of ``loc`` inside a composed YAML node, as deep as it exists."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if getattr(key, "value", None) == part:
+                    node = value
+                    line = key.start_mark.line + 1
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        # discriminator tags and validator names are not in the document: keep going
+    return line
+
+
+def _documents(path: Path, text: str) -> tuple[list[Any], list[yaml.Node | None]]:
+    if path.suffix.lower() == ".json":
+        return [json.loads(text)], [None]
+    docs = list(yaml.load_all(text, Loader=_Loader))
+    nodes: list[yaml.Node | None] = list(yaml.compose_all(text, Loader=_Loader)) if docs else []
+    return docs, nodes
+
+
+def read_catalogue(path: Path | str, *, label: str | None = None) -> tuple[list[CatalogueFile], list[CatalogueProblem]]:
+    """Read and validate one catalogue file.
+
+    Returns ``(providers, problems)``: every valid document of the file, and one
+    :class:`CatalogueProblem` per fault (unreadable file, syntax error, each schema
+    error with its path and line). Never raises for a bad file.
+    """
+    path = Path(path)
+    name = label or path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        return [], [CatalogueProblem(name, f"cannot read the file ({reason})")]
+    try:
+        docs, nodes = _documents(path, text)
+    except json.JSONDecodeError as exc:
+        return [], [CatalogueProblem(name, f"not valid JSON: {exc.msg}", line=exc.lineno)]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        return [], [CatalogueProblem(name, f"not valid YAML: {problem}", line=line)]
+    providers: list[CatalogueFile] = []
+    problems: list[CatalogueProblem] = []
+    docs_nodes = [(d, n) for d, n in zip(docs, nodes) if d is not None]
+    if not docs_nodes:
+        return [], [CatalogueProblem(name, "the file is empty; it must hold one provider (format, provider, name, hosts, endpoints)")]
+    for index, (doc, node) in enumerate(docs_nodes):
+        prefix = f"document {index + 1}: " if len(docs_nodes) > 1 else ""
+        if not isinstance(doc, dict):
+            problems.append(CatalogueProblem(name, f"{prefix}must be a mapping with format, provider, name, hosts and endpoints", line=_line_of(node, ())))
+            continue
+        try:
+            providers.append(CatalogueFile.model_validate(doc))
+        except ValidationError as exc:
+            for err in exc.errors(include_input=False, include_url=False):
+                loc = tuple(err.get("loc", ()))
+                msg = err.get("msg", "invalid").removeprefix("Value error, ")
+                problems.append(CatalogueProblem(name, prefix + msg, loc=format_loc(loc) or "(top level)", line=_line_of(node, loc)))
+    return providers, problems
+
+
+def catalogue_files_in(folder: Path | str) -> list[Path]:
+    """Return the catalogue files directly in ``folder`` (sorted; none if it is missing)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in CATALOGUE_SUFFIXES and not p.name.startswith("."))
+
+
+def validate_files(paths: list[Path | str]) -> tuple[int, list[CatalogueProblem]]:
+    """Validate catalogue files (a folder stands for its catalogue files).
+
+    Returns ``(number of valid providers, every problem)``; a missing path is a problem.
+    """
+    count = 0
+    problems: list[CatalogueProblem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = catalogue_files_in(path)
+            if not files:
+                problems.append(CatalogueProblem(str(path), "the folder holds no .yaml, .yml or .json file"))
+        elif path.exists():
+            files = [path]
+        else:
+            problems.append(CatalogueProblem(str(path), "no such file"))
+            continue
+        for f in files:
+            found, faults = read_catalogue(f, label=str(raw) if f == path else str(f))
+            count += len(found)
+            problems.extend(faults)
+    return count, problems
