@@ -215,7 +215,7 @@ def _auth_type(name: str) -> AuthType:
     if found is None:
         known = ", ".join(auth_types.names()) or "none are installed"
         raise UserInputError(
-            f"Unknown auth type {name!r}.", field="auth_type", fix=f"use one of: {known}"
+            f"auth_type: unknown auth type {name!r}.", field="auth_type", fix=f"use one of: {known}"
         )
     return found
 

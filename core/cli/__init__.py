@@ -64,15 +64,20 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run(argv: list[str] | None) -> int:
+    # typer vendors its own click: its Exit/Abort/usage errors are not click's.
     try:
-        app(args=argv, prog_name="plugwire", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+        result = app(args=argv, prog_name="plugwire", standalone_mode=False)
+    except (click.exceptions.Exit, typer.Exit) as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         err_console.print("Aborted.")
         return 1
-    except click.ClickException as exc:
-        exc.show()
+    except (click.ClickException, typer.TyperException) as exc:
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            err_console.print(f"[red]Error:[/] {exc.format_message()}", highlight=False)
         return exc.exit_code
     except PlugwireError as exc:
         err_console.print(f"[red]Error:[/] {exc}", highlight=False)
@@ -80,4 +85,5 @@ def _run(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
         return 130
-    return 0
+    # Without standalone mode, a command's `raise typer.Exit(code)` comes back as the result.
+    return result if isinstance(result, int) else 0

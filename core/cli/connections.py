@@ -110,7 +110,7 @@ def _certificate(cert_file, key_file, key_password, ca_file) -> Optional[dict[st
         return None
     if cert_file is None:
         raise UserInputError(
-            "A client key or CA file was given without a certificate.",
+            "client_certificate.certificate is missing: a client key or CA file was given without a certificate.",
             field="client_certificate.certificate",
             fix="add --cert-file PATH",
         )
@@ -391,7 +391,7 @@ def types(auth: Optional[str] = typer.Argument(None, help="Show the fields of on
     if auth:
         found = auth_types.get(auth)
         if found is None:
-            raise UserInputError(f"Unknown auth type {auth!r}.", field="auth_type", fix=f"use one of: {', '.join(auth_types.names())}")
+            raise UserInputError(f"auth_type: unknown auth type {auth!r}.", field="auth_type", fix=f"use one of: {', '.join(auth_types.names())}")
         fields = found.describe_fields()
         if as_json:
             print_json({"name": found.name, "title": found.title, "interactive": found.interactive, "fields": fields})
