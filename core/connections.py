@@ -41,19 +41,21 @@ class PlugwireDeprecationWarning(DeprecationWarning):
 
 
 class ClientCertificate(BaseModel):
-    """A client TLS certificate: PEM text (not paths), so the record is self-contained."""
+    """A client TLS certificate and/or the CA bundle to trust for the server: PEM text
+    (not paths), so the record is self-contained. A CA bundle alone is allowed, for a
+    server with a private CA that asks for no client certificate."""
 
     model_config = ConfigDict(extra="forbid")
 
-    certificate: str = Field(description="PEM certificate (chain); may also hold the private key")
+    certificate: str | None = Field(None, description="PEM certificate (chain); may also hold the private key")
     private_key: SecretStr | None = Field(None, description="PEM private key, unless it is in the certificate")
     key_password: SecretStr | None = Field(None, description="password of an encrypted private key")
     ca_bundle: str | None = Field(None, description="PEM CA certificates to trust for the server")
 
     @field_validator("certificate")
     @classmethod
-    def _pem_certificate(cls, v: str) -> str:
-        if "-----BEGIN CERTIFICATE-----" not in v:
+    def _pem_certificate(cls, v: str | None) -> str | None:
+        if v is not None and "-----BEGIN CERTIFICATE-----" not in v:
             raise ValueError("is not a PEM certificate (no BEGIN CERTIFICATE line)")
         return v
 
@@ -64,11 +66,42 @@ class ClientCertificate(BaseModel):
             raise ValueError("is not a PEM CA bundle (no BEGIN CERTIFICATE line)")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _key_out_of_certificate(cls, data: Any) -> Any:
+        # A combined PEM file holds the key too: keep the key as a secret (sealed at
+        # rest, masked when shown) rather than in the readable certificate text.
+        if isinstance(data, dict) and isinstance(data.get("certificate"), str):
+            from plugwire.core.tls import split_key_from_certificate
+
+            cert, key = split_key_from_certificate(data["certificate"])
+            if key is not None:
+                data = {**data, "certificate": cert}
+                if not data.get("private_key"):
+                    data["private_key"] = key
+        return data
+
     @model_validator(mode="after")
     def _has_key(self) -> "ClientCertificate":
+        from pydantic_core import PydanticCustomError
+
+        from plugwire.core.tls import KeyPairError, check_key_pair
+
         key = self.private_key.get_secret_value() if self.private_key else ""
-        if "PRIVATE KEY-----" not in key and "PRIVATE KEY-----" not in self.certificate:
+        if self.certificate is None:
+            if key or self.key_password is not None:
+                raise ValueError("certificate: a private key or key_password was given without a certificate")
+            if not self.ca_bundle:
+                raise ValueError("give a certificate (with its private key), a ca_bundle, or both")
+            return self
+        if "PRIVATE KEY-----" not in key:
             raise ValueError("has no private key: give private_key, or a certificate file that includes the key")
+        password = self.key_password.get_secret_value() if self.key_password else None
+        try:
+            check_key_pair(self.certificate, key, password)
+        except KeyPairError as exc:
+            # A custom error type: its message reads without pydantic's "Value error," prefix.
+            raise PydanticCustomError("client_certificate", "{field}: {problem}", {"field": exc.field, "problem": str(exc)}) from None
         return self
 
 
@@ -173,7 +206,9 @@ class Connection(BaseModel):
         opts = self.options.model_dump(mode="python")
         if self.options.client_certificate is not None:
             opts["client_certificate"] = {
-                "certificate": _cert_summary(self.options.client_certificate.certificate),
+                "certificate": _cert_summary(self.options.client_certificate.certificate)
+                if self.options.client_certificate.certificate
+                else None,
                 "private_key": mask(self.options.client_certificate.private_key) or None,
                 "key_password": mask(self.options.client_certificate.key_password) or None,
                 "ca_bundle": "(PEM CA bundle)" if self.options.client_certificate.ca_bundle else None,

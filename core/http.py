@@ -1,50 +1,56 @@
-"""Sending HTTP through a connection: TLS, client certificate, agent route, auth.
+"""Sending HTTP through a connection: TLS, client certificate, agent route, auth;
+and turning whatever went wrong into an outcome a user can act on.
 
 :func:`client_for` builds one ``httpx2.Client`` (or ``AsyncClient``) per connection
-with everything the connection says; :func:`test_connection` sends a GET and says
-plainly what happened.
+with everything the connection says; :func:`classify_error` names a transport
+failure; :func:`api_message` finds the API's own words in an error body. Test
+connection (:mod:`plugwire.core.testconn`) is built on these.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import ssl
 import tempfile
-import time
 from enum import Enum
-from typing import Any
+from typing import Any, Iterable
+from urllib.parse import quote, quote_plus
 
 import httpx2
-from pydantic import BaseModel
 
 from plugwire.core.connections import Connection, Connections
-from plugwire.core.errors import AuthorizationRequired, PlugwireError, UserInputError
-from plugwire.core.urls import validate_absolute_url
+from plugwire.core.errors import UserInputError
+from plugwire.core.secrets import MASK
 
 __all__ = [
     "Outcome",
-    "TestResult",
     "api_message",
     "classify_error",
     "client_for",
+    "error_chain",
     "redact",
-    "test_connection",
+    "safe_url",
+    "sent_secrets",
     "tls_context",
 ]
 
 
 def tls_context(conn: Connection) -> ssl.SSLContext | bool:
     """Return the SSL context for ``conn``: verification on unless switched off,
-    its CA bundle trusted, its client certificate loaded.
+    its CA bundle trusted, its client certificate loaded. A new context each call.
 
-    Raises ``UserInputError`` (field ``client_certificate``) when the certificate,
-    key or password do not load.
+    Raises ``UserInputError`` naming the ``client_certificate`` field at fault when
+    the CA bundle, certificate, key or key password do not load.
     """
+    from plugwire.core.tls import KeyPairError, check_key_pair
+
     opts = conn.options
     cc = opts.client_certificate
     if not opts.verify_tls and cc is None:
         return False
-    ctx = httpx2.create_ssl_context(verify=True)
+    ctx = httpx2.create_ssl_context(verify=True, trust_env=False)
     if not opts.verify_tls:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
@@ -53,41 +59,57 @@ def tls_context(conn: Connection) -> ssl.SSLContext | bool:
     if cc.ca_bundle:
         try:
             ctx.load_verify_locations(cadata=cc.ca_bundle)
-        except ssl.SSLError as exc:
+        except (ssl.SSLError, ValueError) as exc:
             raise UserInputError(
-                f"The CA bundle does not load: {exc.reason or exc}.",
+                f"client_certificate.ca_bundle does not load ({getattr(exc, 'reason', None) or exc}).",
                 field="client_certificate.ca_bundle",
                 fix="give a PEM file of CA certificates",
             ) from None
-    # ssl can only load a certificate chain from files: write them to a private
-    # temporary folder for the duration of the call.
+    if cc.certificate is None:
+        return ctx  # a CA bundle only: the server asks for no client certificate
+    key = cc.private_key.get_secret_value() if cc.private_key else ""
+    password = cc.key_password.get_secret_value() if cc.key_password else None
+    try:
+        # Checked first so that a missing password never reaches OpenSSL, which
+        # would prompt for it on the terminal.
+        encrypted = check_key_pair(cc.certificate, key, password)
+    except KeyPairError as exc:
+        raise UserInputError(
+            f"client_certificate.{exc.field}: {exc}.",
+            field=f"client_certificate.{exc.field}",
+            fix="give the key that belongs to the certificate and, for an encrypted key, its key_password",
+        ) from None
+    # ssl loads a certificate chain only from files: write them, for the duration
+    # of the call, to a folder only this user can read.
     with tempfile.TemporaryDirectory(prefix="plugwire-cert-") as tmp:
         os.chmod(tmp, 0o700)
-        cert_path = os.path.join(tmp, "cert.pem")
-        key_path = None
-        with open(os.open(cert_path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as fh:
-            fh.write(cc.certificate)
-        if cc.private_key is not None:
-            key_path = os.path.join(tmp, "key.pem")
-            with open(os.open(key_path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as fh:
-                fh.write(cc.private_key.get_secret_value())
-        password = cc.key_password.get_secret_value() if cc.key_password else None
+        cert_path = _private_file(tmp, "cert.pem", cc.certificate)
+        key_path = _private_file(tmp, "key.pem", key)
         try:
-            ctx.load_cert_chain(cert_path, key_path, password=password)
+            ctx.load_cert_chain(cert_path, key_path, password=password if encrypted else None)
         except ssl.SSLError as exc:
             raise UserInputError(
-                f"The client certificate and key do not load together ({exc.reason or 'SSL error'}).",
+                f"client_certificate: the certificate and key do not load together ({exc.reason or 'SSL error'}).",
                 field="client_certificate",
                 fix="check that the key matches the certificate and that key_password is right",
             ) from None
     return ctx
 
 
+def _private_file(folder: str, name: str, text: str) -> str:
+    path = os.path.join(folder, name)
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
 def client_for(conn: Connection, connections: Connections, *, asynchronous: bool = False, **kwargs: Any):
     """Return an ``httpx2.Client`` (or ``AsyncClient``) that sends as ``conn``:
-    its auth, TLS context, agent route and timeout. Extra ``kwargs`` go to the client.
+    its auth, TLS context, agent route (private network) and timeout. Extra
+    ``kwargs`` go to the client.
 
-    Raises ``AuthorizationRequired`` when an interactive auth has no token yet.
+    Raises ``AuthorizationRequired`` when an interactive auth has no token yet, and
+    ``UserInputError`` when the client certificate does not load.
     """
     context = connections.auth_context(conn)
     auth = conn.auth_type_plugin().build_auth(conn.settings, context)
@@ -95,6 +117,9 @@ def client_for(conn: Connection, connections: Connections, *, asynchronous: bool
         "verify": context.verify,
         "timeout": httpx2.Timeout(conn.options.timeout),
         "follow_redirects": True,
+        # The route is the connection's decision alone, never the environment's
+        # HTTP(S)_PROXY: a private-network connection must go through its agent and
+        # a normal one must not.
         "trust_env": False,
         "headers": {"User-Agent": "plugwire"},
     }
@@ -107,13 +132,53 @@ def client_for(conn: Connection, connections: Connections, *, asynchronous: bool
     return cls(**options)
 
 
-def redact(text: str, secrets: list[str]) -> str:
-    """Return ``text`` with every secret value replaced by a mask."""
-    from plugwire.core.secrets import MASK
+def safe_url(url: str | None) -> str | None:
+    """Return ``url`` with any password in it masked (agent URLs may carry one)."""
+    if not url:
+        return url
+    try:
+        parsed = httpx2.URL(url)
+    except Exception:
+        return url
+    if parsed.password:
+        return str(parsed.copy_with(password=MASK))
+    return url
 
-    for s in sorted(set(secrets), key=len, reverse=True):
-        if s:
-            text = text.replace(s, MASK)
+
+# Request headers whose values are credentials whatever the auth type calls them.
+_SENSITIVE_HEADERS = {
+    "authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "apikey",
+    "x-auth-token", "x-access-token", "private-token",
+}
+
+
+def sent_secrets(request: httpx2.Request | None, known: Iterable[str] = ()) -> list[str]:
+    """Return the credential values ``request`` actually carried: sensitive headers
+    (Authorization and the like, also their token part after the scheme) and any
+    header holding a ``known`` secret. A server that echoes the request back would
+    otherwise leak what an auth flow added (a bearer token, a Basic base64 blob)."""
+    if request is None:
+        return []
+    known = [k for k in known if k]
+    found: list[str] = []
+    for name, value in request.headers.items():
+        if name.lower() in _SENSITIVE_HEADERS or any(k in value for k in known):
+            found.append(value)
+            scheme, _, token = value.partition(" ")
+            if token and scheme.isalpha():
+                found.append(token.strip())
+    return [v for v in found if len(v) >= 4]
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Return ``text`` with every secret value (also percent-encoded, as it appears
+    in URLs) replaced by a mask. Values shorter than 4 characters are left alone."""
+    forms: set[str] = set()
+    for s in secrets:
+        if s and len(s) >= 4:
+            forms.update({s, quote(s, safe=""), quote_plus(s, safe="")})
+    for s in sorted(forms, key=len, reverse=True):
+        text = text.replace(s, MASK)
     return text
 
 
@@ -133,38 +198,23 @@ class Outcome(str, Enum):
     INVALID = "invalid"
 
 
-class TestResult(BaseModel):
-    """What Test connection found, in plain words."""
-
-    __test__ = False  # not a pytest test class
-
-    connection: str
-    url: str | None
-    outcome: Outcome
-    ok: bool
-    message: str
-    status: int | None = None
-    elapsed_ms: float | None = None
-    api_message: str | None = None
-
-
-def api_message(response: httpx2.Response, limit: int = 300) -> str | None:
+def api_message(response: httpx2.Response, limit: int = 300, *, secrets: Iterable[str] = ()) -> str | None:
     """Return the API's own explanation from an error response body, or None.
 
     JSON bodies are searched for the usual keys (``message``, ``error_description``,
-    ``error``, ``detail``, ``errors``); other bodies give their first ``limit`` characters.
+    ``error``, ``detail``, ``errors``); other bodies give their first ``limit``
+    characters. ``secrets`` are masked before the text is cut, so no part of one
+    survives a cut.
     """
     try:
         body = response.json()
     except Exception:
-        text = response.text.strip()
+        text = redact(response.text.strip(), secrets)
         return text[:limit] or None
     found = _find_message(body)
-    if found:
-        return found[:limit]
-    import json
-
-    return json.dumps(body)[:limit]
+    if not found:
+        found = json.dumps(body, ensure_ascii=False)
+    return redact(found, secrets)[:limit] or None
 
 
 def _find_message(body: Any) -> str | None:
@@ -186,38 +236,92 @@ def _find_message(body: Any) -> str | None:
     return None
 
 
-def classify_error(exc: BaseException) -> tuple[Outcome, str]:
-    """Return the outcome and a plain sentence for a transport exception."""
-    chain = []
-    e: BaseException | None = exc
-    while e is not None and len(chain) < 10:
-        chain.append(e)
-        e = e.__cause__ or e.__context__
-    text = " ".join(str(x) for x in chain)
-    if isinstance(exc, httpx2.TimeoutException):
-        return Outcome.TIMEOUT, "The server did not answer in time (timeout)."
-    if isinstance(exc, httpx2.ProxyError):
-        return Outcome.PROXY_ERROR, f"The on-premise agent/proxy refused or failed the request: {exc}."
-    if any(isinstance(x, ssl.SSLError) for x in chain) or "SSL" in text or "CERTIFICATE" in text.upper():
-        upper = text.upper()
-        if "CERTIFICATE_REQUIRED" in upper or "HANDSHAKE_FAILURE" in upper or "BAD_CERTIFICATE" in upper:
-            return Outcome.TLS_ERROR, (
-                "TLS failed: the server demands a client certificate it did not get or did not accept. "
-                "Add client_certificate (certificate and key) to the connection."
-            )
-        if "CERTIFICATE_VERIFY_FAILED" in upper:
-            return Outcome.TLS_ERROR, (
-                "TLS failed: the server's certificate is not trusted (" + _short(text) + "). "
-                "Add its CA to client_certificate.ca_bundle; verification stays on."
-            )
-        return Outcome.TLS_ERROR, f"TLS failed: {_short(text)}."
-    import socket
+def classify_error(exc: BaseException, *, agent_url: str | None = None, timeout: float | None = None) -> tuple[Outcome, str]:
+    """Return the outcome and a plain sentence for a transport exception.
 
+    ``agent_url`` is the on-premise agent the request went through, if any: failing
+    to reach it is a proxy outcome, not the API's. ``timeout`` (seconds) is named in
+    the timeout sentence.
+    """
+    chain = error_chain(exc)
+    text = " ".join(str(x) for x in chain)
+    agent = safe_url(agent_url)
+    within = f" within {timeout:g} s" if timeout else ""
+    # Checked before the agent: TLS with the API happens inside the agent's tunnel.
+    if any(isinstance(x, ssl.SSLError) for x in chain) or "[SSL" in text:
+        return Outcome.TLS_ERROR, _tls_sentence(text)
+    if isinstance(exc, httpx2.ProxyError):
+        said = _short(str(exc))
+        if said.startswith("407"):
+            return Outcome.PROXY_ERROR, (
+                f"The on-premise agent at {agent} wants a login ({said}): put user:password in agent_url."
+            )
+        return Outcome.PROXY_ERROR, (
+            f"The on-premise agent at {agent} could not open a tunnel to the API ({said}): "
+            "check that the agent can reach the API's host and port."
+        )
+    connect_phase = isinstance(exc, (httpx2.ConnectError, httpx2.ConnectTimeout))
+    if agent_url and connect_phase:
+        if isinstance(exc, httpx2.ConnectTimeout):
+            why = f"it did not accept a connection{within}"
+        elif any(isinstance(x, socket.gaierror) for x in chain):
+            why = "its host name does not resolve"
+        elif any(isinstance(x, ConnectionRefusedError) for x in chain):
+            why = "the connection was refused: nothing listens at that address"
+        else:
+            why = _short(text)
+        return Outcome.PROXY_ERROR, (
+            f"The on-premise agent at {agent} could not be reached ({why}). This connection is marked "
+            "private network, so its requests go through the agent: start the agent or fix agent_url."
+        )
+    if isinstance(exc, httpx2.TimeoutException):
+        phase = "accept a connection" if isinstance(exc, httpx2.ConnectTimeout) else "answer"
+        return Outcome.TIMEOUT, (
+            f"The server did not {phase}{within} (timeout). Raise the connection's timeout if the API is slow."
+        )
     if any(isinstance(x, socket.gaierror) for x in chain) or "Name or service not known" in text or "nodename nor servname" in text:
         return Outcome.DNS_ERROR, "The host name could not be resolved (DNS failure). Check the URL's host."
     if any(isinstance(x, ConnectionRefusedError) for x in chain) or "Connection refused" in text:
         return Outcome.CONNECTION_REFUSED, "The connection was refused: nothing is listening at that host and port."
+    if isinstance(exc, httpx2.RemoteProtocolError) and "disconnected" in text:
+        return Outcome.NETWORK_ERROR, "The server closed the connection without answering."
     return Outcome.NETWORK_ERROR, f"The request failed before an answer came back: {_short(text)}."
+
+
+def error_chain(exc: BaseException) -> list[BaseException]:
+    """Return ``exc`` and the exceptions it came from (causes or contexts), at most 10."""
+    chain: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and len(chain) < 10:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    return chain
+
+
+def _tls_sentence(text: str) -> str:
+    upper = text.upper()
+    if "CERTIFICATE_REQUIRED" in upper:
+        return (
+            "TLS failed: the server demands a client certificate and got none. "
+            "Add client_certificate (certificate and key) to the connection."
+        )
+    if any(m in upper for m in ("BAD_CERTIFICATE", "UNKNOWN_CA", "CERTIFICATE_UNKNOWN", "ACCESS_DENIED")):
+        return (
+            "TLS failed: the server did not accept the client certificate (it may demand one, or one "
+            "signed by a CA it trusts). Check the connection's client_certificate."
+        )
+    if "CERTIFICATE_VERIFY_FAILED" in upper:
+        if "MISMATCH" in upper:
+            why = "it is not issued for this host name"
+        elif "EXPIRED" in upper:
+            why = "it has expired"
+        else:
+            why = "it is not signed by a CA this connection trusts"
+        return (
+            f"TLS failed: the server's certificate is not trusted: {why} ({_short(text, 160)}). "
+            "Add the server's CA to client_certificate.ca_bundle; certificate verification stays on."
+        )
+    return f"TLS failed: {_short(text)}."
 
 
 def _short(text: str, limit: int = 200) -> str:
@@ -225,51 +329,11 @@ def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def test_connection(conn: Connection, connections: Connections, url: str | None = None) -> TestResult:
-    """Send a GET to ``url`` (default: the connection's test URL) and report the outcome.
+def __getattr__(name: str) -> Any:
+    # Test connection lives in its own module (which imports this one); it is also
+    # offered here, lazily, because it is what most callers of this module want.
+    if name in ("TestResult", "test_connection"):
+        from plugwire.core import testconn
 
-    Never raises for network or HTTP problems: they are outcomes.
-    """
-    secrets = conn.secret_values()
-    target = url or conn.options.test_url
-    try:
-        target = validate_absolute_url(target, "test_url")
-    except UserInputError as exc:
-        return TestResult(connection=conn.name, url=target, outcome=Outcome.INVALID, ok=False, message=str(exc))
-    start = time.perf_counter()
-    try:
-        with client_for(conn, connections) as client:
-            response = client.get(target)
-    except AuthorizationRequired as exc:
-        return TestResult(connection=conn.name, url=target, outcome=Outcome.NOT_CONNECTED, ok=False, message=redact(str(exc), secrets))
-    except PlugwireError as exc:
-        return TestResult(connection=conn.name, url=target, outcome=Outcome.INVALID, ok=False, message=redact(str(exc), secrets))
-    except httpx2.HTTPError as exc:
-        outcome, message = classify_error(exc)
-        elapsed = (time.perf_counter() - start) * 1000
-        return TestResult(
-            connection=conn.name, url=target, outcome=outcome, ok=False, message=redact(message, secrets), elapsed_ms=round(elapsed, 1)
-        )
-    elapsed = (time.perf_counter() - start) * 1000
-    status = response.status_code
-    said = api_message(response) if status >= 400 else None
-    said = redact(said, secrets) if said else None
-    base = dict(connection=conn.name, url=target, status=status, elapsed_ms=round(elapsed, 1), api_message=said)
-    if 200 <= status < 300:
-        return TestResult(**base, outcome=Outcome.OK, ok=True, message=f"Connected: GET answered {status} {response.reason_phrase} in {elapsed:.0f} ms.")
-    if status in (401, 403):
-        what = "rejected the credentials" if status == 401 else "accepted the credentials but refused access"
-        return TestResult(
-            **base,
-            outcome=Outcome.CREDENTIALS_REJECTED,
-            ok=False,
-            message=f"The API {what} ({status} {response.reason_phrase})" + (f": {said}" if said else ".")
-            + " Check the connection's credentials and permissions.",
-        )
-    return TestResult(
-        **base,
-        outcome=Outcome.HTTP_ERROR,
-        ok=False,
-        message=f"The API answered {status} {response.reason_phrase}" + (f": {said}" if said else ".")
-        + " The connection reached the API; check the test URL.",
-    )
+        return getattr(testconn, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
