@@ -31,12 +31,34 @@ _KEY = "_key"
 
 
 class _AtomicJSONStorage(Storage):
-    """TinyDB storage that reads the whole file and replaces it atomically on write."""
+    """TinyDB storage for one transaction: reads the file once, keeps changes in
+    memory and writes them at :meth:`commit` with one atomic replace, so a
+    transaction that fails half-way leaves the file exactly as it was."""
 
     def __init__(self, path: str):
         self._path = Path(path)
+        self._data: dict[str, Any] | None = None
+        self._loaded = False
+        self._dirty = False
 
     def read(self) -> dict[str, Any] | None:
+        if not self._loaded:
+            self._data = self._load()
+            self._loaded = True
+        return self._data
+
+    def write(self, data: dict[str, Any]) -> None:
+        self._data = data
+        self._loaded = True
+        self._dirty = True
+
+    def commit(self) -> None:
+        """Write the transaction's changes, if any, to the file (atomically)."""
+        if self._dirty and self._data is not None:
+            self._replace(self._data)
+            self._dirty = False
+
+    def _load(self) -> dict[str, Any] | None:
         try:
             text = self._path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -52,7 +74,7 @@ class _AtomicJSONStorage(Storage):
                 fix="restore it from a backup, or point PLUGWIRE_HOME at another folder",
             ) from None
 
-    def write(self, data: dict[str, Any]) -> None:
+    def _replace(self, data: dict[str, Any]) -> None:
         fd, tmp = tempfile.mkstemp(prefix=".plugwire-", suffix=".tmp", dir=self._path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -132,11 +154,18 @@ class Store:
         self.path = self.folder / self.FILE
         self._file_lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
         self._thread_lock = threading.RLock()
+        self._active: Transaction | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """Hold the store's lock (across threads and processes) for a group of operations."""
+        """Hold the store's lock (across threads and processes) for a group of
+        operations, written together when the block ends; an exception inside the
+        block writes nothing. A transaction opened inside another (same thread)
+        joins it, so the inner one cannot write over the outer one's changes."""
         with self._thread_lock:
+            if self._active is not None:  # only the thread holding the lock gets here
+                yield self._active
+                return
             try:
                 self._file_lock.acquire()
             except Timeout:
@@ -147,8 +176,12 @@ class Store:
                 ) from None
             try:
                 db = TinyDB(str(self.path), storage=_AtomicJSONStorage)
-                yield Transaction(db)
+                self._active = Transaction(db)
+                yield self._active
+                # Only a transaction that finished without an exception is written.
+                db.storage.commit()
             finally:
+                self._active = None
                 self._file_lock.release()
 
     # Single-operation conveniences, each its own transaction.
