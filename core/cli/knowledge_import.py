@@ -1,0 +1,128 @@
+"""``plugwire knowledge import SPEC``: an OpenAPI document into a catalogue file.
+
+The command function is plain typer; the ``knowledge`` command group attaches it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+import yaml
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json
+from plugwire.core.errors import UserInputError
+
+__all__ = ["import_command", "write_catalogue"]
+
+# Documents from this size (or with this many operations) get a progress bar.
+_LARGE_BYTES = 256 * 1024
+_LARGE_OPERATIONS = 200
+_SHOWN = 20
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def write_catalogue(catalogue, path: Path, *, source: str) -> None:
+    """Write ``catalogue`` (a CatalogueFile) as YAML to ``path``, creating folders.
+
+    Raises UserInputError when the file cannot be written.
+    """
+    data = catalogue.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    data = {"format": catalogue.format, **data}
+    text = yaml.dump(data, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=120)
+    header = f"# Imported by `plugwire knowledge import` from {Path(source).name}; edit freely.\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(header + text, encoding="utf-8")
+        tmp.replace(path)  # never leave a half-written catalogue behind
+    except OSError as exc:
+        raise UserInputError(
+            f"cannot write the catalogue to {path} ({exc.strerror}).", field="output", fix="choose a writable --output path"
+        ) from None
+
+
+class _Bar:
+    """A rich progress bar that appears only for large documents."""
+
+    def __init__(self, enabled: bool, spec: Path):
+        self.enabled = enabled
+        self.progress: Progress | None = None
+        self.task = None
+        try:
+            large = spec.stat().st_size >= _LARGE_BYTES
+        except OSError:
+            large = False
+        if enabled and large:
+            self._start(None)
+
+    def _start(self, total: int | None) -> None:
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=err_console, transient=True,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task("Reading the document", total=total)
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.progress is None:
+            if total < _LARGE_OPERATIONS:
+                return
+            self._start(total)
+        self.progress.update(self.task, completed=done, total=total, description="Importing operations")
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def import_command(
+    spec: Path = typer.Argument(..., help="OpenAPI 3.0/3.1 or Swagger 2.0 document, JSON or YAML."),
+    provider: Optional[str] = typer.Option(None, "--provider", help="Provider id (default: from the file name or host)."),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Catalogue file to write (default: your catalogue, $PLUGWIRE_HOME/catalogue/PROVIDER.yaml)."
+    ),
+    json: bool = JSON_OPTION,
+    host: Optional[str] = typer.Option(None, "--host", help="Host to use when the document names none (api.example.com)."),
+) -> None:
+    """Import an OpenAPI document into a catalogue file and summarise what happened."""
+    from plugwire.knowledge.openapi import import_openapi  # the importer is only needed here
+
+    bar = _Bar(not json, spec)
+    try:
+        report = import_openapi(spec, provider=provider, progress=bar, host=host)
+    finally:
+        bar.stop()
+    target = output or home().path / "catalogue" / f"{report.catalogue.provider}.yaml"
+    existed = target.exists()
+    write_catalogue(report.catalogue, target, source=report.source)
+    if json:
+        print_json({**report.summary(), "output": str(target)})
+        return
+    verb = "Replaced" if existed else "Wrote"
+    console.print(
+        f"{verb} [bold]{target}[/]: provider [bold]{report.catalogue.provider}[/] "
+        f"({', '.join(report.catalogue.hosts)}), {len(report.catalogue.auth)} auth hint(s)."
+    )
+    console.print(f"Imported [green]{report.imported}[/] of {report.operations} operations.")
+    if report.skipped:
+        console.print(f"Skipped [yellow]{len(report.skipped)}[/]:")
+        for op, reason in report.skipped[:_SHOWN]:
+            console.print(f"  {op}: {reason}", markup=False)
+        _more(len(report.skipped))
+    if report.faults:
+        console.print(f"Faults in the data ([yellow]{len(report.faults)}[/]):")
+        for fault in report.faults[:_SHOWN]:
+            console.print(f"  - {fault}", markup=False)
+        _more(len(report.faults))
+    else:
+        console.print("No faults found in the data.")
+
+
+def _more(count: int) -> None:
+    if count > _SHOWN:
+        console.print(f"  ... and {count - _SHOWN} more (--json lists them all)")
