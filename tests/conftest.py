@@ -118,3 +118,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture
+def run_cli(home, capsys, monkeypatch):
+    """Run ``plugwire ARGS`` in-process with an empty stdin; returns
+    ``(exit code, stdout, stderr)`` and fails the test on any traceback."""
+    import io
+    import sys
+
+    from plugwire.core.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")  # keep rich tables from wrapping
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as info:
+            main(list(args))
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err
+        return info.value.code or 0, out, err
+
+    return run

@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 import ssl
-import sys
 
 import pytest
 from tls_pki import Pki, hello_app
 
-from plugwire.core.cli import main
 from plugwire.core.errors import UserInputError
 from plugwire.core.http import Outcome, client_for, test_connection, tls_context
 
@@ -138,38 +135,21 @@ def test_a_combined_pem_keeps_its_key_secret_and_still_works(mtls, pki, connecti
 # -- the command line ------------------------------------------------------------------
 
 
-@pytest.fixture
-def cli(home, capsys, monkeypatch):
-    """Run ``plugwire ARGS`` in-process; returns (exit code, stdout, stderr)."""
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as info:
-            main(list(args))
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return info.value.code, out, err
-
-    return run
-
-
-def test_cli_add_with_certificate_files_then_test(cli, mtls, pki, home, monkeypatch):
+def test_cli_add_with_certificate_files_then_test(run_cli, mtls, pki, home, monkeypatch):
     key = pki.encrypted_key(pki.client, KEY_PASSWORD)
     monkeypatch.setenv("CLIENT_KEY_PW", KEY_PASSWORD)
-    code, out, err = cli(
+    code, out, err = run_cli(
         "connections", "add", "mtls", "--auth", "none", "--test-url", mtls.url + "/ping",
         "--cert-file", str(pki.client.cert), "--key-file", str(key), "--key-password", "env:CLIENT_KEY_PW",
         "--ca-file", str(pki.ca), "--json",
     )
-    assert code in (0, None), err
+    assert code == 0, err
     assert json.loads(out)["client_certificate"]["private_key"] not in (None, "")
-    code, out, err = cli("connections", "test", "mtls", "--json")
-    assert code in (0, None), out + err
+    code, out, err = run_cli("connections", "test", "mtls", "--json")
+    assert code == 0, out + err
     assert json.loads(out)["outcome"] == "ok"
 
-    shown = [cli("connections", "show", "mtls", "--json"), cli("connections", "show", "mtls")]
+    shown = [run_cli("connections", "show", "mtls", "--json"), run_cli("connections", "show", "mtls")]
     stored = "".join(p.read_text(errors="replace") for p in home.path.rglob("*") if p.is_file())
     for text in [s[1] for s in shown] + [stored]:
         assert "PRIVATE KEY" not in text and KEY_PASSWORD not in text
@@ -177,19 +157,19 @@ def test_cli_add_with_certificate_files_then_test(cli, mtls, pki, home, monkeypa
             assert line not in text
 
 
-def test_cli_test_without_the_certificate_fails_plainly(cli, mtls, pki):
-    code, _, err = cli("connections", "add", "bare", "--auth", "none", "--test-url", mtls.url + "/")
-    assert code in (0, None), err
-    code, out, _ = cli("connections", "test", "bare", "--json")
+def test_cli_test_without_the_certificate_fails_plainly(run_cli, mtls, pki):
+    code, _, err = run_cli("connections", "add", "bare", "--auth", "none", "--test-url", mtls.url + "/")
+    assert code == 0, err
+    code, out, _ = run_cli("connections", "test", "bare", "--json")
     assert code == 1
     result = json.loads(out)
     assert result["outcome"] == "tls_error" and "not trusted" in result["message"]
 
 
 @pytest.mark.parametrize("flag, field", [("--cert-file", "client_certificate.certificate"), ("--key-file", "client_certificate.private_key")])
-def test_cli_unreadable_certificate_file_names_the_field(cli, pki, tmp_path, flag, field):
+def test_cli_unreadable_certificate_file_names_the_field(run_cli, pki, tmp_path, flag, field):
     args = {"--cert-file": str(pki.client.cert), "--key-file": str(pki.client.key)}
     args[flag] = str(tmp_path / "missing.pem")
-    code, out, err = cli("connections", "add", "x", "--auth", "none", *[a for kv in args.items() for a in kv])
+    code, out, err = run_cli("connections", "add", "x", "--auth", "none", *[a for kv in args.items() for a in kv])
     assert code == 1
     assert field in err and "missing.pem" in err
