@@ -1,0 +1,259 @@
+"""Bodies on the wire: encoding a configured body by its format, and reading a
+response body (JSON, XML, text or bytes) into data and pretty text."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets as _random
+from typing import Any
+from urllib.parse import urlencode
+from xml.dom import minidom
+from xml.etree import ElementTree
+
+import httpx2
+
+from plugwire.core.errors import UserInputError
+from plugwire.core.exchange import DEFAULT_CONTENT_TYPES, ReceivedResponse, RequestSpec, masked_headers
+
+__all__ = ["encode_body", "parse_response", "pretty_xml", "xml_to_data"]
+
+#: Text kept of a body for display and storage; parsing always reads all of it.
+TEXT_LIMIT = 1_000_000
+_SHOWN = 20_000
+
+
+def encode_body(spec: RequestSpec) -> tuple[bytes | None, str | None, str | None, list[dict[str, Any]]]:
+    """Return ``(content, content_type, body_text, files)`` for ``spec``'s body.
+
+    ``body_text`` is what went on the wire as text (files summarised, shortened);
+    ``files`` lists each multipart file's field, name, type and size. Raises
+    ``UserInputError`` (field ``body`` or ``files.NAME``) when the body does not
+    fit its format.
+    """
+    fmt = spec.body_format
+    ctype = spec.effective_content_type()
+    body = spec.body
+    if fmt == "none":
+        return None, None, None, []
+    if fmt == "json":
+        if isinstance(body, (bytes, str)):
+            try:
+                json.loads(body)
+            except ValueError as exc:
+                raise UserInputError(f"body is not valid JSON ({exc}).", field="body", fix="correct the JSON, or choose --body-format text") from None
+            text = body.decode() if isinstance(body, bytes) else body
+        else:
+            text = json.dumps(body, ensure_ascii=False)
+        return text.encode("utf-8"), ctype, _short(text), []
+    if fmt == "form":
+        text = body if isinstance(body, str) else urlencode(_pairs(body, "form"), doseq=True)
+        return text.encode("utf-8"), ctype, _short(text), []
+    if fmt == "multipart":
+        return _multipart(spec)
+    if fmt in ("xml", "text"):
+        if isinstance(body, (dict, list)):
+            raise UserInputError(
+                f"body is a {type(body).__name__}, but the {fmt} format sends text.",
+                field="body",
+                fix="give the body as text, or choose --body-format json",
+            )
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else ("" if body is None else str(body))
+        return text.encode("utf-8"), ctype, _short(text), []
+    if fmt == "binary":
+        if isinstance(body, bytes):
+            raw = body
+        else:
+            try:
+                raw = base64.b64decode(body or "", validate=True)
+            except (binascii.Error, ValueError):
+                raise UserInputError("body of a binary request must be base64 text.", field="body", fix="give --body-file PATH") from None
+        return raw, ctype, None, []
+    raise UserInputError(f"Unknown body format {fmt!r}.", field="body_format", fix="use one of json, form, multipart, xml, text, binary")
+
+
+def _pairs(body: Any, fmt: str) -> list[tuple[str, str]]:
+    if body is None:
+        return []
+    if not isinstance(body, dict):
+        raise UserInputError(
+            f"body of a {fmt} request must be a mapping of field to value, not {type(body).__name__}.",
+            field="body",
+            fix="give fields as NAME=VALUE, or choose --body-format json",
+        )
+    out = []
+    for key, value in body.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, (dict, list)):
+                item = json.dumps(item)
+            elif isinstance(item, bool):
+                item = "true" if item else "false"
+            out.append((str(key), "" if item is None else str(item)))
+    return out
+
+
+def _multipart(spec: RequestSpec) -> tuple[bytes, str, str, list[dict[str, Any]]]:
+    # Encoded here rather than by httpx2, which silently falls back to a urlencoded
+    # body when there are no files: the format the user chose must hold.
+    boundary = "plugwire-" + _random.token_hex(12)
+    chunks: list[bytes] = []
+    shown: list[str] = []
+    for key, value in _pairs(spec.body, "multipart"):
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{_quote(key)}"\r\n\r\n'
+        chunks += [head.encode(), value.encode("utf-8"), b"\r\n"]
+        shown.append(head + value + "\r\n")
+    files = []
+    for part in spec.files:
+        data = part.read()
+        filename = part.filename or (part.path.rsplit("/", 1)[-1] if part.path else part.field)
+        ftype = part.content_type or "application/octet-stream"
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{_quote(part.field)}"; filename="{_quote(filename)}"\r\n'
+            f"Content-Type: {ftype}\r\n\r\n"
+        )
+        chunks += [head.encode(), data, b"\r\n"]
+        shown.append(head + f"({len(data)} bytes)\r\n")
+        files.append({"field": part.field, "filename": filename, "content_type": ftype, "size": len(data)})
+    chunks.append(f"--{boundary}--\r\n".encode())
+    shown.append(f"--{boundary}--\r\n")
+    return b"".join(chunks), f"multipart/form-data; boundary={boundary}", _short("".join(shown)), files
+
+
+def _quote(name: str) -> str:
+    return name.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + f"… ({len(text)} characters)"
+
+
+# -- responses ------------------------------------------------------------------
+def _kind(ctype: str, content: bytes, wanted: str) -> str:
+    if not content:
+        return "empty"
+    if wanted != "auto":
+        return wanted
+    low = ctype.lower()
+    if "json" in low:
+        return "json"
+    if "xml" in low and "html" not in low:
+        return "xml"
+    head = content.lstrip()[:1]
+    if not low or low.startswith("text/plain"):
+        if head in (b"{", b"["):
+            return "json"
+        if head == b"<" and content.lstrip().startswith(b"<?xml"):
+            return "xml"
+    if low.startswith("text/") or "charset" in low or "javascript" in low or "html" in low:
+        return "text"
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return "bytes"
+    return "bytes" if "\x00" in text else "text"
+
+
+def parse_response(response: httpx2.Response, elapsed_ms: float, response_format: str = "auto") -> ReceivedResponse:
+    """Return the response in full: status, headers (sensitive ones masked), body
+    parsed by ``response_format`` (``auto`` decides by Content-Type), pretty text,
+    size and time. A body that does not parse as asked is kept as text."""
+    content = response.content
+    ctype = response.headers.get("content-type", "")
+    kind = _kind(ctype, content, response_format)
+    text: str | None = None
+    body: Any = None
+    pretty = ""
+    if kind == "bytes":
+        body = base64.b64encode(content).decode("ascii")
+        pretty = f"({len(content)} bytes of {ctype or 'unknown type'})"
+    elif kind != "empty":
+        text = response.text
+        if kind == "json":
+            try:
+                body = json.loads(text)
+                pretty = json.dumps(body, indent=2, ensure_ascii=False)
+            except ValueError:
+                kind = "text"
+        elif kind == "xml":
+            try:
+                body = xml_to_data(text)
+                pretty = pretty_xml(text)
+            except ElementTree.ParseError:
+                kind = "text"
+        if kind == "text":
+            body = text
+            pretty = text
+    truncated = False
+    if text is not None and len(text) > TEXT_LIMIT:
+        text, pretty, truncated = text[:TEXT_LIMIT], pretty[:TEXT_LIMIT], True
+    headers: dict[str, str] = {}
+    for key, value in response.headers.multi_items():
+        name = "-".join(p.capitalize() for p in key.split("-"))
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return ReceivedResponse(
+        status=response.status_code,
+        reason=response.reason_phrase,
+        http_version=response.http_version,
+        headers=masked_headers(headers),
+        content_type=ctype or None,
+        format=kind,
+        body=body,
+        text=text,
+        pretty=pretty,
+        size=len(content),
+        elapsed_ms=round(elapsed_ms, 1),
+        truncated=truncated,
+    )
+
+
+# -- XML ------------------------------------------------------------------------
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1] if tag.startswith("{") else tag
+
+
+def _element(el: ElementTree.Element) -> Any:
+    children = list(el)
+    text = (el.text or "").strip()
+    if not children and not el.attrib:
+        return text
+    out: dict[str, Any] = {f"@{_local(k)}": v for k, v in el.attrib.items()}
+    repeated = _repeated(el)
+    for child in children:
+        name = _local(child.tag)
+        if name in repeated:
+            out.setdefault(name, []).append(_element(child))
+        else:
+            out[name] = _element(child)
+    if text:
+        out["#text"] = text
+    return out
+
+
+def _repeated(el: ElementTree.Element) -> set[str]:
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for child in el:
+        name = _local(child.tag)
+        (twice if name in seen else seen).add(name)
+    return twice
+
+
+def xml_to_data(text: str | bytes) -> dict[str, Any]:
+    """Return an XML document as data: ``{root: ...}`` where an element with only
+    text is its text, attributes are ``@name``, mixed text is ``#text``, and a
+    repeated child element is a list. Namespaces are dropped from names.
+
+    Raises ``xml.etree.ElementTree.ParseError`` for a document that is not well-formed.
+    """
+    root = ElementTree.fromstring(text)
+    return {_local(root.tag): _element(root)}
+
+
+def pretty_xml(text: str) -> str:
+    """Return ``text`` indented, one element per line (blank lines dropped)."""
+    pretty = minidom.parseString(text.encode("utf-8") if isinstance(text, str) else text).toprettyxml(indent="  ")
+    lines = [line for line in pretty.splitlines() if line.strip()]
+    if lines and lines[0].startswith("<?xml") and not text.lstrip().startswith("<?xml"):
+        lines = lines[1:]
+    return "\n".join(lines)

@@ -1,0 +1,313 @@
+"""Sending a configured request through a connection and capturing the whole exchange.
+
+:func:`send` (and :func:`send_async`) encode the body by its format, send it through
+the connection's client (auth, TLS, agent route), and return an
+:class:`~plugwire.core.exchange.Exchange`: what went out with the auth masked, and
+what came back in full. A 4xx or 5xx is an answer, and a refused connection, a DNS
+or TLS failure or a timeout is an outcome: none of them raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import httpx2
+
+from plugwire.core.body import encode_body, parse_response
+from plugwire.core.errors import AuthorizationRequired, PlugwireError
+from plugwire.core.exchange import Exchange, ReceivedResponse, RequestSpec, SentRequest, is_sensitive_name, masked_headers
+from plugwire.core.http import Outcome, api_message, classify_error, client_for, redact
+from plugwire.core.secrets import MASK
+from plugwire.core.urls import validate_absolute_url
+
+if TYPE_CHECKING:  # only for annotations; connections import the HTTP layer lazily
+    from plugwire.core.actions import RetryPolicy
+    from plugwire.core.connections import Connection, Connections
+
+__all__ = ["open_client", "prepare", "send", "send_async"]
+
+_MASK_TOKEN = "PLUGWIREMASKED"
+
+
+def open_client(connection: "Connection | None", connections: "Connections | None", *, asynchronous: bool = False):
+    """Return an ``httpx2`` client for ``connection`` (its auth, TLS and route), or a
+    plain client for a public API when ``connection`` is None.
+
+    Raises ``AuthorizationRequired`` when an interactive auth has no token yet.
+    """
+    if connection is not None:
+        if connections is None:
+            raise PlugwireError("A connection was given without the connections service.", field="connection")
+        return client_for(connection, connections, asynchronous=asynchronous)
+    cls = httpx2.AsyncClient if asynchronous else httpx2.Client
+    return cls(timeout=httpx2.Timeout(30.0), follow_redirects=True, trust_env=False, headers={"User-Agent": "plugwire"})
+
+
+class _Prepared:
+    """A request ready to go out, with what is needed to describe it afterwards."""
+
+    def __init__(self, spec: RequestSpec, request: httpx2.Request, body_text: str | None, files: list[dict[str, Any]]):
+        self.spec = spec
+        self.request = request
+        self.body_text = body_text
+        self.files = files
+        # Auth flows change the request in place: keep what it was before they ran,
+        # so that whatever they add can be told apart and masked.
+        self.headers_before = httpx2.Headers(request.headers)
+        self.params_before = {k for k, _ in request.url.params.multi_items()}
+
+
+def prepare(spec: RequestSpec, client: httpx2.Client | httpx2.AsyncClient, *, timeout: float | None = None) -> _Prepared:
+    """Return the request ``spec`` describes, built on ``client`` (not sent yet).
+
+    Raises ``UserInputError`` naming the field for a bad URL, a body that does not fit
+    its format, or an unreadable file.
+    """
+    url = httpx2.URL(validate_absolute_url(spec.url, "url"))
+    pairs = list(url.params.multi_items())
+    for key, value in spec.query.items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            pairs.append((key, _query_text(item)))
+    content, content_type, body_text, files = encode_body(spec)
+    headers = {k: v for k, v in spec.headers.items() if not (k.lower() == "content-type" and content_type)}
+    if content_type:
+        headers["Content-Type"] = content_type
+    kwargs: dict[str, Any] = {"headers": headers, "params": httpx2.QueryParams(pairs)}
+    if content is not None:
+        kwargs["content"] = content
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    request = client.build_request(spec.method, url.copy_with(query=None), **kwargs)
+    return _Prepared(spec, request, body_text, files)
+
+
+def _query_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _sent(prepared: _Prepared, final: httpx2.Request | None) -> SentRequest:
+    """Describe what went out: the configured headers and query, with anything the
+    connection's auth added (or changed) masked, and every sensitive name masked."""
+    built = prepared.request
+    spec = prepared.spec
+    added_headers: dict[str, str] = {}
+    added_params: set[str] = set()
+    if final is not None:
+        for name, value in final.headers.items():
+            if prepared.headers_before.get(name) != value:
+                added_headers[_canonical(name)] = value
+        added_params = {k for k, _ in final.url.params.multi_items() if k not in prepared.params_before}
+    headers = dict(spec.headers)
+    content_type = built.headers.get("content-type")
+    if content_type:
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        headers["Content-Type"] = content_type
+    auth_added = set()
+    for name, value in added_headers.items():
+        if name.lower() in ("content-length", "host"):
+            continue
+        # Whatever auth put on the wire is a credential, whatever its header name.
+        headers[name] = value
+        auth_added.add(name.lower())
+    pairs = []
+    source = final.url if final is not None else built.url
+    for key, value in source.params.multi_items():
+        masked = key in added_params or is_sensitive_name(key)
+        pairs.append((key, _MASK_TOKEN if masked else value))
+    url = str(source.copy_with(query=None))
+    if pairs:
+        url += "?" + urlencode(pairs).replace(_MASK_TOKEN, MASK)
+    query = {k: (MASK if is_sensitive_name(k) else v) for k, v in spec.query.items()}
+    return SentRequest(
+        method=spec.method,
+        url=url,
+        headers=masked_headers(headers, auth_added),
+        query=query,
+        body=spec.body if spec.body_format != "binary" else f"({len(built.content)} bytes)",
+        body_format=spec.body_format,
+        content_type=content_type,
+        body_text=prepared.body_text,
+        files=prepared.files,
+    )
+
+
+def _canonical(name: str) -> str:
+    return "-".join(p.capitalize() for p in name.split("-"))
+
+
+def _answer(prepared: _Prepared, response: httpx2.Response, elapsed_ms: float, response_format: str, secrets: list[str], attempts: int) -> Exchange:
+    received = parse_response(response, elapsed_ms, response_format)
+    if secrets:
+        received = _redacted(received, secrets)
+    status = response.status_code
+    said = None
+    if status >= 400:
+        said = api_message(response)
+        said = redact(said, secrets) if said and secrets else said
+    if 200 <= status < 300:
+        outcome, message = Outcome.OK, f"{status} {received.reason} in {elapsed_ms:.0f} ms, {received.size} bytes."
+    else:
+        outcome = Outcome.CREDENTIALS_REJECTED if status in (401, 403) else Outcome.HTTP_ERROR
+        message = f"The API answered {status} {received.reason}" + (f": {said}" if said else ".")
+    return Exchange(
+        request=_sent(prepared, response.request),
+        response=received,
+        outcome=outcome.value,
+        ok=200 <= status < 300,
+        message=message,
+        api_message=said,
+        elapsed_ms=round(elapsed_ms, 1),
+        attempts=attempts,
+    )
+
+
+def _failure(prepared: _Prepared | None, spec: RequestSpec, exc: BaseException, elapsed_ms: float, secrets: list[str], attempts: int) -> Exchange:
+    if isinstance(exc, AuthorizationRequired):
+        outcome, message = Outcome.NOT_CONNECTED, str(exc)
+    elif isinstance(exc, httpx2.HTTPError):
+        outcome, message = classify_error(exc)
+    else:
+        outcome, message = Outcome.INVALID, str(exc)
+    request = _sent(prepared, None) if prepared is not None else SentRequest(
+        method=spec.method, url=spec.url, headers=masked_headers(spec.headers), body_format=spec.body_format
+    )
+    return Exchange(
+        request=request,
+        outcome=outcome.value,
+        ok=False,
+        message=redact(message, secrets) if secrets else message,
+        elapsed_ms=round(elapsed_ms, 1),
+        attempts=attempts,
+    )
+
+
+def _redacted(received: ReceivedResponse, secrets: list[str]) -> ReceivedResponse:
+    """Return ``received`` with any of the connection's secrets an API echoed masked."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value, secrets)
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return received.model_copy(
+        update={"body": clean(received.body), "text": clean(received.text), "pretty": clean(received.pretty), "headers": clean(received.headers)}
+    )
+
+
+class _Attempts:
+    """The bookkeeping both :func:`send` and :func:`send_async` share: count the
+    attempts, turn each answer or failure into an exchange, decide about a retry."""
+
+    def __init__(self, spec: RequestSpec, connection: "Connection | None", response_format: str, retry: "RetryPolicy | None"):
+        self.spec = spec
+        self.response_format = response_format
+        self.retry = retry
+        self.secrets = connection.secret_values() if connection is not None else []
+        self.count = 0
+        self.exchange: Exchange | None = None
+        self.started = 0.0
+
+    def begin(self) -> None:
+        self.count += 1
+        self.started = time.perf_counter()
+
+    def answered(self, prepared: _Prepared, response: httpx2.Response) -> float | None:
+        """Record the answer; return the delay before a retry, or None when final."""
+        elapsed = (time.perf_counter() - self.started) * 1000
+        self.exchange = _answer(prepared, response, elapsed, self.response_format, self.secrets, self.count)
+        return self._delay()
+
+    def failed(self, prepared: _Prepared | None, exc: BaseException) -> float | None:
+        """Record the failure; return the delay before a retry, or None when final."""
+        elapsed = (time.perf_counter() - self.started) * 1000
+        self.exchange = _failure(prepared, self.spec, exc, elapsed, self.secrets, self.count)
+        return self._delay()
+
+    def _delay(self) -> float | None:
+        ex = self.exchange
+        if self.retry is None or ex is None:
+            return None
+        status = ex.response.status if ex.response is not None else None
+        retry_after = ex.response.headers.get("Retry-After") if ex.response is not None else None
+        return self.retry.next_delay(self.count, self.spec.method, status=status, outcome=ex.outcome, retry_after=retry_after)
+
+
+def send(
+    spec: RequestSpec,
+    *,
+    connection: "Connection | None" = None,
+    connections: "Connections | None" = None,
+    response_format: str = "auto",
+    timeout: float | None = None,
+    retry: "RetryPolicy | None" = None,
+    client: httpx2.Client | None = None,
+) -> Exchange:
+    """Send ``spec`` through ``connection`` (None for a public API) and return the
+    :class:`Exchange`, retrying as ``retry`` says (no retry when None).
+
+    ``client`` reuses an open client (the caller closes it). Never raises for an HTTP
+    status or a network failure: they are the exchange's outcome. Raises
+    ``UserInputError`` for a request that cannot be built (bad URL, body, file).
+    """
+    run = _Attempts(spec, connection, response_format, retry)
+    owned = client is None
+    try:
+        while True:
+            run.begin()
+            prepared = None
+            try:
+                client = client or open_client(connection, connections)
+                prepared = prepare(spec, client, timeout=timeout)
+                response = client.send(prepared.request)
+                response.read()
+                delay = run.answered(prepared, response)
+            except (httpx2.HTTPError, AuthorizationRequired) as exc:
+                delay = run.failed(prepared, exc)
+            if delay is None:
+                return run.exchange
+            time.sleep(delay)
+    finally:
+        if owned and client is not None:
+            client.close()
+
+
+async def send_async(
+    spec: RequestSpec,
+    *,
+    connection: "Connection | None" = None,
+    connections: "Connections | None" = None,
+    response_format: str = "auto",
+    timeout: float | None = None,
+    retry: "RetryPolicy | None" = None,
+    client: httpx2.AsyncClient | None = None,
+) -> Exchange:
+    """The asynchronous twin of :func:`send`: same arguments, same result, same errors."""
+    run = _Attempts(spec, connection, response_format, retry)
+    owned = client is None
+    try:
+        while True:
+            run.begin()
+            prepared = None
+            try:
+                client = client or open_client(connection, connections, asynchronous=True)
+                prepared = prepare(spec, client, timeout=timeout)
+                response = await client.send(prepared.request)
+                await response.aread()
+                delay = run.answered(prepared, response)
+            except (httpx2.HTTPError, AuthorizationRequired) as exc:
+                delay = run.failed(prepared, exc)
+            if delay is None:
+                return run.exchange
+            await asyncio.sleep(delay)
+    finally:
+        if owned and client is not None:
+            await client.aclose()

@@ -1,0 +1,412 @@
+"""The three-step request wizard as a state machine.
+
+1. **Endpoint**: a method and an absolute URL, validated; the suggesters are asked.
+2. **Request**: the best suggestion pre-fills the sample request (its reason shown);
+   the user keeps it, edits any field, picks another suggestion or starts blank, and
+   *sends* it through the connection. Every attempt is kept in :attr:`Wizard.history`
+   with the whole exchange and, where the suggestion knew the endpoint's field
+   constraints, the fields that broke one.
+3. **Review**: the configuration and the last exchange. *Apply* saves the action only
+   when the last request was sent unchanged and answered 2xx by the live API; then
+   the proven configuration is learned into the user's catalogue.
+
+The wizard holds no credentials of its own: it sends through
+:func:`plugwire.core.send.send`, which masks what the connection's auth adds.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import httpx2
+from pydantic import BaseModel, Field, ValidationError
+
+from plugwire.core.actions import Action, Actions, RetryPolicy, build_action
+from plugwire.core.connections import Connection, Connections
+from plugwire.core.constraints import Violation, check
+from plugwire.core.datatree import DataTree, infer_response
+from plugwire.core.errors import PlugwireError, UserInputError, format_validation_error
+from plugwire.core.exchange import METHODS, Exchange, RequestSpec, ResponseFormat, masked_headers
+from plugwire.core.home import Home
+from plugwire.core.suggest import Suggestion, SuggestionResult, suggest
+from plugwire.core.urls import validate_absolute_url
+
+__all__ = ["ApplyRefused", "ApplyResult", "Attempt", "Review", "Wizard", "WizardStateError"]
+
+ENDPOINT, REQUEST, REVIEW, APPLIED = 1, 2, 3, 4
+_STEP_NAMES = {ENDPOINT: "endpoint", REQUEST: "request", REVIEW: "review", APPLIED: "applied"}
+_INDEX = re.compile(r"^(.*)\[(\d+)\]$")
+
+
+class WizardStateError(PlugwireError):
+    """An operation was asked for in a step where it makes no sense (the message says which step)."""
+
+
+class ApplyRefused(PlugwireError):
+    """Apply was refused: the request was never sent, failed, or changed since it was sent."""
+
+
+class Attempt(BaseModel):
+    """One *Send*: the request as configured then, the exchange, and broken constraints."""
+
+    number: int
+    request: RequestSpec
+    exchange: Exchange
+    violations: list[Violation] = Field(default_factory=list)
+
+    def public(self) -> dict[str, Any]:
+        """Return the attempt as JSON-able data, credential-like values masked."""
+        data = self.model_dump(mode="json")
+        data["request"]["headers"] = masked_headers(self.request.headers)
+        return data
+
+
+class Review(BaseModel):
+    """Step 3: what would be saved, and whether it may be."""
+
+    request: RequestSpec
+    connection: str | None
+    suggestion: dict[str, Any] | None
+    last: Attempt | None
+    can_apply: bool
+    reason: str | None
+    datatree: DataTree | None
+
+
+class ApplyResult(BaseModel):
+    """The saved action and what learning recorded (or why it did not)."""
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    action: Action
+    learned: dict[str, Any]
+
+
+class Wizard:
+    """One run of the request wizard on the data folder ``home``."""
+
+    def __init__(self, home: Home, *, connections: Connections | None = None):
+        self.home = home
+        self.connections = connections or Connections(home)
+        self.step = ENDPOINT
+        self.connection: Connection | None = None
+        self.result: SuggestionResult | None = None
+        self.chosen: int | None = None
+        self.request = RequestSpec()
+        self.history: list[Attempt] = []
+        self.notes: list[str] = []
+        self.response_format: ResponseFormat = "auto"
+        self.timeout: float | None = None
+        self.retry = RetryPolicy()
+        self._url_query: dict[str, Any] = {}
+
+    # -- step 1 ----------------------------------------------------------------------
+    @property
+    def step_name(self) -> str:
+        """Return the current step's name: endpoint, request, review or applied."""
+        return _STEP_NAMES[self.step]
+
+    def _require(self, *steps: int, doing: str) -> None:
+        if self.step not in steps:
+            wanted = " or ".join(f"step {s} ({_STEP_NAMES[s]})" for s in steps)
+            raise WizardStateError(
+                f"Cannot {doing} in step {self.step} ({self.step_name}).", field="step", fix=f"do it in {wanted}"
+            )
+
+    def start(self, method: str, url: str, connection: str | None = None, *, limit: int = 5) -> SuggestionResult:
+        """Step 1: validate ``method`` and ``url`` (absolute http/https, a host, no
+        spaces), load ``connection`` (None for a public API), ask the suggesters and
+        pre-fill the request with the best suggestion. Moves to step 2.
+
+        Returns the suggestions. Raises ``UserInputError`` naming ``method`` or
+        ``url``, ``NotFoundError`` for an unknown connection.
+        """
+        self._require(ENDPOINT, doing="choose the endpoint")
+        verb = (method or "").strip().upper()
+        if verb not in METHODS:
+            raise UserInputError(f"method {method!r} is not an HTTP method plugwire sends.", field="method", fix=f"use one of {', '.join(METHODS)}")
+        full = validate_absolute_url(url, "url")
+        parsed = httpx2.URL(full)
+        self._url_query = _query_dict(parsed)
+        base = str(parsed.copy_with(query=None, fragment=None))
+        self.connection = self.connections.get(connection) if connection else None
+        self.result = suggest(verb, full, self.connection, limit=limit)
+        self.request = RequestSpec(method=verb, url=base, query=dict(self._url_query))
+        self.notes = list(self.result.problems)
+        self.step = REQUEST
+        if self.result.best is not None:
+            self.use_suggestion(0)
+        else:
+            self.chosen = None
+        return self.result
+
+    # -- step 2 ----------------------------------------------------------------------
+    @property
+    def suggestions(self) -> list[Suggestion]:
+        """Return the suggestions of step 1, best first."""
+        return list(self.result.suggestions) if self.result else []
+
+    @property
+    def suggestion(self) -> Suggestion | None:
+        """Return the suggestion the request was filled from, or None (blank)."""
+        return self.suggestions[self.chosen] if self.chosen is not None else None
+
+    def use_suggestion(self, index: int) -> RequestSpec:
+        """Fill the request from suggestion ``index`` (0 is the best); the URL's own
+        query parameters win over the suggestion's. Returns the request.
+
+        Raises ``UserInputError`` (field ``suggestion``) for an index out of range.
+        """
+        self._require(REQUEST, doing="pick a suggestion")
+        found = self.suggestions
+        if not 0 <= index < len(found):
+            raise UserInputError(
+                f"There is no suggestion {index + 1}; there are {len(found)}.", field="suggestion", fix="pick one from the list, or start blank"
+            )
+        s = found[index].request
+        url = self.request.url
+        if s.url and "{" not in s.url and s.url.split("?")[0].rstrip("/") != url.rstrip("/"):
+            try:
+                # A suggester may have corrected a typo or a host alias in the URL.
+                url = str(httpx2.URL(validate_absolute_url(s.url, "url")).copy_with(query=None))
+                self.notes.append(f"The suggestion changed the URL to {url}.")
+            except UserInputError:
+                pass
+        self.request = RequestSpec(
+            method=self.request.method,
+            url=url,
+            headers=dict(s.headers),
+            query={**copy.deepcopy(s.query), **self._url_query},
+            body=copy.deepcopy(s.body),
+            body_format=s.body_format,
+            content_type=s.content_type,
+        )
+        self.chosen = index
+        return self.request
+
+    def blank(self) -> RequestSpec:
+        """Drop the suggestion and start from a blank request (method, URL and the
+        URL's query kept). Returns the request."""
+        self._require(REQUEST, doing="start blank")
+        self.request = RequestSpec(method=self.request.method, url=self.request.url, query=dict(self._url_query))
+        self.chosen = None
+        return self.request
+
+    def edit(self, **changes: Any) -> RequestSpec:
+        """Replace whole fields of the request (``headers=``, ``query=``, ``body=``,
+        ``body_format=``, ``content_type=``, ``files=``, ``url=``, ``method=``).
+
+        Returns the request. Raises ``UserInputError`` naming a bad field.
+        """
+        self._require(REQUEST, doing="edit the request")
+        unknown = set(changes) - set(RequestSpec.model_fields)
+        if unknown:
+            raise UserInputError(
+                f"Unknown request field(s): {', '.join(sorted(unknown))}.", field=sorted(unknown)[0], fix=f"use {', '.join(RequestSpec.model_fields)}"
+            )
+        if "url" in changes:
+            changes["url"] = validate_absolute_url(changes["url"], "url")
+        data = {**self.request.model_dump(), **changes}
+        if "body" in changes and "body_format" not in changes and self.request.body_format == "none" and changes["body"] is not None:
+            data["body_format"] = "json" if isinstance(changes["body"], (dict, list)) else "text"
+        try:
+            self.request = RequestSpec.model_validate(data)
+        except ValidationError as exc:
+            raise UserInputError("Invalid request: " + format_validation_error(exc), field="request", fix="correct the field named above") from None
+        return self.request
+
+    def set(self, path: str, value: Any) -> RequestSpec:
+        """Set one value: ``headers.NAME``, ``query.NAME``, or a body field by dotted
+        path (``venue.address.country``, ``items[0].sku``; ``body.`` may prefix it).
+
+        Returns the request. Raises ``UserInputError`` when the body is not a mapping.
+        """
+        self._require(REQUEST, doing="edit the request")
+        head, _, rest = path.partition(".")
+        if head == "headers" and rest:
+            return self.edit(headers={**self.request.headers, rest: str(value)})
+        if head == "query" and rest:
+            return self.edit(query={**self.request.query, rest: value})
+        if head == "body" and rest:
+            path = rest
+        body = copy.deepcopy(self.request.body)
+        if body is None:
+            body = {}
+        if not isinstance(body, (dict, list)):
+            raise UserInputError(
+                f"Cannot set {path}: the body is {self.request.body_format} text, not fields.", field="body", fix="replace the whole body instead"
+            )
+        _put(body, path, value)
+        fmt = self.request.body_format if self.request.body_format != "none" else "json"
+        return self.edit(body=body, body_format=fmt)
+
+    def send(self) -> Attempt:
+        """Send the request through the connection and keep the attempt in the history.
+
+        Returns the :class:`Attempt`: the whole exchange (a 4xx/5xx or a network
+        failure is its outcome, never an exception) and the broken constraints.
+        Raises ``UserInputError`` for a request that cannot be built.
+        """
+        from plugwire.core.send import send
+
+        self._require(REQUEST, doing="send the request")
+        exchange = send(
+            self.request,
+            connection=self.connection,
+            connections=self.connections,
+            response_format=self.response_format,
+            timeout=self.timeout,
+        )
+        constraints = self.suggestion.constraints if self.suggestion else []
+        attempt = Attempt(
+            number=len(self.history) + 1,
+            request=self.request.model_copy(deep=True),
+            exchange=exchange,
+            violations=check(self.request, constraints) if constraints else [],
+        )
+        self.history.append(attempt)
+        return attempt
+
+    @property
+    def last(self) -> Attempt | None:
+        """Return the latest attempt, or None before the first send."""
+        return self.history[-1] if self.history else None
+
+    def back(self) -> int:
+        """Go back one step (review to request, request to endpoint); returns the step."""
+        self._require(REQUEST, REVIEW, doing="go back")
+        self.step -= 1
+        return self.step
+
+    # -- step 3 ----------------------------------------------------------------------
+    def refusal(self) -> str | None:
+        """Return why Apply would be refused now, or None when it may go ahead."""
+        last = self.last
+        if last is None:
+            return "The request was never sent. Send it and get a 2xx answer from the API before applying."
+        ex = last.exchange
+        if not ex.ok:
+            if ex.response is not None:
+                said = f" with the message: {ex.api_message}" if ex.api_message else ""
+                broke = "; ".join(v.message for v in last.violations)
+                hint = f" Fields that break the endpoint's rules: {broke}." if broke else ""
+                return (
+                    f"The last attempt (#{last.number}) answered {ex.response.status} {ex.response.reason}{said}.{hint} "
+                    "Only a request that succeeded against the live API can be applied: fix it and send it again."
+                )
+            return f"The last attempt (#{last.number}) failed before an answer came back ({ex.outcome}): {ex.message} Send it again once the API is reachable."
+        if last.request != self.request:
+            return f"The request changed after attempt #{last.number} was sent. Send it again so that the saved sample is the request that worked."
+        return None
+
+    def review(self) -> Review:
+        """Step 3: return the configuration, the last attempt and whether Apply may go
+        ahead (and why not). Moves to step 3."""
+        self._require(REQUEST, REVIEW, doing="review")
+        self.step = REVIEW
+        reason = self.refusal()
+        last = self.last
+        tree = infer_response(last.exchange.response) if reason is None and last and last.exchange.response else None
+        return Review(
+            request=self.request,
+            connection=self.connection.name if self.connection else None,
+            suggestion=self._suggestion_summary(),
+            last=last,
+            can_apply=reason is None,
+            reason=reason,
+            datatree=tree,
+        )
+
+    def _suggestion_summary(self) -> dict[str, Any] | None:
+        s = self.suggestion
+        if s is None:
+            return None
+        return s.model_dump(mode="json", include={"suggester", "score", "reason", "provider", "endpoint", "learned", "proven", "docs_url"})
+
+    def apply(self, name: str, *, description: str = "", learn: bool = True) -> ApplyResult:
+        """Save the action ``name`` with the last request and response, then learn it.
+
+        Returns the :class:`ApplyResult`. Raises ``ApplyRefused`` (saying why) when
+        the request was never sent, its last attempt was not a 2xx, or it changed
+        since; ``AlreadyExistsError`` when the name is taken; ``UserInputError`` for
+        a bad name.
+        """
+        self._require(REQUEST, REVIEW, doing="apply")
+        reason = self.refusal()
+        if reason:
+            raise ApplyRefused(f"Apply refused: {reason}", field="request", fix="send the request again and apply after a 2xx")
+        last = self.last
+        assert last is not None and last.exchange.response is not None
+        s = self.suggestion
+        from plugwire.core.learning import path_template
+
+        endpoint = s.endpoint if s and s.endpoint else f"{self.request.method} {path_template(self.request.url)}"
+        action = build_action(
+            {
+                **self.request.model_dump(),
+                "name": name,
+                "description": description,
+                "connection": self.connection.name if self.connection else None,
+                "response_format": self.response_format,
+                "timeout": self.timeout,
+                "retry": self.retry.model_dump(),
+                "sample_request": last.exchange.request.model_dump(),
+                "sample_response": last.exchange.response.model_dump(),
+                "datatree": infer_response(last.exchange.response).model_dump(),
+                "provider": s.provider if s else None,
+                "endpoint": endpoint,
+                "suggestion": self._suggestion_summary(),
+            }
+        )
+        Actions(self.home).create(action)
+        self.step = APPLIED
+        learned: dict[str, Any] = {"learned": False, "reason": "learning was switched off"}
+        if learn:
+            from plugwire.core.learning import learn_action
+
+            try:
+                learned = dict(learn_action(self.home, action, endpoint=s.endpoint if s else None, provider=s.provider if s else None))
+            except (PlugwireError, OSError) as exc:
+                # The action is saved and proven; a catalogue that cannot be written must not undo that.
+                learned = {"learned": False, "reason": str(exc)}
+        return ApplyResult(action=action, learned=learned)
+
+
+def _query_dict(url: httpx2.URL) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in url.params.multi_items():
+        if key in out:
+            out[key] = (out[key] if isinstance(out[key], list) else [out[key]]) + [value]
+        else:
+            out[key] = value
+    return out
+
+
+def _put(target: Any, path: str, value: Any) -> None:
+    """Set ``value`` at dotted ``path`` inside ``target``, creating mappings on the way."""
+    parts = [p for p in path.split(".") if p]
+    if not parts:
+        raise UserInputError("The field path is empty.", field="path", fix="name a field such as venue.address.country")
+    node = target
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        m = _INDEX.match(part)
+        key, index = (m.group(1), int(m.group(2))) if m else (part, None)
+        if key:
+            if not isinstance(node, dict):
+                raise UserInputError(f"Cannot set {path}: {'.'.join(parts[:i]) or 'the body'} is not a mapping.", field=path, fix="check the path")
+            if index is None and last:
+                node[key] = value
+                return
+            node = node.setdefault(key, [] if index is not None else {})
+        if index is not None:
+            if not isinstance(node, list) or index > len(node):
+                raise UserInputError(f"Cannot set {path}: there is no item {index} to set.", field=path, fix="use an existing index or the next one")
+            if index == len(node):
+                node.append({} if not last else value)
+            if last:
+                node[index] = value
+                return
+            node = node[index]
