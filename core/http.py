@@ -228,7 +228,7 @@ def _find_message(body: Any) -> str | None:
         return None
     if not isinstance(body, dict):
         return None
-    for key in ("error_description", "message", "error_message", "detail", "description", "title", "error", "errors", "msg"):
+    for key in ("error_description", "message", "error_message", "errorMessages", "detail", "description", "title", "error", "errors", "msg"):
         if key in body:
             m = _find_message(body[key])
             if m:
