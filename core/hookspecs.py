@@ -69,6 +69,9 @@ def register_triggers(register: Callable[[TriggerType], None]) -> None:
 
     :param register: call it once per trigger type with an instance of a
         :class:`plugwire.core.triggers.TriggerType` subclass; names are unique.
+        A trigger type delivers events either over HTTP (``receives_http`` and
+        ``receive``: the server passes it each request to the recipe's URL) or on a
+        clock (``next_fire`` and ``event_at``: the server's scheduler asks it).
     :returns: nothing; every implementation is called.
     """
 

@@ -1,0 +1,337 @@
+"""The job store: every trigger event and the job it became, in SQLite.
+
+Configuration lives in the TinyDB store, which rewrites its whole file per write:
+fine for a few hundred records, ruinous for a history that grows by one record per
+event. Jobs therefore live in their own embedded database in the data folder,
+``jobs.sqlite3`` (stdlib ``sqlite3``, nothing to install): WAL journal, one row per
+job, indexes on the recipe and on unfinished jobs, so an insert, a claim and a page
+of history cost the same at ten or ten million jobs.
+
+Durability: an event is inserted as a ``pending`` job and committed (with
+``synchronous=FULL`` by default) before the webhook is answered. Concurrent inserts
+share one commit (group commit, in :class:`JobStore`'s writer thread), so the fsync
+cost is paid once per batch, not once per event. A worker takes a job with an
+atomic claim (``pending`` -> ``running`` in one UPDATE), so no job runs twice; a job
+found ``running`` at start-up was cut short by a crash and is marked failed, not
+re-run, because its requests may already have reached the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import secrets
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from plugwire.core.errors import NotFoundError, UserInputError
+
+__all__ = ["JOB_STATUSES", "JobStore", "new_job_id", "now_iso"]
+
+JOB_STATUSES = ("pending", "running", "succeeded", "failed")
+INTERRUPTED = "interrupted: the server stopped while this job ran; it was not run again, to avoid sending twice"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    dedupe TEXT UNIQUE,
+    recipe TEXT NOT NULL,
+    status TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    duration_ms REAL,
+    error TEXT,
+    event TEXT NOT NULL,
+    steps TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS jobs_by_recipe ON jobs(recipe, seq);
+CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs(status, seq) WHERE status IN ('pending', 'running');
+"""
+
+_COLUMNS = "id, recipe, status, received_at, started_at, finished_at, duration_ms, error"
+
+
+def now_iso() -> str:
+    """Return the current UTC time as ISO 8601 with milliseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def new_job_id() -> str:
+    """Return a new unguessable job id (``j_`` and 20 URL-safe characters)."""
+    return "j_" + secrets.token_urlsafe(15)
+
+
+def _row(r: sqlite3.Row, *, full: bool) -> dict[str, Any]:
+    out = {k: r[k] for k in ("id", "recipe", "status", "received_at", "started_at", "finished_at", "duration_ms", "error")}
+    if full:
+        out["event"] = json.loads(r["event"])
+        out["steps"] = json.loads(r["steps"])
+    return out
+
+
+class _Writer(threading.Thread):
+    """Runs write operations in batches, one transaction (and one fsync) per batch."""
+
+    MAX_BATCH = 512
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]):
+        super().__init__(name="plugwire-job-writer", daemon=True)
+        self._connect = connect
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+
+    def run(self) -> None:
+        conn = self._connect()
+        while True:
+            item = self.queue.get()
+            if item is None:
+                conn.close()
+                return
+            batch = [item]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    nxt = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self.queue.put(None)  # stop after this batch
+                    break
+                batch.append(nxt)
+            results: list[tuple[Any, BaseException | None]] = []
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                for op, _, _ in batch:
+                    try:
+                        results.append((op(conn), None))
+                    except sqlite3.Error as exc:
+                        results.append((None, exc))
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:  # the commit itself failed: nothing in the batch is durable
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                results = [(None, exc)] * len(batch)
+            by_loop: dict[Any, list] = {}
+            for (op, fut, loop), res in zip(batch, results):
+                by_loop.setdefault(loop, []).append((fut, res))
+            for loop, items in by_loop.items():
+                if loop is None:
+                    for fut, res in items:
+                        _settle(fut, res)
+                else:
+                    try:
+                        loop.call_soon_threadsafe(_settle_all, items)
+                    except RuntimeError:  # that loop has closed; nobody waits any more
+                        pass
+
+
+def _settle(fut: Any, res: tuple[Any, BaseException | None]) -> None:
+    if fut.done():
+        return
+    value, exc = res
+    if exc is not None:
+        fut.set_exception(exc)
+    else:
+        fut.set_result(value)
+
+
+def _settle_all(items: list) -> None:
+    for fut, res in items:
+        _settle(fut, res)
+
+
+class JobStore:
+    """The jobs of one data folder (``folder/jobs.sqlite3``).
+
+    ``synchronous`` is SQLite's setting: ``FULL`` (the default) survives a power
+    cut once a commit returns; ``NORMAL`` survives a crash of the process only.
+    """
+
+    FILE = "jobs.sqlite3"
+
+    def __init__(self, folder: Path | str, *, synchronous: str = "FULL"):
+        if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
+            raise UserInputError(
+                f"synchronous={synchronous!r} is not a durable setting.", field="synchronous", fix="use FULL or NORMAL"
+            )
+        self.path = Path(folder) / self.FILE
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._synchronous = synchronous.upper()
+        self._local = threading.local()
+        self._writer: _Writer | None = None
+        self._writer_lock = threading.Lock()
+        with self._conn() as conn:  # creates the file and schema once
+            conn.executescript(_SCHEMA)
+        self.path.chmod(0o600)
+
+    # -- connections ----------------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._open()
+        return conn
+
+    def _write_sync(self, op: Callable[[sqlite3.Connection], Any]) -> Any:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = op(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    async def _write(self, op: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``op`` in the writer thread, batched with other writes; returns its result once committed."""
+        if self._writer is None:
+            with self._writer_lock:
+                if self._writer is None:
+                    self._writer = _Writer(self._open)
+                    self._writer.start()
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._writer.queue.put((op, fut, loop))
+        return await fut
+
+    def close(self) -> None:
+        """Stop the writer thread (after the writes already queued) and close connections."""
+        if self._writer is not None:
+            self._writer.queue.put(None)
+            self._writer.join(timeout=10)
+            self._writer = None
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- operations (each as a function of a connection, so sync and async share them)
+    @staticmethod
+    def _insert_op(recipe: str, event: dict[str, Any], dedupe: str | None, job_id: str, received_at: str):
+        text = json.dumps(event, separators=(",", ":"), default=str)
+
+        def op(conn: sqlite3.Connection) -> tuple[str, bool]:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO jobs (id, dedupe, recipe, status, received_at, event) VALUES (?, ?, ?, 'pending', ?, ?)",
+                (job_id, dedupe, recipe, received_at, text),
+            )
+            if cur.rowcount == 1:
+                return job_id, True
+            row = conn.execute("SELECT id FROM jobs WHERE dedupe = ?", (dedupe,)).fetchone()
+            return row["id"], False
+
+        return op
+
+    def _insert_args(self, recipe: str, event: dict[str, Any], dedupe: str | None, job_id: str | None):
+        job_id = job_id or new_job_id()
+        event = dict(event)
+        event.setdefault("event_id", job_id)
+        return self._insert_op(recipe, event, dedupe, job_id, now_iso())
+
+    def add(self, recipe: str, event: dict[str, Any], *, dedupe: str | None = None, job_id: str | None = None) -> tuple[str, bool]:
+        """Store ``event`` as a pending job of ``recipe`` and commit.
+
+        ``dedupe`` identifies a re-delivery of the same event: a second event with
+        the same key adds nothing. Returns ``(job_id, created)``.
+        """
+        return self._write_sync(self._insert_args(recipe, event, dedupe, job_id))
+
+    async def aadd(self, recipe: str, event: dict[str, Any], *, dedupe: str | None = None, job_id: str | None = None) -> tuple[str, bool]:
+        """Async :meth:`add`, committed together with concurrent writes; returns ``(job_id, created)``."""
+        return await self._write(self._insert_args(recipe, event, dedupe, job_id))
+
+    @staticmethod
+    def _claim_op(job_id: str, started_at: str):
+        def op(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            cur = conn.execute(
+                "UPDATE jobs SET status = 'running', started_at = ? WHERE id = ? AND status = 'pending'",
+                (started_at, job_id),
+            )
+            if cur.rowcount != 1:
+                return None
+            return _row(conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone(), full=True)
+
+        return op
+
+    def claim(self, job_id: str) -> dict[str, Any] | None:
+        """Atomically take a pending job for running; returns the job, or None when
+        it is not pending (another worker has it, or it ran)."""
+        return self._write_sync(self._claim_op(job_id, now_iso()))
+
+    async def aclaim(self, job_id: str) -> dict[str, Any] | None:
+        """Async :meth:`claim`; returns the job or None."""
+        return await self._write(self._claim_op(job_id, now_iso()))
+
+    @staticmethod
+    def _finish_op(job_id: str, status: str, steps_json: str, error: str | None, finished_at: str, duration_ms: float):
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE jobs SET status = ?, steps = ?, error = ?, finished_at = ?, duration_ms = ? WHERE id = ?",
+                (status, steps_json, error, finished_at, round(duration_ms, 3), job_id),
+            )
+
+        return op
+
+    def finish(self, job_id: str, status: str, steps_json: str, *, error: str | None, duration_ms: float) -> None:
+        """Record the outcome of a job: ``succeeded`` or ``failed``, its steps (JSON text, already redacted)."""
+        self._write_sync(self._finish_op(job_id, status, steps_json, error, now_iso(), duration_ms))
+
+    async def afinish(self, job_id: str, status: str, steps_json: str, *, error: str | None, duration_ms: float) -> None:
+        """Async :meth:`finish`."""
+        await self._write(self._finish_op(job_id, status, steps_json, error, now_iso(), duration_ms))
+
+    def recover(self) -> list[str]:
+        """At server start: mark jobs left ``running`` by a crash as failed, and
+        return the ids of pending jobs, oldest first, to be run."""
+
+        def op(conn: sqlite3.Connection) -> list[str]:
+            conn.execute(
+                "UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE status = 'running'",
+                (INTERRUPTED, now_iso()),
+            )
+            return [r["id"] for r in conn.execute("SELECT id FROM jobs WHERE status = 'pending' ORDER BY seq")]
+
+        return self._write_sync(op)
+
+    # -- reading ----------------------------------------------------------------------
+    def get(self, job_id: str) -> dict[str, Any]:
+        """Return the job with its event and steps; raises ``NotFoundError``."""
+        row = self._conn().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"No job with id {job_id!r}.", field="job", fix="list them with `plugwire jobs list`")
+        return _row(row, full=True)
+
+    def list(self, *, recipe: str | None = None, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Return the newest jobs first (without events and steps), at most ``limit``."""
+        if status is not None and status not in JOB_STATUSES:
+            raise UserInputError(f"Unknown job status {status!r}.", field="status", fix=f"use one of: {', '.join(JOB_STATUSES)}")
+        where, args = [], []
+        if recipe is not None:
+            where.append("recipe = ?")
+            args.append(recipe)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        sql = f"SELECT {_COLUMNS} FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY seq DESC LIMIT ?"
+        rows = self._conn().execute(sql, (*args, max(1, min(int(limit), 10_000)))).fetchall()
+        return [_row(r, full=False) for r in rows]
+
+    def counts(self, recipe: str | None = None) -> dict[str, int]:
+        """Return the number of jobs by status (of one recipe, or all)."""
+        sql = "SELECT status, COUNT(*) AS n FROM jobs" + (" WHERE recipe = ?" if recipe else "") + " GROUP BY status"
+        return {r["status"]: r["n"] for r in self._conn().execute(sql, (recipe,) if recipe else ())}

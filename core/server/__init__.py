@@ -1,0 +1,115 @@
+"""``plugwire serve``: the Starlette application that receives webhooks, runs the
+schedules and the jobs, hosts the OAuth2 callback and offers a small JSON API.
+
+:func:`create_app` builds the application around a :class:`ServerState`; its
+lifespan starts the worker and the scheduler after resuming whatever the last run
+left pending. :func:`serve` runs it on uvicorn, one process per data folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from plugwire.core.errors import StorageError
+from plugwire.core.home import Home
+from plugwire.core.netpolicy import NetworkPolicy
+from plugwire.core.server.api import routes as api_routes
+from plugwire.core.server.state import ServerState
+from plugwire.core.server.webhooks import receive_webhook
+
+__all__ = ["API_TOKEN_ENV", "ServerState", "api_token", "create_app", "serve"]
+
+API_TOKEN_ENV = "PLUGWIRE_API_TOKEN"
+
+
+def api_token(home: Home) -> str:
+    """Return the API token: ``PLUGWIRE_API_TOKEN``, else the data folder's
+    ``api-token`` file (created 0600 with a random token on first use)."""
+    env = os.environ.get(API_TOKEN_ENV)
+    if env:
+        return env.strip()
+    path = Path(home.path) / "api-token"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_urlsafe(32))
+    return path.read_text(encoding="ascii").strip()
+
+
+def create_app(state: ServerState, *, background: bool = True) -> Starlette:
+    """Return the ASGI application for ``state``. With ``background`` (the default),
+    its lifespan resumes pending jobs and runs the worker and the scheduler."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if background:
+            pending = state.jobs.recover()
+            state.worker.start(pending)
+            state.scheduler.start()
+        try:
+            yield
+        finally:
+            if background:
+                await state.scheduler.stop()
+                await state.worker.stop()
+            await state.runner.aclose()
+            state.jobs.close()
+
+    routes = [Route("/hooks/{token}", receive_webhook, methods=["POST", "PUT", "PATCH", "GET", "DELETE"]), *api_routes]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.plugwire = state
+    return app
+
+
+def serve(
+    home: Home,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    network_policy: bool = True,
+    synchronous: str = "FULL",
+    workers: int = 16,
+    public_url: str | None = None,
+    log_level: str = "warning",
+) -> None:
+    """Run the server until interrupted. One server per data folder: a second one
+    is refused (``StorageError``), because jobs found running at start-up are taken
+    to be the last server's, cut short."""
+    import uvicorn
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(Path(home.path) / "server.lock"), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise StorageError(
+            f"Another plugwire server is already running on the data folder {home.path}.",
+            field="PLUGWIRE_HOME",
+            fix="stop it first, or give this one another data folder",
+        ) from None
+    try:
+        state = ServerState(
+            home, policy=NetworkPolicy(enabled=network_policy), api_token=api_token(home),
+            synchronous=synchronous, workers=workers, public_url=public_url,
+        )
+        app = create_app(state)
+        loop = "uvloop" if _has("uvloop") else "asyncio"
+        http = "httptools" if _has("httptools") else "h11"
+        uvicorn.run(app, host=host, port=port, loop=loop, http=http, log_level=log_level, access_log=False)
+    finally:
+        lock.release()
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None

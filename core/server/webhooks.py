@@ -1,0 +1,68 @@
+"""The webhook route: a request to a recipe's URL becomes a stored job, then an answer.
+
+The answer (2xx) is sent only after the job is committed to the job store, so an
+acknowledged event survives a crash. A sender that repeats an event with the same
+Standard Webhooks ``webhook-id`` gets the same job back, not a second one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from plugwire.core.triggers import InboundRequest, TriggerRefused
+
+__all__ = ["receive_webhook"]
+
+
+def _headers(request: Request) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in request.headers.items():
+        out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
+
+
+def _query(request: Request) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in request.query_params.multi_items():
+        if key in out:
+            prev = out[key]
+            out[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        else:
+            out[key] = value
+    return out
+
+
+async def receive_webhook(request: Request) -> Response:
+    """Turn the request into a pending job of the recipe its URL names, and answer."""
+    state = request.app.state.plugwire
+    found = state.by_token(request.path_params["token"])
+    if found is None:
+        return JSONResponse({"error": "No recipe listens at this URL."}, status_code=404)
+    recipe, config = found
+    if config is None or not recipe.trigger_type().receives_http:
+        return JSONResponse({"error": f"The recipe {recipe.name!r} does not take webhooks."}, status_code=404)
+    if recipe.status != "started":
+        return JSONResponse(
+            {"error": f"The recipe {recipe.name!r} is stopped: events are refused until it is started."},
+            status_code=409,
+        )
+    inbound = InboundRequest(
+        method=request.method,
+        headers=_headers(request),
+        query=_query(request),
+        body=await request.body(),
+        received_at=datetime.now(timezone.utc),
+    )
+    try:
+        received = recipe.trigger_type().receive(config, inbound)
+    except TriggerRefused as exc:
+        return JSONResponse({"error": exc.message}, status_code=exc.status)
+    dedupe = f"{recipe.name}:{received.event_id}" if received.event_id else None
+    job_id, created = await state.jobs.aadd(recipe.name, received.event, dedupe=dedupe)
+    if created:
+        state.worker.notify(job_id)
+    headers = {**received.headers, "X-Plugwire-Job": job_id}
+    return Response(received.body, status_code=received.status, media_type=received.content_type, headers=headers)

@@ -1,0 +1,143 @@
+"""The server's background work: running pending jobs, and firing schedules.
+
+Jobs reach the worker in two ways: a webhook stored a moment ago notifies it
+directly, and a periodic look at the store picks up anything else that is pending
+(jobs added by another process, and those found at start-up). Either way a job runs
+only after its atomic claim succeeds, so a job noticed twice still runs once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from plugwire.core.errors import PlugwireError
+
+if TYPE_CHECKING:
+    from plugwire.core.server.state import ServerState
+
+__all__ = ["Scheduler", "Worker"]
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """Runs pending jobs with ``concurrency`` asyncio tasks."""
+
+    def __init__(self, state: "ServerState", *, concurrency: int = 16, poll_seconds: float = 2.0):
+        self.state = state
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self._tasks: list[asyncio.Task] = []
+
+    def notify(self, job_id: str) -> None:
+        """Hand a freshly stored job to the worker."""
+        self.queue.put_nowait(job_id)
+
+    def start(self, pending: list[str]) -> None:
+        """Start the tasks, with ``pending`` (found at start-up) first in line."""
+        for job_id in pending:
+            self.queue.put_nowait(job_id)
+        self._tasks = [asyncio.create_task(self._work(), name=f"plugwire-worker-{n}") for n in range(self.concurrency)]
+        self._tasks.append(asyncio.create_task(self._poll(), name="plugwire-worker-poll"))
+
+    async def stop(self) -> None:
+        """Cancel the tasks (a job cut short stays 'running' and is reported as interrupted at the next start)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            if self.queue.empty():
+                try:
+                    for job in await asyncio.to_thread(self.state.jobs.list, status="pending", limit=500):
+                        self.queue.put_nowait(job["id"])
+                except Exception:  # a busy or broken store must not end the loop
+                    log.exception("looking for pending jobs failed")
+
+    async def _work(self) -> None:
+        while True:
+            job_id = await self.queue.get()
+            try:
+                await self.run(job_id)
+            except Exception:  # one job's surprise must not stop the worker
+                log.exception("job %s could not be run", job_id)
+
+    async def run(self, job_id: str) -> None:
+        """Claim and run one job; does nothing when it is not pending any more."""
+        job = await self.state.jobs.aclaim(job_id)
+        if job is None:
+            return
+        t0 = time.perf_counter()
+        try:
+            recipe = self.state.recipe(job["recipe"])
+            result = await self.state.runner.run(recipe, job["event"])
+        except PlugwireError as exc:
+            result = {"status": "failed", "error": str(exc), "steps": []}
+
+        await self.state.jobs.afinish(
+            job_id, result["status"], json.dumps(result["steps"], default=str), error=result["error"],
+            duration_ms=(time.perf_counter() - t0) * 1000,
+        )
+
+
+class Scheduler:
+    """Fires the events of started recipes whose trigger runs on a clock.
+
+    A slot's event has the id ``recipe@started_at#due``: a restart that fires the same
+    slot again adds nothing. Slots missed while the server was down are not caught up,
+    except the first event of a recipe started while the server was down.
+    """
+
+    def __init__(self, state: "ServerState", *, tick_seconds: float = 0.25):
+        self.state = state
+        self.tick_seconds = tick_seconds
+        self._due: dict[tuple[str, str], datetime | None] = {}
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="plugwire-scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick(datetime.now(timezone.utc))
+            except Exception:
+                log.exception("the scheduler tick failed")
+            await asyncio.sleep(self.tick_seconds)
+
+    async def tick(self, now: datetime) -> None:
+        """Fire every event due at ``now``."""
+        live: set[tuple[str, str]] = set()
+        for recipe, config in self.state.started_recipes():
+            kind = recipe.trigger_type()
+            started = datetime.fromisoformat(recipe.started_at)
+            key = (recipe.name, recipe.started_at)
+            live.add(key)
+            if key not in self._due:
+                self._due[key] = kind.next_fire(config, started, None)
+            due = self._due[key]
+            while due is not None and due <= now:
+                event: dict[str, Any] = kind.event_at(config, due, now)
+                dedupe = f"{recipe.name}@{recipe.started_at}#{due.isoformat()}"
+                job_id, created = await self.state.jobs.aadd(recipe.name, event, dedupe=dedupe)
+                if created:
+                    self.state.worker.notify(job_id)
+                # Missed slots are skipped: the next one is the first after now.
+                due = kind.next_fire(config, started, max(due, now))
+            self._due[key] = due
+        for key in set(self._due) - live:
+            del self._due[key]

@@ -1,0 +1,1 @@
+"""The built-in trigger types: ``scheduler`` and ``webhook``."""

@@ -1,0 +1,213 @@
+"""Trigger type ``webhook``: events that arrive as HTTP requests at a recipe's URL.
+
+The payload is read as JSON, form, XML, text or raw bytes (by content type, or as
+configured); headers, query parameters and the payload form the event. An optional
+signature check covers the raw body: a shared-secret HMAC-SHA256 in a header of
+your choice (hex or base64), or the Standard Webhooks scheme (``webhook-id``,
+``webhook-timestamp``, ``webhook-signature: v1,<base64>`` over ``id.timestamp.body``
+with a ``whsec_`` secret, within a tolerance window).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+import xml.etree.ElementTree as ET
+from typing import Any, Literal, Union
+from urllib.parse import parse_qs
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from plugwire import hookimpl
+from plugwire.core.body import xml_to_data
+from plugwire.core.secrets import MASK
+from plugwire.core.triggers import InboundRequest, Received, TriggerRefused, TriggerType
+
+#: Headers a sender may authenticate with: kept out of events (and so out of jobs).
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+PayloadFormat = Literal["auto", "json", "form", "xml", "text", "raw"]
+
+
+class HmacSignature(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scheme: Literal["hmac-sha256"] = "hmac-sha256"
+    secret: SecretStr = Field(description="the shared secret the sender signs with")
+    header: str = Field("X-Signature-256", description="the header carrying the signature")
+    encoding: Literal["hex", "base64"] = "hex"
+    prefix: str = Field("", description="text before the signature in the header, e.g. 'sha256='")
+
+
+class StandardWebhooksSignature(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scheme: Literal["standard-webhooks"] = "standard-webhooks"
+    secret: SecretStr = Field(description="the signing secret, 'whsec_' followed by base64")
+    tolerance_seconds: int = Field(300, ge=1, le=86400, description="how old or early a timestamp may be")
+
+    @field_validator("secret")
+    @classmethod
+    def _whsec(cls, v: SecretStr) -> SecretStr:
+        raw = v.get_secret_value()
+        try:
+            base64.b64decode(raw.removeprefix("whsec_"), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("must be 'whsec_' followed by base64 (as the sender shows it)") from None
+        return v
+
+
+class WebhookResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: int = Field(202, ge=200, le=299, description="the 2xx status answered once the event is stored")
+    body: Any = Field(default_factory=lambda: {"accepted": True}, description="JSON value, or text")
+    content_type: str | None = Field(None, description="default: JSON for a JSON value, text/plain for text")
+
+
+class WebhookConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payload_format: PayloadFormat = Field("auto", description="how to read the body; auto follows Content-Type")
+    sample_payload: Any = Field(None, description="an example payload (JSON value, or XML/form/text as a string)")
+    signature: Union[HmacSignature, StandardWebhooksSignature, None] = Field(None, discriminator="scheme")
+    response: WebhookResponse = Field(default_factory=WebhookResponse)
+    max_body_bytes: int = Field(1_048_576, ge=1, le=50 * 1_048_576)
+
+
+def _format_for(content_type: str, configured: str) -> str:
+    if configured != "auto":
+        return configured
+    ct = content_type.split(";", 1)[0].strip().lower()
+    if ct == "application/json" or ct.endswith("+json"):
+        return "json"
+    if ct == "application/x-www-form-urlencoded":
+        return "form"
+    if ct in ("application/xml", "text/xml") or ct.endswith("+xml"):
+        return "xml"
+    if ct.startswith("text/"):
+        return "text"
+    return "raw"
+
+
+def parse_payload(body: bytes, fmt: str) -> Any:
+    """Return the payload of ``body`` read as ``fmt``; raises ``ValueError`` saying why it is unreadable."""
+    if fmt == "raw":
+        return {"base64": base64.b64encode(body).decode("ascii"), "size": len(body)}
+    text = body.decode("utf-8", errors="strict")
+    if fmt == "json":
+        return json.loads(text) if text.strip() else None
+    if fmt == "form":
+        return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text, keep_blank_values=True).items()}
+    if fmt == "xml":
+        return xml_to_data(text)
+    return text
+
+
+def _sample_payload(config: WebhookConfig) -> Any:
+    sample = config.sample_payload
+    if not isinstance(sample, str) or config.payload_format in ("text", "auto", "json"):
+        if isinstance(sample, str) and config.payload_format == "json":
+            return json.loads(sample)
+        return sample
+    return parse_payload(sample.encode("utf-8"), config.payload_format)
+
+
+def _verify_hmac(sig: HmacSignature, request: InboundRequest) -> None:
+    given = request.headers.get(sig.header.lower())
+    if not given:
+        raise TriggerRefused(401, f"Missing signature: the {sig.header} header is required.")
+    given = given.strip()
+    if sig.prefix and given.startswith(sig.prefix):
+        given = given[len(sig.prefix):]
+    digest = hmac.new(sig.secret.get_secret_value().encode("utf-8"), request.body, hashlib.sha256).digest()
+    expected = digest.hex() if sig.encoding == "hex" else base64.b64encode(digest).decode("ascii")
+    if sig.encoding == "hex":
+        given = given.lower()
+    if not hmac.compare_digest(expected, given):
+        raise TriggerRefused(401, f"Invalid signature in the {sig.header} header.")
+
+
+def _verify_standard(sig: StandardWebhooksSignature, request: InboundRequest) -> str:
+    msg_id = request.headers.get("webhook-id")
+    stamp = request.headers.get("webhook-timestamp")
+    signatures = request.headers.get("webhook-signature")
+    if not (msg_id and stamp and signatures):
+        raise TriggerRefused(401, "Missing signature: webhook-id, webhook-timestamp and webhook-signature are required.")
+    try:
+        sent = int(stamp)
+    except ValueError:
+        raise TriggerRefused(401, "Invalid webhook-timestamp: not a number of seconds.") from None
+    if abs(time.time() - sent) > sig.tolerance_seconds:
+        raise TriggerRefused(401, "The webhook-timestamp is outside the tolerance window (replayed or clock skew).")
+    key = base64.b64decode(sig.secret.get_secret_value().removeprefix("whsec_"))
+    signed = msg_id.encode("utf-8") + b"." + stamp.encode("ascii") + b"." + request.body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode("ascii")
+    for candidate in signatures.split():
+        version, _, value = candidate.partition(",")
+        if version == "v1" and hmac.compare_digest(value, expected):
+            return msg_id
+    raise TriggerRefused(401, "Invalid signature in the webhook-signature header.")
+
+
+class WebhookTrigger(TriggerType):
+    name = "webhook"
+    title = "New webhook event"
+    description = "Runs the recipe for every HTTP request sent to its unguessable URL."
+    Config = WebhookConfig
+    receives_http = True
+
+    def sample_event(self, config: WebhookConfig) -> dict[str, Any]:
+        return {
+            "event_id": "evt_sample",
+            "received_at": "2024-01-01T09:00:00+00:00",
+            "method": "POST",
+            "content_type": "application/json",
+            "headers": {"content-type": "application/json"},
+            "query": {},
+            "payload": _sample_payload(config),
+        }
+
+    def dynamic_paths(self, config: WebhookConfig) -> list[str]:
+        return ["headers", "query"]
+
+    def receive(self, config: WebhookConfig, request: InboundRequest) -> Received:
+        if len(request.body) > config.max_body_bytes:
+            raise TriggerRefused(413, f"The payload is larger than {config.max_body_bytes} bytes.")
+        event_id = None
+        if isinstance(config.signature, HmacSignature):
+            _verify_hmac(config.signature, request)
+        elif isinstance(config.signature, StandardWebhooksSignature):
+            event_id = _verify_standard(config.signature, request)
+        content_type = request.headers.get("content-type", "")
+        fmt = _format_for(content_type, config.payload_format)
+        try:
+            payload = parse_payload(request.body, fmt)
+        except (ValueError, ET.ParseError) as exc:
+            raise TriggerRefused(400, f"The payload is not valid {fmt.upper()}: {exc}.") from None
+        event = {
+            "received_at": request.received_at.isoformat(),
+            "method": request.method,
+            "content_type": content_type,
+            "headers": {k: MASK if k in SENSITIVE_HEADERS else v for k, v in request.headers.items()},
+            "query": request.query,
+            "payload": payload,
+        }
+        resp = config.response
+        if isinstance(resp.body, str) and resp.content_type is None:
+            body, ctype = resp.body.encode("utf-8"), "text/plain; charset=utf-8"
+        elif isinstance(resp.body, str):
+            body, ctype = resp.body.encode("utf-8"), resp.content_type
+        else:
+            body = json.dumps(resp.body, separators=(",", ":")).encode("utf-8")
+            ctype = resp.content_type or "application/json"
+        return Received(event=event, event_id=event_id, status=resp.status, body=body, content_type=ctype)
+
+
+@hookimpl
+def register_triggers(register):
+    register(WebhookTrigger())
