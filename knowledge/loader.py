@@ -96,12 +96,21 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def _documents(path: Path, text: str) -> tuple[list[Any], list[yaml.Node | None]]:
+def _documents(path: Path, text: str) -> list[Any]:
     if path.suffix.lower() == ".json":
-        return [json.loads(text)], [None]
-    docs = list(yaml.load_all(text, Loader=_Loader))
-    nodes: list[yaml.Node | None] = list(yaml.compose_all(text, Loader=_Loader)) if docs else []
-    return docs, nodes
+        return [json.loads(text)]
+    return list(yaml.load_all(text, Loader=_Loader))
+
+
+def _nodes(path: Path, text: str) -> list[yaml.Node | None]:
+    """Return the composed YAML documents (for line numbers; only done when a file has errors)."""
+    if path.suffix.lower() == ".json":
+        return [None]
+    return [n for n in yaml.compose_all(text, Loader=_Loader) if n is not None and not _is_null(n)]
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
 
 
 def read_catalogue(path: Path | str, *, label: str | None = None) -> tuple[list[CatalogueFile], list[CatalogueProblem]]:
@@ -119,7 +128,7 @@ def read_catalogue(path: Path | str, *, label: str | None = None) -> tuple[list[
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
         return [], [CatalogueProblem(name, f"cannot read the file ({reason})")]
     try:
-        docs, nodes = _documents(path, text)
+        docs = _documents(path, text)
     except json.JSONDecodeError as exc:
         return [], [CatalogueProblem(name, f"not valid JSON: {exc.msg}", line=exc.lineno)]
     except yaml.YAMLError as exc:
@@ -129,17 +138,21 @@ def read_catalogue(path: Path | str, *, label: str | None = None) -> tuple[list[
         return [], [CatalogueProblem(name, f"not valid YAML: {problem}", line=line)]
     providers: list[CatalogueFile] = []
     problems: list[CatalogueProblem] = []
-    docs_nodes = [(d, n) for d, n in zip(docs, nodes) if d is not None]
-    if not docs_nodes:
+    docs = [d for d in docs if d is not None]
+    if not docs:
         return [], [CatalogueProblem(name, "the file is empty; it must hold one provider (format, provider, name, hosts, endpoints)")]
-    for index, (doc, node) in enumerate(docs_nodes):
-        prefix = f"document {index + 1}: " if len(docs_nodes) > 1 else ""
+    nodes: list[yaml.Node | None] | None = None
+    for index, doc in enumerate(docs):
+        prefix = f"document {index + 1}: " if len(docs) > 1 else ""
         if not isinstance(doc, dict):
-            problems.append(CatalogueProblem(name, f"{prefix}must be a mapping with format, provider, name, hosts and endpoints", line=_line_of(node, ())))
+            problems.append(CatalogueProblem(name, f"{prefix}must be a mapping with format, provider, name, hosts and endpoints"))
             continue
         try:
             providers.append(CatalogueFile.model_validate(doc))
         except ValidationError as exc:
+            if nodes is None:
+                nodes = _nodes(path, text)
+            node = nodes[index] if index < len(nodes) else None
             for err in exc.errors(include_input=False, include_url=False):
                 loc = tuple(err.get("loc", ()))
                 msg = err.get("msg", "invalid").removeprefix("Value error, ")

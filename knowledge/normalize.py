@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 from plugwire.core.errors import UserInputError
@@ -26,7 +27,7 @@ __all__ = [
     "is_version",
     "normalize_url",
     "split_path",
-    "template_regex",
+    "token_pattern",
     "template_tokens",
 ]
 
@@ -179,8 +180,9 @@ def template_tokens(path: str) -> tuple[str, ...]:
     return tuple(_PLACEHOLDER_RE.sub(PH, s).lower() for s in path.split("/") if s)
 
 
-def template_regex(token: str) -> str:
-    """Return the regex source matching a URL segment against a partial-placeholder
-    token such as ``{}.json``."""
+@lru_cache(maxsize=4096)
+def token_pattern(token: str) -> re.Pattern:
+    """Return the compiled regex matching a (lower-case) URL segment against a
+    partial-placeholder token such as ``{}.json``."""
     pieces = token.split(PH)
-    return "^" + "[^/]+?".join(re.escape(p) for p in pieces) + "$"
+    return re.compile("^" + "[^/]+?".join(re.escape(p) for p in pieces) + "$")

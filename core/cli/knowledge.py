@@ -1,0 +1,201 @@
+"""``plugwire suggest`` and ``plugwire knowledge list|show|validate|schema|import``."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json
+from plugwire.core.errors import UserInputError
+
+__all__ = ["app", "attach"]
+
+app = typer.Typer(help="The endpoint catalogue behind request suggestions.", no_args_is_help=True)
+
+
+def _catalogue():
+    from plugwire.knowledge.base import get_knowledge
+
+    return get_knowledge(home()).catalogue()
+
+
+def suggest_command(
+    method: str = typer.Argument(..., help="HTTP method, e.g. POST."),
+    url: str = typer.Argument(..., help="Absolute URL, e.g. https://www.eventbriteapi.com/v3/venues/"),
+    limit: int = typer.Option(5, "--limit", "-n", min=1, max=50, help="How many suggestions at most."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Recommend a sample request (body, headers, query) for METHOD and URL, and say why."""
+    from plugwire.core.suggest import suggest
+    from plugwire.core.urls import validate_absolute_url
+
+    validate_absolute_url(url, "url")
+    result = suggest(method, url, limit=limit)
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+        return
+    for problem in result.problems:
+        err_console.print(f"[yellow]Warning:[/] {problem}")
+    if not result.suggestions:
+        console.print(result.message or "No suggestion.")
+        return
+    table = Table("score", "provider", "endpoint", "summary", "source")
+    for s in result.suggestions:
+        source = s.suggester + (" (learned)" if s.learned else "")
+        table.add_row(f"{s.score:.2f}", s.provider_name or s.provider or "", s.endpoint or "", s.summary or "", source)
+    console.print(table)
+    best = result.suggestions[0]
+    console.print(f"[bold]Why:[/] {best.reason}")
+    req = best.request
+    console.print(f"[bold]Sample request:[/] {req.method} {req.url}", markup=True)
+    for label, value in (("headers", req.headers), ("query", req.query)):
+        if value:
+            console.print(f"[bold]{label}:[/] {json.dumps(value, ensure_ascii=False)}")
+    if req.body is not None:
+        body = req.body if isinstance(req.body, str) else json.dumps(req.body, indent=2, ensure_ascii=False)
+        console.print(f"[bold]body ({req.body_format}, {req.content_type}):[/]")
+        console.print(body, markup=False)
+    if best.docs_url:
+        console.print(f"[bold]Docs:[/] {best.docs_url}")
+
+
+@app.command("list")
+def list_command(as_json: bool = JSON_OPTION) -> None:
+    """List the providers, where each comes from, what was overridden, and bad files."""
+    cat = _catalogue()
+    idx = cat.index
+    overridden: dict[str, list[str]] = {}
+    for c in cat.conflicts:
+        overridden.setdefault(c.provider, []).append(str(c))
+    rows = [
+        {
+            "provider": p.provider,
+            "name": p.name,
+            "endpoints": p.end - p.start,
+            "hosts": p.hosts,
+            "sources": sorted(set(p.kinds)),
+            "files": p.files,
+            "overridden": overridden.get(p.provider, []),
+        }
+        for p in idx.providers
+    ]
+    problems = [str(p) for p in cat.problems]
+    if as_json:
+        print_json({"providers": rows, "problems": problems, "endpoints": idx.endpoint_count})
+        return
+    table = Table("provider", "name", "endpoints", "hosts", "sources", "overridden")
+    for r in rows:
+        table.add_row(r["provider"], r["name"], str(r["endpoints"]), ", ".join(r["hosts"][:3]) + (" ..." if len(r["hosts"]) > 3 else ""),
+                      ", ".join(r["sources"]), str(len(r["overridden"])) if r["overridden"] else "")
+    console.print(table)
+    console.print(f"{len(rows)} providers, {idx.endpoint_count} endpoints.")
+    conflicts = [c for r in rows for c in r["overridden"]]
+    if conflicts:
+        console.print("[bold]Overridden[/] (user > plugin > contrib > built-in; a later file wins within one source):")
+        for line in conflicts:
+            console.print(f"  {line}", markup=False)
+    for p in problems:
+        err_console.print(f"[red]Skipped:[/] {p}", highlight=False, markup=True)
+
+
+@app.command("show")
+def show_command(provider: str = typer.Argument(..., help="Provider id, e.g. eventbrite."), as_json: bool = JSON_OPTION) -> None:
+    """Show one provider: hosts, auth hints, sources and endpoints."""
+    cat = _catalogue()
+    idx = cat.index
+    pi = idx.by_id.get(provider.lower())
+    if pi is None:
+        raise UserInputError(f"provider {provider!r} is not in the catalogue.", field="provider", fix="see `plugwire knowledge list`")
+    p = idx.providers[pi]
+    endpoints = [
+        {"method": idx.ep_method[e], "path": idx.ep_path[e], "summary": idx.ep_summary[e], "file": idx.ep_file[e], "learned": idx.ep_learned[e]}
+        for e in range(p.start, p.end)
+    ]
+    data = {"provider": p.provider, "name": p.name, "description": p.description, "docs_url": p.docs_url, "hosts": p.hosts,
+            "auth": list(p.auth), "files": p.files, "endpoints": endpoints,
+            "overridden": [str(c) for c in cat.conflicts if c.provider == p.provider]}
+    if as_json:
+        print_json(data)
+        return
+    console.print(f"[bold]{p.name}[/] ({p.provider}) {p.description or ''}")
+    console.print(f"hosts: {', '.join(p.hosts)}")
+    if p.docs_url:
+        console.print(f"docs: {p.docs_url}")
+    for hint in p.auth:
+        extras = ", ".join(f"{k}={v}" for k, v in hint.items() if k != "type" and v not in (None, [], {}, False))
+        console.print(f"auth: [bold]{hint['type']}[/] {extras}", highlight=False)
+    console.print("files: " + ", ".join(p.files), markup=False)
+    table = Table("method", "path", "summary", "learned")
+    for e in endpoints:
+        table.add_row(e["method"], e["path"], e["summary"], "yes" if e["learned"] else "")
+    console.print(table)
+    for line in data["overridden"]:
+        console.print(f"overridden: {line}", markup=False)
+
+
+@app.command("validate")
+def validate_command(files: list[Path] = typer.Argument(..., help="Catalogue files or folders."), as_json: bool = JSON_OPTION) -> None:
+    """Check catalogue files against the format; report every problem with file, line and path."""
+    from plugwire.knowledge.loader import validate_files
+
+    count, problems = validate_files(list(files))
+    if as_json:
+        print_json({"valid_providers": count, "problems": [str(p) for p in problems]})
+    else:
+        for p in problems:
+            console.print(str(p), markup=False)
+        per_file = Counter(p.file for p in problems)
+        verdict = "[green]ok[/]" if not problems else f"[red]{len(problems)} problem(s) in {len(per_file)} file(s)[/]"
+        console.print(f"{count} valid provider(s); {verdict}.")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command("schema")
+def schema_command(
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of knowledge/schema/catalogue.schema.json."),
+    check: bool = typer.Option(False, "--check", help="Only check that the published file is up to date (exit 1 if not)."),
+    stdout: bool = typer.Option(False, "--stdout", help="Print the schema instead of writing it."),
+) -> None:
+    """Generate the JSON Schema of the catalogue format from the models."""
+    from plugwire.knowledge.schemafile import SCHEMA_PATH, render_schema, write_schema
+
+    if stdout:
+        console.print(render_schema(), markup=False, end="")
+        return
+    target = output or SCHEMA_PATH
+    if check:
+        current = target.read_text(encoding="utf-8") if target.exists() else ""
+        if current != render_schema():
+            console.print(f"{target} is out of date; run `plugwire knowledge schema`.", markup=False)
+            raise typer.Exit(1)
+        console.print(f"{target} is up to date.", markup=False)
+        return
+    console.print(f"Wrote {write_schema(target)}.", markup=False)
+
+
+def _attach_import() -> None:
+    """Wire ``knowledge import`` to the importer's command once its module exists."""
+    name = "plugwire.core.cli.knowledge_import"
+    try:
+        mod: Any = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return  # the importer is not part of this tree (yet)
+        raise
+    command = getattr(mod, "import_command", None)
+    if command is not None:
+        app.command("import")(command)
+
+
+def attach(root: typer.Typer) -> None:
+    """Add ``suggest`` and the ``knowledge`` group to the root CLI."""
+    _attach_import()
+    root.command("suggest")(suggest_command)
+    root.add_typer(app, name="knowledge")

@@ -1,0 +1,214 @@
+"""Loading the whole catalogue once, keeping it fresh, and caching the index on disk.
+
+:func:`get_knowledge` returns the process-wide :class:`KnowledgeBase` for a data
+folder. It loads every source (see :mod:`plugwire.knowledge.sources`), builds the
+:class:`~plugwire.knowledge.index.Index`, and reloads only when something changed:
+the user's catalogue files (by mtime and size, checked on every call), the set of
+plugin sources, or the built-in and contrib folders (by folder mtime). Each file is
+compiled once per version of it; the merged index is also pickled into the cache
+folder (``PLUGWIRE_CACHE_DIR``, else ``$XDG_CACHE_HOME/plugwire``; none while
+plugwire's own tests run unless ``PLUGWIRE_CACHE_DIR`` is set), so a large catalogue
+loads from one file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from plugwire.knowledge.index import Index
+from plugwire.knowledge.loader import CatalogueProblem
+from plugwire.knowledge.sources import (
+    Conflict,
+    ProviderRecord,
+    Source,
+    compile_file,
+    default_sources,
+    merge,
+    source_files,
+)
+
+__all__ = ["Catalogue", "KnowledgeBase", "cache_dir", "get_knowledge", "load_catalogue"]
+
+log = logging.getLogger(__name__)
+
+_CODE_FILES = ("models.py", "normalize.py", "index.py", "sources.py", "loader.py", "base.py")
+_compiled: dict[tuple, tuple[list[ProviderRecord], list[CatalogueProblem]]] = {}
+_compiled_lock = threading.Lock()
+
+
+def cache_dir() -> Path | None:
+    """Return the folder for the pickled index, or None when caching is off."""
+    env = os.environ.get("PLUGWIRE_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    if os.environ.get("PLUGWIRE_TESTING") == "1":
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "plugwire"
+
+
+@dataclass
+class Catalogue:
+    """The loaded catalogue: its index, the sources read, what was overridden and
+    every problem met (a bad file is reported here and skipped)."""
+
+    index: Index
+    sources: list[Source]
+    files: dict[str, Source]
+    conflicts: list[Conflict] = field(default_factory=list)
+    problems: list[CatalogueProblem] = field(default_factory=list)
+    from_cache: bool = False
+
+
+def _stat_key(path: Path) -> tuple[str, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (str(path), st.st_mtime_ns, st.st_size)
+
+
+def _code_stamp() -> str:
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in _CODE_FILES:
+        key = _stat_key(here / name)
+        h.update(repr(key).encode())
+    return h.hexdigest()[:16]
+
+
+def _compile(path: Path, source: Source) -> tuple[list[ProviderRecord], list[CatalogueProblem]]:
+    stat = _stat_key(path)
+    key = (stat, source.kind, source.owner)
+    cached = _compiled.get(key) if stat else None
+    if cached is not None:
+        return cached
+    result = compile_file(path, source)
+    if stat:
+        with _compiled_lock:
+            for old in [k for k in _compiled if k[0][0] == stat[0]]:
+                del _compiled[old]  # an older version of the same file
+            _compiled[key] = result
+    return result
+
+
+def load_catalogue(sources: list[Source], *, use_cache: bool = True) -> Catalogue:
+    """Load, merge and index every file of ``sources`` (lowest priority first).
+
+    Returns a :class:`Catalogue`; bad files become ``problems`` and are skipped.
+    With ``use_cache`` the merged index is read from (or written to) the cache
+    folder, keyed by every file's path, mtime and size.
+    """
+    files: list[tuple[Path, Source]] = [(f, s) for s in sources for f in source_files(s)]
+    stamp = hashlib.sha256(
+        repr((_code_stamp(), [(_stat_key(f), s.kind, s.owner) for f, s in files])).encode()
+    ).hexdigest()[:24]
+    folder = cache_dir() if use_cache else None
+    if folder is not None:
+        cached = _read_cache(folder / f"index-{stamp}.pickle")
+        if cached is not None:
+            index, conflicts, problems = cached
+            return Catalogue(index, sources, {str(f): s for f, s in files}, conflicts, problems, from_cache=True)
+    records: list[tuple[ProviderRecord, int]] = []
+    problems: list[CatalogueProblem] = []
+    for path, source in files:
+        recs, faults = _compile(path, source)
+        records.extend((r, source.priority) for r in recs)
+        problems.extend(faults)
+    merged, conflicts = merge(records)
+    index = Index(merged)
+    if folder is not None:
+        _write_cache(folder, f"index-{stamp}.pickle", (index, conflicts, problems))
+    for p in problems:
+        log.warning("catalogue problem: %s", p)
+    return Catalogue(index, sources, {str(f): s for f, s in files}, conflicts, problems)
+
+
+def _read_cache(path: Path) -> Any:
+    try:
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # a stale or truncated cache is rebuilt, never fatal
+        log.info("ignoring catalogue cache %s: %s", path, exc)
+        return None
+
+
+def _write_cache(folder: Path, name: str, value: Any) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{name}.{os.getpid()}.tmp"
+        with tmp.open("wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, folder / name)
+        for old in folder.glob("index-*.pickle"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
+    except OSError as exc:  # a read-only cache folder only costs speed
+        log.info("could not write the catalogue cache in %s: %s", folder, exc)
+
+
+class KnowledgeBase:
+    """The catalogue of one data folder, reloaded when its sources change."""
+
+    def __init__(self, home: Any = None, *, sources: Callable[[], list[Source]] | None = None, use_cache: bool = True):
+        self._home = home
+        self._sources_fn = sources or (lambda: default_sources(home))
+        self._use_cache = use_cache
+        self._lock = threading.Lock()
+        self._catalogue: Catalogue | None = None
+        self._fresh_key: Any = None
+
+    def _freshness(self, sources: list[Source]) -> tuple:
+        key = []
+        for s in sources:
+            if s.kind in ("builtin", "contrib"):
+                # big, rarely edited folders: their mtime changes when files come or go
+                key.append((s.kind, _stat_key(s.path)))
+            else:
+                key.append((s.kind, s.owner, _stat_key(s.path), [_stat_key(f) for f in source_files(s)]))
+        return tuple(key)
+
+    def catalogue(self) -> Catalogue:
+        """Return the loaded catalogue, reloading it when a source changed."""
+        sources = self._sources_fn()
+        key = self._freshness(sources)
+        cat = self._catalogue
+        if cat is not None and key == self._fresh_key:
+            return cat
+        with self._lock:
+            if self._catalogue is None or key != self._fresh_key:
+                self._catalogue = load_catalogue(sources, use_cache=self._use_cache)
+                self._fresh_key = key
+            return self._catalogue
+
+    def invalidate(self) -> None:
+        """Forget the loaded catalogue; the next call reloads it."""
+        with self._lock:
+            self._catalogue = None
+            self._fresh_key = None
+
+
+_bases: dict[str, KnowledgeBase] = {}
+_bases_lock = threading.Lock()
+
+
+def get_knowledge(home: Any = None) -> KnowledgeBase:
+    """Return the shared :class:`KnowledgeBase` of ``home`` (a Home, a path, or None
+    for the data folder named by ``PLUGWIRE_HOME``)."""
+    from plugwire.knowledge.sources import user_catalogue_dir
+
+    key = str(user_catalogue_dir(home))
+    kb = _bases.get(key)
+    if kb is None:
+        with _bases_lock:
+            kb = _bases.setdefault(key, KnowledgeBase(Path(key).parent))
+    return kb

@@ -1,0 +1,302 @@
+"""Matching a method and a normalised URL against the index.
+
+1. The host picks the providers: exact host, wildcard template, alias (``www.``
+   or the same registrable domain), then a fuzzy host match. An unrecognised host
+   falls back to matching the path across every provider, scored lower and only
+   when the path is distinctive enough.
+2. Within a provider, the segment trie gives exact template matches. When there is
+   none with the right method, candidates come from the posting lists of the
+   URL's words (typos corrected against the vocabulary) and are aligned segment by
+   segment: placeholders take ids, versions may drift (v2 against v3), segments may
+   be missing or extra, and the last segment counts most (``/venues`` is the
+   collection, ``/venues/{id}`` one venue).
+
+A method mismatch lowers the score; it never hides an endpoint.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from plugwire.knowledge.index import Index, word_tokens
+from plugwire.knowledge.normalize import ID, LIT, NUM, PH, VER, NormalizedUrl, QuerySegment, is_version, token_pattern
+
+__all__ = ["CUTOFF", "HostRule", "Match", "match_url", "resolve_host"]
+
+#: Below this score the knowledge base suggests nothing.
+CUTOFF = 0.5
+METHOD_MISMATCH = 0.7
+FUZZY_CAP = 0.9  # a fuzzy path match never scores like an exact template
+UNKNOWN_HOST = 0.8
+INFO_FULL = 6.5  # summed idf of matched words for full confidence on an unknown host
+CANDIDATES = 30  # candidates aligned per provider after the cheap posting-list ranking
+GLOBAL_DF_CAP = 4000  # a word in more endpoints than this cannot seed unknown-host candidates
+HOST_FUZZY_CUTOFF = 88.0
+TYPO_CUTOFF = 80.0
+
+
+@dataclass(frozen=True)
+class HostRule:
+    """How the URL's host led to a provider: ``factor`` scales the score."""
+
+    provider: int
+    factor: float
+    reason: str
+    strong: bool  # exact or wildcard: no need to look beyond this provider
+
+
+@dataclass
+class Match:
+    """One endpoint the URL may mean, with the evidence for the reason text."""
+
+    eid: int
+    score: float
+    host: HostRule | None
+    exact: bool
+    method_ok: bool
+    bindings: list[tuple[int, QuerySegment]] = field(default_factory=list)  # template segment -> URL segment
+    differences: list[str] = field(default_factory=list)
+    path_score: float = 1.0
+
+
+def resolve_host(index: Index, host: str) -> list[HostRule]:
+    """Return the providers the host belongs to, most certain rule first (empty when unknown)."""
+    rules: list[HostRule] = []
+    for pi in index.host_exact.get(host, ()):
+        rules.append(HostRule(pi, 1.0, f"host {host} is listed for {index.providers[pi].name}", True))
+    for pi, tpl, values in index.wildcard_hosts(host):
+        bound = ", ".join(f"{k}={v}" for k, v in values.items())
+        rules.append(HostRule(pi, 1.0, f"host {host} fits {tpl} ({bound})", True))
+    if rules:
+        return _unique(rules)
+    alt = host[4:] if host.startswith("www.") else f"www.{host}"
+    for pi in index.host_exact.get(alt, ()):
+        rules.append(HostRule(pi, 0.97, f"host {host} is an alias of {alt} ({index.providers[pi].name})", True))
+    if rules:
+        return _unique(rules)
+    for pi in index.domain_providers(host):
+        known = next(h for h in index.providers[pi].hosts if "{" not in h)
+        rules.append(HostRule(pi, 0.9, f"host {host} is on the same domain as {known} ({index.providers[pi].name})", False))
+    if rules:
+        return _unique(rules)
+    hit = process.extractOne(host, index.host_choices(), scorer=fuzz.ratio, score_cutoff=HOST_FUZZY_CUTOFF)
+    if hit:
+        for pi in index.host_exact[hit[0]]:
+            rules.append(HostRule(pi, 0.8, f"host {host} is not listed but is close to {hit[0]} ({index.providers[pi].name})", False))
+    return _unique(rules)
+
+
+def _unique(rules: list[HostRule]) -> list[HostRule]:
+    seen: set[int] = set()
+    return [r for r in rules if not (r.provider in seen or seen.add(r.provider))]
+
+
+def match_url(index: Index, method: str, url: NormalizedUrl, *, limit: int = 5, cutoff: float = CUTOFF) -> list[Match]:
+    """Return up to ``limit`` matches scoring at least ``cutoff``, best first."""
+    method = method.upper()
+    segs = url.segments
+    found: dict[int, Match] = {}
+    rules = resolve_host(index, url.host)
+    for rule in rules:
+        exact = _exact(index, rule, method, segs)
+        for m in exact:
+            _keep(found, m)
+        if not any(m.method_ok for m in exact):
+            for m in _fuzzy(index, rule.provider, method, segs, rule):
+                _keep(found, m)
+    if not rules or (not any(r.strong for r in rules) and not any(m.score >= cutoff for m in found.values())):
+        for m in _fuzzy(index, None, method, segs, None):
+            _keep(found, m)
+    best = heapq.nlargest(limit, (m for m in found.values() if m.score >= cutoff), key=lambda m: (m.score, -m.eid))
+    return best
+
+
+def _keep(found: dict[int, Match], m: Match) -> None:
+    old = found.get(m.eid)
+    if old is None or m.score > old.score:
+        found[m.eid] = m
+
+
+def _exact(index: Index, rule: HostRule, method: str, segs: tuple[QuerySegment, ...]) -> list[Match]:
+    hits = index.trie_match(rule.provider, segs)
+    if not hits:
+        return []
+    most = max(lits for _, lits in hits)
+    out = []
+    for eid, lits in hits:
+        # a template that names a segment literally beats one whose placeholder took it
+        path_score = 1.0 if lits == most else max(0.8, 0.95 - 0.05 * (most - lits - 1))
+        ok = index.ep_method[eid] == method
+        score = path_score * rule.factor * (1.0 if ok else METHOD_MISMATCH)
+        out.append(Match(eid, score, rule, True, ok, list(enumerate(segs)), [], path_score))
+    return out
+
+
+def _corrections(index: Index, words: list[str], pi: int | None) -> dict[str, str]:
+    """Map each URL word missing from the vocabulary to its closest known token."""
+    vocab = index.vocab_by_length() if pi is None else _provider_vocab(index, pi)
+    known = index.postings if pi is None else _provider_words(index, pi)
+    out = {}
+    for w in words:
+        if w in known or len(w) < 4:
+            continue
+        best = None
+        for n in (len(w), len(w) - 1, len(w) + 1, len(w) - 2, len(w) + 2):
+            hit = process.extractOne(w, vocab.get(n, ()), scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
+            if hit and (best is None or hit[1] > best[1]):
+                best = hit
+        if best:
+            out[w] = best[0]
+    return out
+
+
+def _provider_words(index: Index, pi: int) -> set[str]:
+    key = f"words{pi}"
+    words = index._lazy.get(key)
+    if words is None:
+        p = index.providers[pi]
+        words = set()
+        for eid in range(p.start, p.end):
+            words.update(word_tokens(index.ep_tokens[eid]))
+        index._lazy[key] = words
+    return words
+
+
+def _provider_vocab(index: Index, pi: int) -> dict[int, list[str]]:
+    key = f"vocab{pi}"
+    vocab = index._lazy.get(key)
+    if vocab is None:
+        vocab = {}
+        for tok in _provider_words(index, pi):
+            vocab.setdefault(len(tok), []).append(tok)
+        index._lazy[key] = vocab
+    return vocab
+
+
+def _candidates(index: Index, words: list[str], pi: int | None) -> list[int]:
+    """Rank endpoints by the summed idf of the URL words they contain; return the best ids."""
+    lists = sorted(((index.provider_postings(w, pi), w) for w in dict.fromkeys(words)), key=lambda x: len(x[0]))
+    weight: dict[int, float] = {}
+    for ids, w in lists:
+        if not ids:
+            continue
+        idf = index.idf(w)
+        if pi is None and len(ids) > GLOBAL_DF_CAP and not weight:
+            return []  # only common words: the path is too generic to guess a provider
+        if len(ids) <= GLOBAL_DF_CAP or not weight:
+            for eid in ids[:GLOBAL_DF_CAP]:
+                weight[eid] = weight.get(eid, 0.0) + idf
+        else:
+            # a common word only re-ranks what rarer words found (no walk of its long list)
+            for eid in weight:
+                if w in index.ep_tokens[eid]:
+                    weight[eid] += idf
+    return heapq.nlargest(CANDIDATES, weight, key=lambda e: (weight[e], -e))
+
+
+def _fuzzy(index: Index, pi: int | None, method: str, segs: tuple[QuerySegment, ...], rule: HostRule | None) -> list[Match]:
+    words = [s.low for s in segs if s.kind == LIT]
+    corr = _corrections(index, words, pi)
+    known = index.postings if pi is None else _provider_words(index, pi)
+    cands = _candidates(index, [corr.get(w, w) for w in words], pi)
+    out = []
+    for eid in cands:
+        path_score, pairs, info = align(segs, index.ep_tokens[eid], corr, known, index if pi is None else None)
+        if path_score <= 0:
+            continue
+        ok = index.ep_method[eid] == method
+        score = FUZZY_CAP * path_score * (1.0 if ok else METHOD_MISMATCH)
+        if rule is not None:
+            score *= rule.factor
+        else:
+            score *= UNKNOWN_HOST * min(1.0, info / INFO_FULL)
+        out.append(Match(eid, score, rule, False, ok, pairs, [], path_score))
+    return out
+
+
+def _weight_q(s: QuerySegment) -> float:
+    return 1.0 if s.kind == LIT else 0.5
+
+
+def _weight_t(t: str) -> float:
+    return 0.5 if PH in t or is_version(t) else 1.0
+
+
+def _sim(q: QuerySegment, t: str, corr: dict[str, str], known: set[str] | dict) -> float:
+    if t == PH:
+        if q.kind in (ID, NUM):
+            return 1.0
+        # an API word (or a typo of one) in a placeholder's place is unlikely to be an id
+        return 0.2 if q.low in corr or q.low in known else 0.5
+    if PH in t:
+        return 1.0 if token_pattern(t).match(q.low) else 0.0
+    if q.low == t:
+        return 1.0
+    if is_version(t):
+        return 0.7 if q.kind in (VER, NUM) else 0.0
+    if corr.get(q.low) == t:
+        return 0.85
+    return 0.0
+
+
+def align(
+    segs: tuple[QuerySegment, ...],
+    toks: tuple[str, ...],
+    corr: dict[str, str],
+    known: set[str] | dict = frozenset(),
+    index: Index | None = None,
+) -> tuple[float, list[tuple[int, QuerySegment]], float]:
+    """Align URL segments with template tokens (order kept, gaps allowed).
+
+    Returns ``(path score in [0, 1], [(template segment index, URL segment)],
+    information)``: the score is the weighted overlap (Dice) blended with whether
+    the last segments align; information is the summed idf of the aligned words
+    (computed only when ``index`` is given, for unknown hosts). ``corr`` maps typos
+    to vocabulary words; ``known`` is the vocabulary.
+    """
+    n, m = len(segs), len(toks)
+    if not n or not m:
+        return (1.0 if n == m else 0.0), [], 0.0
+    wq = [_weight_q(s) for s in segs]
+    wt = [_weight_t(t) for t in toks]
+    # dp[i][j]: best weighted overlap of segs[:i] and toks[:j]
+    dp = [[0.0] * (m + 1) for _ in range(n + 1)]
+    sims = [[0.0] * m for _ in range(n)]
+    for i in range(1, n + 1):
+        row, prev = dp[i], dp[i - 1]
+        q = segs[i - 1]
+        for j in range(1, m + 1):
+            s = _sim(q, toks[j - 1], corr, known)
+            sims[i - 1][j - 1] = s
+            best = prev[j] if prev[j] > row[j - 1] else row[j - 1]
+            if s > 0.0:
+                diag = prev[j - 1] + s * (wq[i - 1] + wt[j - 1]) / 2
+                if diag > best:
+                    best = diag
+            row[j] = best
+    pairs: list[tuple[int, QuerySegment]] = []
+    i, j = n, m
+    while i and j:
+        s = sims[i - 1][j - 1]
+        if s > 0.0 and abs(dp[i][j] - (dp[i - 1][j - 1] + s * (wq[i - 1] + wt[j - 1]) / 2)) < 1e-9:
+            pairs.append((j - 1, segs[i - 1]))
+            i, j = i - 1, j - 1
+        elif dp[i][j] == dp[i - 1][j]:
+            i -= 1
+        else:
+            j -= 1
+    pairs.reverse()
+    if not pairs:
+        return 0.0, [], 0.0
+    dice = dp[n][m] / ((sum(wq) + sum(wt)) / 2)
+    tail = 1.0 if pairs[-1][0] == m - 1 and pairs[-1][1] is segs[-1] else 0.0
+    info = 0.0
+    if index is not None:
+        for tj, q in pairs:
+            t = toks[tj]
+            if PH not in t and not is_version(t):
+                info += index.idf(t)
+    return 0.8 * dice + 0.2 * tail, pairs, info

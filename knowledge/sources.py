@@ -1,0 +1,222 @@
+"""Where catalogue files come from, and how providers from several sources merge.
+
+Sources, lowest priority first:
+
+1. ``builtin``: ``knowledge/catalogue/`` shipped with plugwire;
+2. ``contrib``: ``contrib/catalogue/`` of the repository (community files);
+3. ``plugin``: files and folders plugins register with ``register_catalogue_sources``;
+4. ``user``: ``$PLUGWIRE_HOME/catalogue/`` (``learned.yaml`` is written by the wizard).
+
+The conflict rule, per provider id: the provider's name, description, docs link,
+base path and auth hints come from the highest-priority file that defines the
+provider (auth from the highest one that has any); hosts are the union, highest
+first. Endpoints merge per (method, full path): a higher-priority source replaces
+an endpoint with the same key and adds the ones it has beyond it. Within one
+priority, files are read in path order and the later file wins. Every replacement
+is recorded as a :class:`Conflict` so ``plugwire knowledge list`` can show it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from plugwire.knowledge.loader import CatalogueProblem, catalogue_files_in, read_catalogue
+from plugwire.knowledge.models import CatalogueFile
+
+__all__ = [
+    "BUILTIN_DIR",
+    "CONTRIB_DIR",
+    "Conflict",
+    "LEARNED_FILE",
+    "MergedProvider",
+    "PRIORITY",
+    "ProviderRecord",
+    "Source",
+    "compile_file",
+    "default_sources",
+    "merge",
+    "source_files",
+    "user_catalogue_dir",
+]
+
+PRIORITY = {"builtin": 0, "contrib": 1, "plugin": 2, "user": 3}
+BUILTIN_DIR = Path(__file__).resolve().parent / "catalogue"
+# contrib/ sits beside knowledge/ in the repository (and in editable installs).
+CONTRIB_DIR = Path(__file__).resolve().parent.parent / "contrib" / "catalogue"
+LEARNED_FILE = "learned.yaml"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One place catalogue files come from: ``kind`` (builtin, contrib, plugin,
+    user), a file or folder ``path``, and the plugin that registered it."""
+
+    kind: str
+    path: Path
+    owner: str | None = None
+
+    @property
+    def priority(self) -> int:
+        """Return the rank of this source in the conflict rule (higher wins)."""
+        return PRIORITY[self.kind]
+
+    @property
+    def label(self) -> str:
+        """Return a short human description, e.g. ``plugin jira-extra``."""
+        return f"{self.kind} {self.owner}" if self.owner else self.kind
+
+
+def user_catalogue_dir(home: Any) -> Path:
+    """Return ``<data folder>/catalogue`` for a Home, a path, or None (the default)."""
+    from plugwire.core.home import default_home_path
+
+    if home is None:
+        base = default_home_path()
+    else:
+        base = Path(getattr(home, "path", home))
+    return base / "catalogue"
+
+
+def default_sources(home: Any = None, *, plugins: bool = True) -> list[Source]:
+    """Return every catalogue source in priority order (lowest first).
+
+    ``home`` is a :class:`plugwire.core.home.Home`, a path or None (the default data
+    folder); ``plugins=False`` leaves out plugin-registered sources.
+    """
+    out = [Source("builtin", BUILTIN_DIR)]
+    if CONTRIB_DIR.is_dir():
+        out.append(Source("contrib", CONTRIB_DIR))
+    if plugins:
+        from plugwire.core.plugins import catalogue_sources
+
+        owners = catalogue_sources.owners()
+        for name, path in sorted(catalogue_sources.items().items()):
+            out.append(Source("plugin", Path(path), owner=owners.get(name)))
+    out.append(Source("user", user_catalogue_dir(home)))
+    return out
+
+
+def source_files(source: Source) -> list[Path]:
+    """Return the catalogue files of one source (a missing folder has none)."""
+    if source.path.is_dir():
+        return catalogue_files_in(source.path)
+    return [source.path] if source.path.is_file() else []
+
+
+@dataclass
+class ProviderRecord:
+    """One provider as read from one file, reduced to what the index needs.
+
+    Endpoints are ``(method, full path, summary, JSON of the endpoint)`` tuples: the
+    JSON is decoded only for the few endpoints a suggestion shows.
+    """
+
+    provider: str
+    name: str
+    description: str | None
+    docs_url: str | None
+    hosts: tuple[str, ...]
+    base_path: str
+    auth: tuple[dict[str, Any], ...]
+    endpoints: list[tuple[str, str, str, bytes]]
+    file: str
+    kind: str
+    owner: str | None = None
+
+
+def compile_file(path: Path, source: Source) -> tuple[list[ProviderRecord], list[CatalogueProblem]]:
+    """Read one file of ``source`` into :class:`ProviderRecord` objects.
+
+    Returns ``(records, problems)``; never raises for a bad file.
+    """
+    label = str(path)
+    providers, problems = read_catalogue(path, label=label)
+    return [_record(p, label, source) for p in providers], problems
+
+
+def _record(cat: CatalogueFile, label: str, source: Source) -> ProviderRecord:
+    eps = []
+    for ep in cat.endpoints:
+        blob = json.dumps(ep.model_dump(mode="json", exclude_defaults=True), separators=(",", ":")).encode()
+        eps.append((ep.method, cat.base_path + ep.path, ep.summary, blob))
+    return ProviderRecord(
+        provider=cat.provider,
+        name=cat.name,
+        description=cat.description,
+        docs_url=cat.docs_url,
+        hosts=tuple(cat.hosts),
+        base_path=cat.base_path,
+        auth=tuple(h.model_dump(mode="json") for h in cat.auth),
+        endpoints=eps,
+        file=label,
+        kind=source.kind,
+        owner=source.owner,
+    )
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A provider or endpoint that a higher-priority file replaced."""
+
+    provider: str
+    what: str  # "provider" or "METHOD /path"
+    winner: str  # file that won
+    loser: str  # file that was overridden
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.what} from {self.loser} is overridden by {self.winner}"
+
+
+@dataclass
+class MergedProvider:
+    """A provider after the conflict rule: one entry per provider id.
+
+    ``endpoints`` maps (method, full path) to ``(summary, JSON, file, learned)``.
+    """
+
+    provider: str
+    name: str
+    description: str | None
+    docs_url: str | None
+    hosts: list[str]
+    auth: tuple[dict[str, Any], ...]
+    files: list[str]
+    kinds: list[str]
+    endpoints: dict[tuple[str, str], tuple[str, bytes, str, bool]] = field(default_factory=dict)
+
+
+def merge(records: list[tuple[ProviderRecord, int]]) -> tuple[list[MergedProvider], list[Conflict]]:
+    """Apply the conflict rule to ``(record, priority)`` pairs given in load order.
+
+    Returns the merged providers (sorted by id) and every replacement made.
+    """
+    ordered = sorted(enumerate(records), key=lambda item: (item[1][1], item[0]))
+    merged: dict[str, MergedProvider] = {}
+    conflicts: list[Conflict] = []
+    for _, (rec, _prio) in ordered:
+        learned = rec.kind == "user" and Path(rec.file).name == LEARNED_FILE
+        cur = merged.get(rec.provider)
+        if cur is None:
+            cur = merged[rec.provider] = MergedProvider(
+                rec.provider, rec.name, rec.description, rec.docs_url, list(rec.hosts), rec.auth, [rec.file], [rec.kind]
+            )
+        else:
+            # A later record has equal or higher priority: its metadata wins.
+            if not learned:
+                conflicts.append(Conflict(rec.provider, "provider", rec.file, cur.files[-1]))
+                cur.name, cur.description = rec.name, rec.description or cur.description
+                cur.docs_url = rec.docs_url or cur.docs_url
+                cur.auth = rec.auth or cur.auth
+            cur.hosts = list(dict.fromkeys([*rec.hosts, *cur.hosts]))
+            cur.files.append(rec.file)
+            cur.kinds.append(rec.kind)
+        for method, path, summary, blob in rec.endpoints:
+            key = (method, path)
+            old = cur.endpoints.get(key)
+            if old is not None:
+                conflicts.append(Conflict(rec.provider, f"{method} {path}", rec.file, old[2]))
+            cur.endpoints[key] = (summary, blob, rec.file, learned)
+    return [merged[k] for k in sorted(merged)], conflicts

@@ -1,0 +1,143 @@
+"""Turning matches into :class:`plugwire.core.suggest.Suggestion` objects.
+
+The sample request keeps the user's scheme, host and port, fills the template's
+placeholders with the ids found in the user's URL (placeholders the URL does not
+give stay as ``{name}`` and the reason says what to fill in), and merges the
+user's query string over the sample query. The reason names the host rule, the
+template, and every difference between the URL and the template.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from plugwire.core.suggest import SampleRequest, Suggestion
+from plugwire.knowledge.index import Index
+from plugwire.knowledge.match import CUTOFF, Match, match_url
+from plugwire.knowledge.models import Endpoint
+from plugwire.knowledge.normalize import PH, NormalizedUrl, QuerySegment, is_version, normalize_url
+
+__all__ = ["SUGGESTER_NAME", "suggest_from_index", "to_suggestion"]
+
+SUGGESTER_NAME = "knowledge"
+_PLACEHOLDER_RE = re.compile(r"\{([^{}/]*)\}")
+_LEARNED_BONUS = 0.02
+
+
+def suggest_from_index(index: Index, method: str, url: str, *, limit: int = 5, cutoff: float = CUTOFF) -> list[Suggestion]:
+    """Return up to ``limit`` suggestions for ``method`` and ``url``, best first.
+
+    Raises ``UserInputError`` (field ``url``) when the URL is not absolute http(s).
+    """
+    nurl = normalize_url(url)
+    matches = match_url(index, method, nurl, limit=limit, cutoff=cutoff)
+    out = [to_suggestion(index, m, method.upper(), nurl) for m in matches]
+    out.sort(key=lambda s: (-s.score, not s.learned, s.endpoint or ""))
+    return out
+
+
+def _fill(path: str, bindings: list[tuple[int, QuerySegment]]) -> tuple[str, dict[str, str]]:
+    """Return the template path with bound placeholders replaced, and the values used."""
+    raw_segments = [s for s in path.split("/") if s]
+    values: dict[str, str] = {}
+    for tj, seg in bindings:
+        if tj >= len(raw_segments):
+            continue
+        pieces = _PLACEHOLDER_RE.split(raw_segments[tj])  # literal, name, literal, ...
+        if len(pieces) == 1:
+            continue
+        pattern = "^" + "".join(re.escape(p) if i % 2 == 0 else "(.+?)" for i, p in enumerate(pieces)) + "$"
+        found = re.match(pattern, seg.raw, re.IGNORECASE)
+        if found:
+            values.update(zip(pieces[1::2], found.groups()))
+    filled = _PLACEHOLDER_RE.sub(lambda m: quote(values[m.group(1)], safe="@:-._~") if m.group(1) in values else m.group(0), path)
+    return filled, values
+
+
+def _differences(index: Index, m: Match, nurl: NormalizedUrl) -> list[str]:
+    toks = index.ep_tokens[m.eid]
+    raw = [s for s in index.ep_path[m.eid].split("/") if s]
+    aligned_t = {tj for tj, _ in m.bindings}
+    aligned_q = {id(q) for _, q in m.bindings}
+    out = []
+    for tj, q in m.bindings:
+        t = toks[tj]
+        if PH in t or q.low == t:
+            continue
+        if is_version(t):
+            out.append(f"version {q.raw} in the URL, {raw[tj]} in the template")
+        else:
+            out.append(f"'{q.raw}' read as '{raw[tj]}'")
+    missing = [raw[j] for j in range(len(toks)) if j not in aligned_t]
+    extra = [q.raw for q in nurl.segments if id(q) not in aligned_q]
+    if missing:
+        out.append(f"the template has {'/'.join(missing)} where the URL has nothing")
+    if extra:
+        out.append(f"the URL's {'/'.join(extra)} is not in the template")
+    return out
+
+
+def to_suggestion(index: Index, m: Match, method: str, nurl: NormalizedUrl) -> Suggestion:
+    """Return the :class:`Suggestion` for one match of ``method`` and ``nurl``."""
+    ep = Endpoint.model_validate_json(index.ep_blob[m.eid])
+    prov = index.providers[index.ep_provider[m.eid]]
+    path = index.ep_path[m.eid]
+    filled, values = _fill(path, m.bindings)
+    req = ep.request
+    query = dict(req.query) if req else {}
+    query.update(dict(nurl.query))
+    sample = SampleRequest(
+        method=ep.method,
+        url=nurl.origin + filled,
+        headers=dict(req.headers) if req else {},
+        query=query,
+        body=req.body if req else None,
+        body_format=req.body_format if req else "none",
+        content_type=req.effective_content_type if req else None,
+    )
+    learned = index.ep_learned[m.eid]
+    score = min(1.0, m.score + (_LEARNED_BONUS if learned else 0.0))
+    return Suggestion(
+        suggester=SUGGESTER_NAME,
+        score=round(max(0.0, score), 4),
+        reason=_reason(index, m, method, nurl, ep, prov.name, values, learned),
+        request=sample,
+        provider=prov.provider,
+        provider_name=prov.name,
+        endpoint=f"{ep.method} {path}",
+        summary=ep.summary,
+        docs_url=ep.docs_url or prov.docs_url,
+        constraints=list(ep.constraints),
+        sample_response=ep.response.model_dump(mode="json") if ep.response else None,
+        learned=learned,
+        proven=learned,
+    )
+
+
+def _reason(index: Index, m: Match, method: str, nurl: NormalizedUrl, ep: Endpoint, provider_name: str, values: dict[str, str], learned: bool) -> str:
+    path = index.ep_path[m.eid]
+    parts = []
+    if m.host is not None:
+        parts.append(m.host.reason)
+    else:
+        parts.append(f"host {nurl.host} was not recognised, so the path was matched across all providers (score lowered)")
+    diffs = [] if m.exact else _differences(index, m, nurl)
+    if not diffs:
+        parts.append(f"the path fits {provider_name}'s template {path}")
+    else:
+        closest = f"no template fits the path exactly; the closest of {provider_name} is {path}"
+        parts.append(closest + (f" ({'; '.join(diffs)})" if diffs else ""))
+    if not m.method_ok:
+        parts.append(f"that endpoint is {ep.method}, not {method} (score lowered)")
+    open_names = [n for n in _PLACEHOLDER_RE.findall(path) if n not in values]
+    if open_names:
+        hints = []
+        for n in open_names:
+            p = ep.path_params.get(n)
+            hints.append(f"{{{n}}}" + (f" ({p.description})" if p and p.description else ""))
+        parts.append("fill in " + ", ".join(hints))
+    if learned:
+        parts.append("learned from a request that succeeded against the live API")
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."

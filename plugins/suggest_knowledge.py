@@ -1,0 +1,31 @@
+"""The knowledge base as a request suggester: it recommends sample requests from
+the endpoint catalogue (built-in, contrib, plugin and the user's own files)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plugwire import hookimpl
+from plugwire.core.suggest import Suggester, Suggestion
+
+
+class KnowledgeSuggester(Suggester):
+    """Match the method and URL against the catalogue's index."""
+
+    name = "knowledge"
+    description = "Known endpoints from the catalogue: host, path template, sample body and constraints."
+
+    def suggest(self, method: str, url: str, connection: Any = None, *, limit: int = 5) -> list[Suggestion]:
+        """Return up to ``limit`` suggestions above the cutoff, best first.
+
+        Raises ``UserInputError`` (field ``url``) when the URL is not absolute http(s).
+        """
+        from plugwire.knowledge.base import get_knowledge
+        from plugwire.knowledge.suggestions import suggest_from_index
+
+        return suggest_from_index(get_knowledge().catalogue().index, method, url, limit=limit)
+
+
+@hookimpl
+def register_suggesters(register):
+    register(KnowledgeSuggester())
