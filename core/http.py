@@ -9,11 +9,14 @@ connection (:mod:`plugwire.core.testconn`) is built on these.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
 import ssl
 import tempfile
+import threading
+from collections import OrderedDict
 from enum import Enum
 from typing import Any, Iterable
 from urllib.parse import quote, quote_plus
@@ -37,19 +40,53 @@ __all__ = [
 ]
 
 
+_CONTEXTS: "OrderedDict[str, ssl.SSLContext]" = OrderedDict()
+_CONTEXTS_LOCK = threading.Lock()
+_CONTEXTS_MAX = 64
+
+
 def tls_context(conn: Connection) -> ssl.SSLContext | bool:
     """Return the SSL context for ``conn``: verification on unless switched off,
-    its CA bundle trusted, its client certificate loaded. A new context each call.
+    its CA bundle trusted, its client certificate loaded (False when verification is
+    off and there is no certificate).
+
+    Connections with the same TLS settings share one context: loading the system
+    CA store costs tens of milliseconds, once per client otherwise. Contexts are
+    never changed after they are built.
 
     Raises ``UserInputError`` naming the ``client_certificate`` field at fault when
     the CA bundle, certificate, key or key password do not load.
     """
+    opts = conn.options
+    if not opts.verify_tls and opts.client_certificate is None:
+        return False
+    cc = opts.client_certificate
+    material = [str(opts.verify_tls)]
+    if cc is not None:
+        material += [
+            cc.certificate or "", cc.ca_bundle or "",
+            cc.private_key.get_secret_value() if cc.private_key else "",
+            cc.key_password.get_secret_value() if cc.key_password else "",
+        ]
+    # A digest, so the cache holds no second copy of the key or its password.
+    key = hashlib.sha256("\0".join(material).encode()).hexdigest()
+    with _CONTEXTS_LOCK:
+        if key in _CONTEXTS:
+            _CONTEXTS.move_to_end(key)
+            return _CONTEXTS[key]
+    ctx = _build_tls_context(conn)
+    with _CONTEXTS_LOCK:
+        _CONTEXTS[key] = ctx
+        while len(_CONTEXTS) > _CONTEXTS_MAX:
+            _CONTEXTS.popitem(last=False)
+    return ctx
+
+
+def _build_tls_context(conn: Connection) -> ssl.SSLContext:
     from plugwire.core.tls import KeyPairError, check_key_pair
 
     opts = conn.options
     cc = opts.client_certificate
-    if not opts.verify_tls and cc is None:
-        return False
     ctx = httpx2.create_ssl_context(verify=True, trust_env=False)
     if not opts.verify_tls:
         ctx.check_hostname = False
@@ -109,7 +146,8 @@ def client_for(conn: Connection, connections: Connections, *, asynchronous: bool
     ``kwargs`` go to the client.
 
     Raises ``AuthorizationRequired`` when an interactive auth has no token yet, and
-    ``UserInputError`` when the client certificate does not load.
+    ``UserInputError`` when the client certificate does not load or a SOCKS agent
+    is named without SOCKS support installed.
     """
     context = connections.auth_context(conn)
     auth = conn.auth_type_plugin().build_auth(conn.settings, context)
@@ -129,7 +167,16 @@ def client_for(conn: Connection, connections: Connections, *, asynchronous: bool
         options["auth"] = auth
     options.update(kwargs)
     cls = httpx2.AsyncClient if asynchronous else httpx2.Client
-    return cls(**options)
+    try:
+        return cls(**options)
+    except ImportError as exc:
+        if "socks" not in str(exc).lower():
+            raise
+        raise UserInputError(
+            f"agent_url {safe_url(context.proxy)} is a SOCKS agent, and SOCKS support is not installed.",
+            field="agent_url",
+            fix="install it with `pip install socksio`, or give the agent's http:// address",
+        ) from None
 
 
 def safe_url(url: str | None) -> str | None:

@@ -64,7 +64,7 @@ def test_connection(conn: Connection, connections: Connections, url: str | None 
 
     def result(outcome: Outcome, message: str, **extra: Any) -> TestResult:
         return TestResult(
-            connection=conn.name, url=target, outcome=outcome, ok=outcome is Outcome.OK,
+            connection=conn.name, url=redact(target, secrets) if target else target, outcome=outcome, ok=outcome is Outcome.OK,
             message=redact(message, secrets), route=route, **extra,
         )
 
@@ -166,10 +166,12 @@ def _client_certificate_problem(conn: Connection, target: str, agent: str | None
             "(the server asked for one during the handshake, then hung up). Add client_certificate "
             f"(certificate and key): plugwire connections edit {conn.name!r} --cert-file PATH --key-file PATH."
         )
+    # The server asked, got ours, and hung up: refusal is by far the likeliest reason,
+    # but a server may also fail after the handshake for its own reasons.
     return (
-        "TLS failed: the server asked for a client certificate and did not accept the one this "
-        "connection sent (not signed by a CA the server trusts, expired or revoked). "
-        "Check client_certificate."
+        "TLS failed: the server asked for a client certificate and hung up after getting the one this "
+        "connection sent: most likely it did not accept it (not signed by a CA the server trusts, "
+        "expired or revoked). Check client_certificate."
     )
 
 

@@ -124,3 +124,16 @@ def test_missing_client_certificate_is_diagnosed_through_the_tunnel(live_server,
     assert "demands a client certificate" in result.message
     # The request and the handshake probe both went through the agent, never direct.
     assert agent.records and all(r.method == "CONNECT" for r in agent.records)
+
+
+def test_a_socks_agent_without_socks_support_names_agent_url(connections):
+    try:
+        import socksio  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("socksio is installed here, so SOCKS agents work")
+    conn = _conn(connections, "socks-inside", agent_url=f"socks5://127.0.0.1:{free_port()}")
+    result = test_connection(conn, connections, "http://127.0.0.1:1/")
+    assert result.outcome is Outcome.INVALID and result.field == "agent_url"
+    assert "pip install socksio" in result.message

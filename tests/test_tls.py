@@ -68,7 +68,7 @@ def test_a_certificate_from_another_ca_is_refused_plainly(mtls, pki, connections
     conn = _add(connections, mtls, client_certificate=_cert(pki, stranger))
     result = test_connection(conn, connections)
     assert result.outcome is Outcome.TLS_ERROR
-    assert "did not accept the one this connection sent" in result.message
+    assert "did not accept it" in result.message
 
 
 def test_server_certificate_verification_is_on_by_default(mtls, connections):
@@ -87,6 +87,18 @@ def test_verification_can_be_switched_off_explicitly(live_server, pki, connectio
     server = live_server(hello_app(), ssl_options=pki.server_options(require_client_cert=False))
     conn = _add(connections, server, verify_tls=False)
     assert test_connection(conn, connections).outcome is Outcome.OK
+
+
+def test_tls_contexts_are_shared_only_between_identical_settings(pki, connections):
+    mine = connections.create({"name": "a", "auth_type": "none", "client_certificate": _cert(pki)})
+    twin = connections.create({"name": "b", "auth_type": "none", "client_certificate": _cert(pki)})
+    other = connections.create({"name": "c", "auth_type": "none", "client_certificate": _cert(pki, pki.issue_client("c"))})
+    ca_only = connections.create({"name": "d", "auth_type": "none", "client_certificate": {"ca_bundle": pki.ca_pem}})
+    unverified = connections.create({"name": "e", "auth_type": "none", "client_certificate": _cert(pki), "verify_tls": False})
+    assert tls_context(mine) is tls_context(twin) is tls_context(connections.get("a"))
+    contexts = [tls_context(c) for c in (mine, other, ca_only, unverified)]
+    assert len({id(c) for c in contexts}) == 4
+    assert tls_context(unverified).verify_mode == ssl.CERT_NONE and tls_context(mine).verify_mode == ssl.CERT_REQUIRED
 
 
 def test_an_encrypted_key_works_with_its_password(mtls, pki, connections):
