@@ -287,6 +287,7 @@ def test_console_script_in_a_real_process(tmp_path, api_server):
     bad = subprocess.run([exe, "connections", "add", "x", "--auth", "basic", "--secret", f"password={PW}"],
                          capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
     assert bad.returncode == 1 and "settings.password" in bad.stderr and "Traceback" not in bad.stderr
+    assert "use --secret password=env:VAR" in bad.stderr  # the fix is written as the user types it
     for r in (add, test, bad):
         assert PW not in r.stdout + r.stderr
     assert PW not in (tmp_path / "h" / "plugwire.json").read_text()

@@ -46,20 +46,23 @@ def stdin_is_interactive() -> bool:
     return sys.stdin is not None and sys.stdin.isatty() and not os.environ.get("CI")
 
 
-def read_secret(source: str, field: str) -> str:
+def read_secret(source: str, field: str, usage: str | None = None) -> str:
     """Return a secret from ``env:VAR``, ``file:PATH``, ``-`` (a line of stdin) or
     ``prompt`` (hidden input).
 
+    ``usage`` shows how the source is written on the command line, with ``{}`` where
+    the source goes (``"--secret password={}"``); it defaults to ``field={}``.
     Never accepts the secret itself on the command line: a plain value is refused
-    with an error naming ``field`` and the sources it can come from.
+    with a ``UserInputError`` naming ``field`` and the sources it can come from.
     """
+    how = usage or field + "={}"
     kind, _, rest = source.partition(":")
     if source == "prompt":
         if not stdin_is_interactive():
             raise UserInputError(
                 f"{field} must be typed at a prompt, but there is no terminal.",
                 field=field,
-                fix=f"pass {field}=env:VAR or {field}=file:PATH",
+                fix=f"pass {how.replace('{}', 'env:VAR')} or {how.replace('{}', 'file:PATH')}",
             )
         return typer.prompt(f"{field}", hide_input=True)
     if source == "-":
@@ -85,5 +88,5 @@ def read_secret(source: str, field: str) -> str:
     raise UserInputError(
         f"{field} must not be given on the command line (it would stay in your shell history).",
         field=field,
-        fix=f"use {field}=env:VAR, {field}=file:PATH, {field}=- (stdin) or {field}=prompt",
+        fix=f"use {how.replace('{}', 'env:VAR')}, {how.replace('{}', 'file:PATH')}, {how.replace('{}', '-')} (stdin) or {how.replace('{}', 'prompt')}",
     )

@@ -81,7 +81,7 @@ def _settings_from_flags(auth_name: str, sets: list[str], secrets: list[str], *,
             raise UserInputError(
                 f"--secret {item!r} is not KEY=SOURCE.", field="settings", fix="write --secret key=env:VAR (or file:PATH, -, prompt)"
             )
-        _put(settings, key, read_secret(source, f"settings.{key}"))
+        _put(settings, key, read_secret(source, f"settings.{key}", f"--secret {key}=" + "{}"))
     if prompt_missing:
         for name in sorted(required_secret - set(settings) - set(existing)):
             if stdin_is_interactive():
@@ -118,7 +118,7 @@ def _certificate(cert_file, key_file, key_password, ca_file) -> Optional[dict[st
     if key_file:
         out["private_key"] = _read_pem(key_file, "client_certificate.private_key")
     if key_password:
-        out["key_password"] = read_secret(key_password, "client_certificate.key_password")
+        out["key_password"] = read_secret(key_password, "client_certificate.key_password", "--key-password {}")
     if ca_file:
         out["ca_bundle"] = _read_pem(ca_file, "client_certificate.ca_bundle")
     return out
