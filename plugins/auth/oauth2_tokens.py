@@ -1,0 +1,356 @@
+"""OAuth2 tokens for the ``oauth2`` auth types: the provider's token endpoint and the
+``httpx2.Auth`` that sends the bearer token and renews it.
+
+The token endpoint is reached through authlib's httpx2 clients with the connection's
+TLS context, route and timeout. :class:`BearerTokenAuth` follows authlib's httpx
+client design: renew when the token is expired (with a leeway) or after a 401, under
+a lock so that concurrent requests renew once, then hand the new token to the store.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, AsyncGenerator, Callable, Generator, Iterator
+
+import anyio
+import httpx2
+from authlib.common.urls import url_encode
+from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client, OAuthError
+from authlib.oauth2.rfc6750 import add_bearer_token
+
+from plugwire.core.auth import AuthContext, TokenStore
+from plugwire.core.errors import AuthorizationRequired, PlugwireError
+
+__all__ = [
+    "BearerTokenAuth",
+    "Grant",
+    "TokenEndpoint",
+    "reconnect_command",
+]
+
+#: What to ask the token endpoint for: the grant type and its parameters.
+Grant = tuple[str, dict[str, str]]
+
+# The provider's error codes that point at one setting, so the message can name it.
+_ERROR_FIELDS = {
+    "invalid_client": ("settings.client_secret", "check client_id, client_secret and token_auth_method"),
+    "unauthorized_client": ("settings.client_id", "allow this grant type for the client at the provider"),
+    "invalid_scope": ("settings.scope", "ask only for scopes the provider grants this client"),
+    "unsupported_grant_type": ("settings.token_url", "check that token_url is the provider's token endpoint"),
+}
+
+
+def reconnect_command(connection: str) -> str:
+    """Return the command that (re)authorizes ``connection``, quoted for a shell."""
+    return f"plugwire connections connect {shlex.quote(connection)}"
+
+
+class TokenEndpoint:
+    """The provider's token endpoint as one connection reaches it.
+
+    ``fetch``/``fetch_async`` send a grant and return the token as a plain dict with
+    ``expires_at``; provider errors become plugwire errors naming the setting at
+    fault, and a refused refresh becomes ``AuthorizationRequired``.
+    """
+
+    def __init__(
+        self,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str | None,
+        auth_method: str,
+        extra_params: dict[str, str],
+        context: AuthContext,
+    ):
+        self.token_url = token_url
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.auth_method = auth_method
+        self.extra_params = dict(extra_params)
+        self.context = context
+
+    def _client_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
+            "token_endpoint_auth_method": self.auth_method,
+            "verify": self.context.verify,
+            "timeout": httpx2.Timeout(self.context.timeout),
+            # The connection decides the route, not HTTP(S)_PROXY of the environment.
+            "trust_env": False,
+            "headers": {"User-Agent": "plugwire"},
+        }
+        if self.context.proxy:
+            options["proxy"] = self.context.proxy
+        return options
+
+    def _call_args(self, grant: Grant) -> dict[str, Any]:
+        grant_type, params = grant
+        # Extra parameters travel in the body so that a name such as "timeout" is
+        # never mistaken by authlib for an httpx2 option.
+        args: dict[str, Any] = {"body": url_encode(list(self.extra_params.items()))}
+        args.update({k: v for k, v in params.items() if v})
+        if grant_type != "refresh_token":
+            args["grant_type"] = grant_type
+        return args
+
+    def fetch(self, grant: Grant, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send ``grant`` to the token endpoint and return the new token.
+
+        Raises ``AuthorizationRequired`` when a refresh is refused (``invalid_grant``),
+        ``PlugwireError`` for other provider errors or when the endpoint is unreachable.
+        """
+        with self._errors(grant), OAuth2Client(**self._client_options()) as client:
+            if grant[0] == "refresh_token":
+                token = client.refresh_token(self.token_url, **self._call_args(grant))
+            else:
+                token = client.fetch_token(self.token_url, **self._call_args(grant))
+        return normalise_token(token, previous, grant)
+
+    async def fetch_async(self, grant: Grant, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Like :meth:`fetch`, for async clients; same return value and errors."""
+        with self._errors(grant):
+            async with AsyncOAuth2Client(**self._client_options()) as client:
+                if grant[0] == "refresh_token":
+                    token = await client.refresh_token(self.token_url, **self._call_args(grant))
+                else:
+                    token = await client.fetch_token(self.token_url, **self._call_args(grant))
+        return normalise_token(token, previous, grant)
+
+    @contextmanager
+    def _errors(self, grant: Grant) -> Iterator[None]:
+        grant_type, params = grant
+        secrets = [s for s in (self._client_secret, *params.values()) if s]
+        name = self.context.connection_name
+        try:
+            yield
+        except OAuthError as exc:
+            error = exc.error or "error"
+            said = _redact(f"{error}: {exc.description}" if exc.description else error, secrets)
+            if grant_type == "refresh_token" and error == "invalid_grant":
+                raise AuthorizationRequired(
+                    f"Connection {name!r} must be reconnected: the provider refused to renew its token ({said}).",
+                    field="connection",
+                    fix=f"run `{reconnect_command(name)}`",
+                ) from None
+            field, fix = _ERROR_FIELDS.get(error, ("settings.token_url", "check the connection's OAuth2 settings"))
+            raise PlugwireError(
+                f"The token endpoint {self.token_url} refused the {grant_type} request ({said}).", field=field, fix=fix
+            ) from None
+        except httpx2.HTTPStatusError as exc:
+            status = exc.response.status_code
+            raise PlugwireError(
+                f"The token endpoint {self.token_url} answered {status} {exc.response.reason_phrase} "
+                "instead of a token.",
+                field="settings.token_url",
+                fix="check token_url, or try again if the provider is down",
+            ) from None
+        except ValueError as exc:
+            # authlib: the body was not a JSON object (a gateway page, HTML...).
+            raise PlugwireError(
+                f"The token endpoint {self.token_url} did not answer with a token ({_redact(str(exc), secrets)}).",
+                field="settings.token_url",
+                fix="check that token_url is the provider's token endpoint",
+            ) from None
+        except httpx2.TransportError as exc:
+            from plugwire.core.http import classify_error  # core.http imports the connection layer
+
+            _, message = classify_error(exc)
+            raise PlugwireError(
+                f"Could not reach the token endpoint {self.token_url}: {message}",
+                field="settings.token_url",
+                fix="check token_url and the connection's network settings",
+            ) from None
+
+
+def normalise_token(token: dict[str, Any], previous: dict[str, Any] | None, grant: Grant) -> dict[str, Any]:
+    """Return ``token`` as a plain dict to store: ``expires_at`` as an int, the
+    refresh token and scope carried over from ``previous`` when the provider did not
+    send them again, and ``obtained_at``."""
+    out = {k: v for k, v in dict(token).items() if v is not None}
+    if out.get("expires_in") is not None and out.get("expires_at") is None:
+        out["expires_at"] = int(time.time()) + int(out["expires_in"])
+    previous = previous or {}
+    if "refresh_token" not in out and previous.get("refresh_token"):
+        out["refresh_token"] = previous["refresh_token"]
+    if not out.get("scope"):
+        scope = previous.get("scope") or grant[1].get("scope")
+        if scope:
+            out["scope"] = scope
+    out["obtained_at"] = int(time.time())
+    return out
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    for s in sorted(set(secrets), key=len, reverse=True):
+        if len(s) >= 4:
+            text = text.replace(s, "****")
+    return text
+
+
+# One lock per connection for every sync client of this process, so that separate
+# clients of one connection renew once too (the store is re-read under the lock).
+_SYNC_LOCKS: dict[str, threading.Lock] = {}
+_SYNC_LOCKS_GUARD = threading.Lock()
+
+
+def _sync_lock(connection: str) -> threading.Lock:
+    with _SYNC_LOCKS_GUARD:
+        return _SYNC_LOCKS.setdefault(connection, threading.Lock())
+
+
+class BearerTokenAuth(httpx2.Auth):
+    """Sends ``Authorization: Bearer <access token>`` and keeps the token fresh.
+
+    The token is renewed before it expires (``leeway`` seconds early) and at most once
+    after a 401, under a lock: a ``threading.Lock`` (shared by the connection's sync
+    clients) in :meth:`sync_auth_flow`, an ``anyio.Lock`` in :meth:`async_auth_flow`
+    (anyio, as authlib's async client does, so trio works as well as asyncio). Under
+    the lock the store is read again, so a token renewed meanwhile by another client
+    is used rather than renewed twice. ``grant_for(token)`` says how to renew (it
+    raises ``AuthorizationRequired`` when renewal is impossible); new tokens go to
+    ``store``.
+    """
+
+    requires_request_body = True  # a request retried after a 401 must be sent again
+
+    def __init__(
+        self,
+        *,
+        endpoint: TokenEndpoint,
+        store: TokenStore,
+        grant_for: Callable[[dict[str, Any] | None], Grant],
+        leeway: int,
+        token: dict[str, Any] | None = None,
+    ):
+        self.endpoint = endpoint
+        self._store = store
+        self._grant_for = grant_for
+        self._leeway = leeway
+        self._token = token
+        self._lock = _sync_lock(endpoint.context.connection_name)
+        self._async_lock = anyio.Lock()
+
+    # -- the I/O-free parts shared by both flows ---------------------------------------
+    def _expiring(self, token: dict[str, Any] | None) -> bool:
+        if not token or not token.get("access_token"):
+            return True
+        expires_at = token.get("expires_at")
+        if expires_at is None:
+            return False  # no lifetime given: only a 401 says it is stale
+        leeway = self._leeway
+        if token.get("expires_in"):
+            # A leeway as long as the token's life would renew on every request.
+            leeway = min(leeway, int(token["expires_in"]) // 2)
+        return int(expires_at) - leeway <= time.time()
+
+    @staticmethod
+    def _sign(request: httpx2.Request, token: dict[str, Any]) -> None:
+        _, headers, _ = add_bearer_token(token["access_token"], str(request.url), {}, None)
+        request.headers["Authorization"] = headers["Authorization"]
+
+    def _settle(self, stored: dict[str, Any] | None, used: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Return a token to use without renewing: the stored one when it is fresh and
+        not the one that just failed (``used``), else None."""
+        if stored is None or self._expiring(stored):
+            return None
+        if used is not None and stored.get("access_token") == used.get("access_token"):
+            return None
+        return stored
+
+    def _after_refused(self, exc: AuthorizationRequired, stored: dict[str, Any] | None, tried: dict[str, Any] | None) -> dict[str, Any]:
+        # Another process may have renewed (and rotated the refresh token) just before us.
+        fresh = self._settle(stored, tried)
+        if fresh is None:
+            raise exc
+        return fresh
+
+    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
+        """Sign ``request`` with the current token, without renewing (no I/O here:
+        clients run :meth:`sync_auth_flow` or :meth:`async_auth_flow`).
+
+        Raises ``AuthorizationRequired`` when there is no token at all.
+        """
+        if self._token is None:
+            self._grant_for(None)  # raises AuthorizationRequired for types that cannot fetch
+            raise AuthorizationRequired(
+                f"Connection {self.endpoint.context.connection_name!r} has no token yet.",
+                field="connection",
+                fix="send the request through a plugwire client, which fetches one",
+            )
+        self._sign(request, self._token)
+        yield request
+
+    # -- sync ---------------------------------------------------------------------------
+    def _renew_sync(self, used: dict[str, Any] | None) -> dict[str, Any]:
+        with self._lock:
+            current = self._token
+            if used is None and current is not None and not self._expiring(current):
+                return current  # renewed by another thread while we waited
+            stored = self._store.load()
+            fresh = self._settle(stored, used)
+            if fresh is not None:
+                self._token = fresh
+                return fresh
+            base = stored or current
+            try:
+                token = self.endpoint.fetch(self._grant_for(base), base)
+            except AuthorizationRequired as exc:
+                token = self._after_refused(exc, self._store.load(), base)
+            else:
+                self._store.save(token)
+            self._token = token
+            return token
+
+    def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
+        """The flow of sync clients: renew if expiring, send, renew once after a 401 and
+        send again. Raises ``AuthorizationRequired`` when the token cannot be renewed."""
+        request.read()
+        token = self._token
+        if self._expiring(token):
+            token = self._renew_sync(None)
+        self._sign(request, token)
+        response = yield request
+        if response.status_code != 401:
+            return
+        self._sign(request, self._renew_sync(token))
+        yield request
+
+    # -- async --------------------------------------------------------------------------
+    async def _renew_async(self, used: dict[str, Any] | None) -> dict[str, Any]:
+        async with self._async_lock:
+            current = self._token
+            if used is None and current is not None and not self._expiring(current):
+                return current
+            # The store is a file: read and write it off the event loop.
+            stored = await anyio.to_thread.run_sync(self._store.load)
+            fresh = self._settle(stored, used)
+            if fresh is not None:
+                self._token = fresh
+                return fresh
+            base = stored or current
+            try:
+                token = await self.endpoint.fetch_async(self._grant_for(base), base)
+            except AuthorizationRequired as exc:
+                token = self._after_refused(exc, await anyio.to_thread.run_sync(self._store.load), base)
+            else:
+                await anyio.to_thread.run_sync(self._store.save, token)
+            self._token = token
+            return token
+
+    async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        """The flow of async clients; the same steps and errors as :meth:`sync_auth_flow`."""
+        await request.aread()
+        token = self._token
+        if self._expiring(token):
+            token = await self._renew_async(None)
+        self._sign(request, token)
+        response = yield request
+        if response.status_code != 401:
+            return
+        self._sign(request, await self._renew_async(token))
+        yield request
