@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from plugwire.core.cli.common import JSON_OPTION, console, home, print_json, read_secret, stdin_is_interactive
+from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, read_secret, stdin_is_interactive
 from plugwire.core.connections import Connections
 from plugwire.core.errors import UserInputError
 from plugwire.core.plugins import auth_types
@@ -373,10 +373,10 @@ def connect(
     conn = service.get(name)
 
     def show_url(url: str) -> None:
-        if as_json:
-            print_json({"authorize_url": url})
-        else:
-            console.print(f"Open this URL to authorize [bold]{conn.name}[/]:\n{url}", soft_wrap=True)
+        # With --json, stdout carries only the result document: the URL goes to stderr.
+        out = err_console if as_json else console
+        out.print(f"Open this URL to authorize [bold]{conn.name}[/]:")
+        out.print(url, markup=False, soft_wrap=True)
 
     result = run_authorization(conn, service, show_url=show_url, open_browser=not no_browser, timeout=timeout)
     if as_json:
