@@ -223,13 +223,18 @@ def test_restricted_ip_is_accepted_with_a_deprecation_warning(cli, home, tmp_pat
         (["--auth", "digest", "--secret", "password=env:HOME"], "settings.username", "Field required"),
         (["--auth", "none", "--cert-file", "/nonexistent/client.pem"], "client_certificate.certificate", "cannot read"),
         (["--auth", "none", "--key-file", "/tmp/k.pem"], "client_certificate.certificate", "--cert-file"),
+        (["--auth", "none", "--cert-file", "{binary}"], "client_certificate.certificate", "not a text PEM file"),
+        (["--auth", "none", "--cert-file", "{text}"], "client_certificate.certificate", "not a PEM certificate"),
         (["--auth", "none", "--bogus-option"], "--bogus-option", "No such option"),
         (["--auth", "none", "--private-network"], "private_network", "agent_url"),
         (["--auth", "none", "--private-network", "--agent-url", "gopher://x"], "agent_url", "scheme"),
         (["--auth", "none", "--timeout", "0"], "timeout", "greater than 0"),
     ],
 )
-def test_bad_input_names_the_field(cli, args, field, words):
+def test_bad_input_names_the_field(cli, args, field, words, tmp_path):
+    (tmp_path / "binary.pem").write_bytes(b"\xff\xfe\x00\x81 not text")
+    (tmp_path / "text.pem").write_text("just some text, no certificate here\n")
+    args = [a.format(binary=tmp_path / "binary.pem", text=tmp_path / "text.pem") for a in args]
     r = cli("connections", "add", "bad", *args)
     assert r.code in (1, 2), r.out
     assert "Error" in r.err
