@@ -28,7 +28,8 @@ __all__ = ["CUTOFF", "HostRule", "Match", "match_url", "resolve_host"]
 
 #: Below this score the knowledge base suggests nothing.
 CUTOFF = 0.5
-METHOD_MISMATCH = 0.7
+METHOD_MISMATCH = 0.6  # the right method on a close path beats the wrong one on the exact path
+_NEAR_METHODS = ({"PUT", "PATCH"}, {"GET", "HEAD"})
 FUZZY_CAP = 0.9  # a fuzzy path match never scores like an exact template
 UNKNOWN_HOST = 0.8
 INFO_FULL = 6.5  # summed idf of matched words for full confidence on an unknown host
@@ -114,6 +115,15 @@ def match_url(index: Index, method: str, url: NormalizedUrl, *, limit: int = 5, 
     return best
 
 
+def method_factor(wanted: str, have: str) -> float:
+    """Return the score factor of an endpoint whose method is ``have`` for a request of ``wanted``."""
+    if wanted == have:
+        return 1.0
+    if any(wanted in pair and have in pair for pair in _NEAR_METHODS):
+        return 0.85
+    return METHOD_MISMATCH
+
+
 def _keep(found: dict[int, Match], m: Match) -> None:
     old = found.get(m.eid)
     if old is None or m.score > old.score:
@@ -130,7 +140,7 @@ def _exact(index: Index, rule: HostRule, method: str, segs: tuple[QuerySegment, 
         # a template that names a segment literally beats one whose placeholder took it
         path_score = 1.0 if lits == most else max(0.8, 0.95 - 0.05 * (most - lits - 1))
         ok = index.ep_method[eid] == method
-        score = path_score * rule.factor * (1.0 if ok else METHOD_MISMATCH)
+        score = path_score * rule.factor * method_factor(method, index.ep_method[eid])
         out.append(Match(eid, score, rule, True, ok, list(enumerate(segs)), [], path_score))
     return out
 
@@ -208,7 +218,7 @@ def _fuzzy(index: Index, pi: int | None, method: str, segs: tuple[QuerySegment, 
         if path_score <= 0:
             continue
         ok = index.ep_method[eid] == method
-        score = FUZZY_CAP * path_score * (1.0 if ok else METHOD_MISMATCH)
+        score = FUZZY_CAP * path_score * method_factor(method, index.ep_method[eid])
         if rule is not None:
             score *= rule.factor
         else:
