@@ -8,6 +8,7 @@ forms stay forms (Stripe), multipart stays multipart, XML becomes an XML string.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl
@@ -87,6 +88,12 @@ def shape_body(value: Any, fmt: str, schema: Any, generator: SampleGenerator, ro
         return to_xml(xml_name or root_name or "root", value)
     if fmt == "text":
         return value if isinstance(value, str) else str(value)
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+        # Some documents (Jira's) give JSON examples as JSON text.
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
     return value
 
 
@@ -115,6 +122,6 @@ def trim(value: Any, *, items: int = 2, depth: int = 0) -> Any:
         return {k: trim(v, items=items, depth=depth + 1) for k, v in value.items()}
     if isinstance(value, list):
         return [trim(v, items=items, depth=depth + 1) for v in value[:items]]
-    if isinstance(value, str) and len(value) > 500:
+    if isinstance(value, str) and len(value) > 500 and depth:
         return value[:497] + "..."
     return value

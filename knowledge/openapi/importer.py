@@ -116,9 +116,11 @@ def import_openapi(
                 raise Skip("the operation is not a mapping (or its $ref is unresolvable)")
             data = builder.build(route, method, item, op)
             endpoint = Endpoint.model_validate(data)
-            if endpoint.key in seen_keys:
-                raise Skip(f"same method and path template as {seen_keys[endpoint.key]} (differs only in parameter names)")
-            seen_keys[endpoint.key] = label
+            # /users/{id} and /users/{user_id} are one template to a matcher: keep the first.
+            key = (endpoint.method, re.sub(r"\{[^{}/]*\}", "{}", endpoint.path))
+            if key in seen_keys:
+                raise Skip(f"same method and path template as {seen_keys[key]} (differs only in parameter names)")
+            seen_keys[key] = label
             endpoints.append(endpoint)
         except Skip as exc:
             skipped.append((label, str(exc)))

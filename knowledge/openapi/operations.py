@@ -155,7 +155,7 @@ class OperationBuilder:
                 found, value = self._param_example(param, generate=bool(param.get("required")))
                 if found and value is not None and (param.get("required") or _explicit(param)):
                     headers[name] = str(value)
-        body = self._body(op, params, label)
+        body = self._body(verb, op, params, label)
         if body:
             request.update(body["request"])
             if body["schema"] is not None:
@@ -169,7 +169,7 @@ class OperationBuilder:
             request["headers"] = headers
         return request, constraints
 
-    def _body(self, op: dict, params: dict, label: str) -> dict | None:
+    def _body(self, verb: str, op: dict, params: dict, label: str) -> dict | None:
         if self.swagger2:
             content, description = self._swagger2_content(op, params)
         else:
@@ -191,6 +191,8 @@ class OperationBuilder:
             self.faults.add(f"{label}: the request example does not fit its schema: {'; '.join(problems)}")
         if not found and schema is not None:
             value = self.requests.sample(schema)
+        if not found and value in ({}, None) and verb in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            return None  # Stripe declares empty form bodies on reads; sending one would mislead
         root = _ref_name(schema) or "request"
         shaped = shape_body(value, fmt, schema, self.requests, root)
         request: dict[str, Any] = {"body_format": fmt, "content_type": content_type}
@@ -245,8 +247,8 @@ class OperationBuilder:
         if not found and media.get("schema") is not None:
             value = self.responses.sample(media["schema"], mode="response")
         fmt = body_format(content_type)
-        body = shape_body(trim(value), fmt if fmt != "form" else "json", media.get("schema"), self.responses,
-                          _ref_name(media.get("schema")) or "response")
+        body = trim(shape_body(value, fmt if fmt != "form" else "json", media.get("schema"), self.responses,
+                               _ref_name(media.get("schema")) or "response"))
         out = {"status": status, "content_type": content_type}
         if body is not None:
             out["body"] = body

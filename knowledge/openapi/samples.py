@@ -179,8 +179,8 @@ class SampleGenerator:
     def _first_branch(self, branches: Any, name: str, depth: int, stack: tuple[str, ...], mode: str) -> Any:
         for branch in branches if isinstance(branches, list) else []:
             target, _ = self.resolver.deref(branch, stack)
-            if isinstance(target, dict) and schema_type(target) == "null":
-                continue
+            if isinstance(target, dict) and (schema_type(target) == "null" or _only_blank_enum(target)):
+                continue  # Stripe's anyOf [object, enum [""]]: "" means "unset", not a sample
             value = self._gen(branch, name, depth, stack, mode)
             if value is not CUT and value != "":
                 return value
@@ -230,6 +230,11 @@ def _documented(schema: dict) -> tuple[bool, Any]:
     if enum:
         return True, enum[0]
     return False, None
+
+
+def _only_blank_enum(schema: dict) -> bool:
+    enum = schema.get("enum")
+    return isinstance(enum, list) and bool(enum) and all(v in (None, "") for v in enum)
 
 
 def _placeholder(schema: Any) -> Any:
