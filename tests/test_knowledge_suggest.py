@@ -160,3 +160,21 @@ def test_cli_knowledge_list_show_validate_schema(home, capsys, tmp_path):
     assert code == 0 and json.loads(target.read_text())["title"] == "plugwire catalogue file"
     code, out, _ = run_cli(capsys, "knowledge", "schema", "--check")
     assert code == 0 and "up to date" in out
+
+
+def test_connections_add_with_provider_prefills_and_asks_for_credentials(home, capsys, monkeypatch):
+    code, _, err = run_cli(capsys, "connections", "add", "eb", "--provider", "eventbrite")
+    assert code == 1 and "settings.client_id" in err and "--set client_id=VALUE" in err
+    code, _, err = run_cli(capsys, "connections", "add", "eb", "--provider", "eventbrite", "--set", "client_id=abc")
+    assert code == 1 and "settings.client_secret" in err and "--secret client_secret=env:VAR" in err
+    monkeypatch.setenv("EB_SECRET", "s3cret-value")
+    code, out, err = run_cli(capsys, "connections", "add", "eb", "--provider", "eventbrite", "--set", "client_id=abc",
+                             "--secret", "client_secret=env:EB_SECRET", "--json")
+    assert code == 0, err
+    conn = json.loads(out)
+    assert conn["auth_type"] == "oauth2" and conn["provider"] == "eventbrite"
+    assert conn["settings"]["token_url"] == "https://www.eventbrite.com/oauth/token"
+    assert conn["settings"]["authorize_url"].startswith("https://www.eventbrite.com/oauth/authorize")
+    assert "s3cret-value" not in out
+    code, _, err = run_cli(capsys, "connections", "add", "jira", "--provider", "https://acme.atlassian.net/", "--set", "username=me@example.com")
+    assert code == 1 and "settings.password" in err and "API token" in err

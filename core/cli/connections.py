@@ -196,8 +196,12 @@ def add(
             "auth_type is missing.", field="auth_type", fix=f"add --auth TYPE, one of: {', '.join(auth_types.names())}"
         )
     existing = set((data.get("settings") or {}).keys())
+    asked = _ask_provider_fields(prefill, sets, secrets, data.get("settings") or {}) if prefill.get("auth_type") == data["auth_type"] else {}
+    existing |= {key.split(".", 1)[0] for key in asked}
     flags = _settings_from_flags(data["auth_type"], sets, secrets, prompt_missing=True, existing=existing | set(prefill.get("settings", {})))
     settings = {**prefill.get("settings", {}), **(data.get("settings") or {}), **flags}
+    for key, value in asked.items():
+        _put(settings, key, value)
     data["settings"] = settings
     for key, value in (("base_url", base_url), ("test_url", test_url), ("agent_url", agent_url)):
         if value is not None:
@@ -223,6 +227,33 @@ def add(
     _show(conn.public())
     if conn.auth_type_plugin().interactive:
         console.print(f"Next: [bold]plugwire connections connect {conn.name!r}[/] to authorize it.")
+
+
+def _ask_provider_fields(prefill: dict[str, Any], sets: list[str], secrets: list[str], given: dict[str, Any]) -> dict[str, Any]:
+    """Return the credentials the catalogue says the provider needs and the flags did not give:
+    prompted for in a terminal, otherwise refused naming the field and the flag to use."""
+    have = {item.partition("=")[0] for item in [*sets, *secrets]}
+
+    def given_already(key: str) -> bool:
+        head, _, rest = key.partition(".")
+        return key in have or (head in given and (not rest or rest in (given.get(head) or {})))
+
+    hints = prefill.get("hints") or {}
+    asked: dict[str, Any] = {}
+    for key, secret in [(k, False) for k in prefill.get("user_fields", [])] + [(k, True) for k in prefill.get("secret_fields", [])]:
+        if given_already(key):
+            continue
+        label = f"settings.{key}" + (f" ({hints[key]})" if hints.get(key) else "")
+        if stdin_is_interactive():
+            asked[key] = read_secret("prompt", label) if secret else typer.prompt(label)
+            continue
+        flag = f"--secret {key}=env:VAR or --secret {key}=file:PATH" if secret else f"--set {key}=VALUE"
+        raise UserInputError(
+            f"settings.{key} is required for provider {prefill.get('provider')!r}" + (f" ({hints[key]})." if hints.get(key) else "."),
+            field=f"settings.{key}",
+            fix=f"pass {flag} (or run in a terminal to be prompted)",
+        )
+    return asked
 
 
 def _prefill(provider: str) -> dict[str, Any]:
