@@ -127,6 +127,46 @@ def test_the_provider_requires_pkce_and_says_so(connections, provider):
     assert connections.tokens("acme").load() is None
 
 
+def test_a_public_client_connects_and_refreshes_with_pkce_alone(connections, provider):
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    provider.add_client("public-app", None, [redirect_uri], auth_method="none")
+    conn = add_oauth2(
+        connections, provider, register=False, client_id="public-app", client_secret=None,
+        token_auth_method="none", redirect_uri=redirect_uri,
+    )
+    connect(conn, connections)
+    assert provider.token_requests[-1]["client_id"] == "public-app"
+    expire(connections, "acme")
+    with client_for(conn, connections) as client:
+        assert client.get(f"{provider.url}/api/me").json()["client_id"] == "public-app"
+    assert provider.calls["refresh_token"] == 1
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"authorize_url": "/authorize"}, "settings.authorize_url"),
+        ({"token_url": "ftp://idp.test/token"}, "settings.token_url"),
+        ({"redirect_uri": "127.0.0.1:8765/callback"}, "settings.redirect_uri"),
+        ({"client_secret": None}, "settings.client_secret"),
+        ({"extra_token_params": {"grant_type": "password"}}, "settings.extra_token_params"),
+        ({"token_auth_method": "private_key_jwt"}, "settings.token_auth_method"),
+    ],
+)
+def test_bad_settings_name_the_field(connections, change, field):
+    settings = {
+        "authorize_url": "https://idp.test/authorize",
+        "token_url": "https://idp.test/token",
+        "client_id": "app",
+        "client_secret": SECRET,
+        **change,
+    }
+    with pytest.raises(UserInputError) as exc:
+        connections.create({"name": "acme", "auth_type": "oauth2", "settings": settings})
+    assert field in str(exc.value)
+    assert SECRET not in str(exc.value)
+
+
 def test_tokens_are_encrypted_in_the_store_file(connections, provider, home):
     conn = add_oauth2(connections, provider)
     connect(conn, connections)

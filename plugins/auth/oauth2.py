@@ -9,13 +9,13 @@ is renewed before it expires and once after a 401 (see :mod:`.oauth2_tokens`).
 from __future__ import annotations
 
 import hmac
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx2
 from authlib.common.security import generate_token
 from authlib.oauth2.client import OAuth2Client as _ProtocolClient
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from plugwire import hookimpl
 from plugwire.core.auth import AuthContext, AuthType, PendingAuthorization
@@ -31,8 +31,6 @@ __all__ = [
     "authorize_url",
 ]
 
-TokenAuthMethod = Literal["client_secret_post", "client_secret_basic", "none"]
-
 # Parameters of the token request that the protocol sets; an extra parameter of the
 # same name would silently change the grant.
 _RESERVED_TOKEN_PARAMS = {
@@ -42,37 +40,43 @@ _RESERVED_TOKEN_PARAMS = {
 _SET_BY_US = {"client_id", "redirect_uri", "state", "code_challenge", "code_challenge_method"}
 
 
+def _absolute(value: str, info: ValidationInfo) -> str:
+    return validate_absolute_url(value, f"settings.{info.field_name}")
+
+
+def _not_reserved(value: dict[str, str]) -> dict[str, str]:
+    clash = sorted(set(value) & _RESERVED_TOKEN_PARAMS)
+    if clash:
+        verb = "is" if len(clash) == 1 else "are"
+        raise ValueError(f"{', '.join(clash)} {verb} set by the OAuth2 protocol itself; remove from extra_token_params")
+    return value
+
+
+# The fields both types share, as annotated types: each model declares its fields in
+# the order a form shows them (inherited fields would all come first).
+Url = Annotated[str, AfterValidator(_absolute)]
+TokenUrl = Annotated[Url, Field(description="the provider's token endpoint")]
+ClientId = Annotated[str, Field(min_length=1, description="the client (application) id registered at the provider")]
+AuthMethod = Annotated[
+    Literal["client_secret_post", "client_secret_basic", "none"],
+    Field(description="how the client authenticates at the token endpoint"),
+]
+Leeway = Annotated[int, Field(ge=0, le=86400, description="seconds before expiry at which the token is renewed")]
+ExtraParams = Annotated[
+    dict[str, str],
+    AfterValidator(_not_reserved),
+    Field(description="extra parameters sent with every token request (e.g. resource)"),
+]
+
+
 class _TokenSettings(BaseModel):
-    """The fields both OAuth2 types share: how to reach and authenticate at the token endpoint."""
+    """What both OAuth2 types do with their settings: reach the token endpoint."""
 
     model_config = ConfigDict(extra="forbid")
 
-    token_url: str = Field(description="the provider's token endpoint")
-    client_id: str = Field(min_length=1, description="the client (application) id registered at the provider")
-    token_auth_method: TokenAuthMethod = Field(
-        "client_secret_post", description="how the client authenticates at the token endpoint"
-    )
-    refresh_leeway: int = Field(60, ge=0, le=86400, description="seconds before expiry at which the token is renewed")
-    extra_token_params: dict[str, str] = Field(
-        default_factory=dict, description="extra parameters sent with every token request (e.g. resource)"
-    )
-
-    @field_validator("token_url", "authorize_url", "redirect_uri", check_fields=False)
-    @classmethod
-    def _absolute(cls, v: str, info) -> str:
-        return validate_absolute_url(v, f"settings.{info.field_name}")
-
-    @field_validator("extra_token_params")
-    @classmethod
-    def _not_reserved(cls, v: dict[str, str]) -> dict[str, str]:
-        clash = sorted(set(v) & _RESERVED_TOKEN_PARAMS)
-        if clash:
-            raise ValueError(f"{', '.join(clash)} are set by the OAuth2 protocol itself; remove them")
-        return v
-
     def endpoint(self, context: AuthContext) -> TokenEndpoint:
         """Return the token endpoint as this connection reaches it."""
-        secret = getattr(self, "client_secret", None)
+        secret = self.client_secret
         return TokenEndpoint(
             token_url=self.token_url,
             client_id=self.client_id,
@@ -84,21 +88,24 @@ class _TokenSettings(BaseModel):
 
 
 class AuthorizationCodeSettings(_TokenSettings):
-    authorize_url: str = Field(
+    authorize_url: Url = Field(
         description="the provider's authorize endpoint; its own query parameters (scope, audience...) are kept"
     )
+    token_url: TokenUrl
+    client_id: ClientId
+    token_auth_method: AuthMethod = "client_secret_post"
     client_secret: SecretStr | None = Field(
         None, validate_default=True, description="the client secret; none for a public client"
     )
-    redirect_uri: str = Field(
-        "http://127.0.0.1:8765/callback", description="the callback URL registered at the provider"
-    )
+    redirect_uri: Url = Field("http://127.0.0.1:8765/callback", description="the callback URL registered at the provider")
     scope: str = Field("", description="space-separated scopes, added to any in authorize_url")
     use_pkce: bool = Field(True, description="send a PKCE (S256) code challenge")
+    refresh_leeway: Leeway = 60
+    extra_token_params: ExtraParams = {}
 
     @field_validator("client_secret")
     @classmethod
-    def _secret_needed(cls, v: SecretStr | None, info) -> SecretStr | None:
+    def _secret_needed(cls, v: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         method = info.data.get("token_auth_method", "client_secret_post")
         if method != "none" and not (v and v.get_secret_value()):
             raise ValueError(
@@ -109,9 +116,14 @@ class AuthorizationCodeSettings(_TokenSettings):
 
 
 class ClientCredentialsSettings(_TokenSettings):
+    token_url: TokenUrl
+    client_id: ClientId
+    token_auth_method: AuthMethod = "client_secret_post"
     client_secret: SecretStr = Field(description="the client secret")
     scope: str = Field("", description="space-separated scopes to ask for")
     audience: str | None = Field(None, description="the API the token is for, where the provider asks for one")
+    refresh_leeway: Leeway = 60
+    extra_token_params: ExtraParams = {}
 
 
 def _merge_scopes(*scopes: str) -> str:
