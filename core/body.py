@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 import httpx2
 
 from plugwire.core.errors import UserInputError
-from plugwire.core.exchange import DEFAULT_CONTENT_TYPES, ReceivedResponse, RequestSpec, masked_headers
+from plugwire.core.exchange import ReceivedResponse, RequestSpec, masked_headers
 
 __all__ = ["encode_body", "parse_response", "pretty_xml", "xml_to_data"]
 

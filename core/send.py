@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # only for annotations; connections import the HTTP layer laz
     from plugwire.core.actions import RetryPolicy
     from plugwire.core.connections import Connection, Connections
 
-__all__ = ["open_client", "prepare", "send", "send_async"]
+__all__ = ["auth_additions", "open_client", "prepare", "send", "send_async"]
 
 _MASK_TOKEN = "PLUGWIREMASKED"
 
@@ -82,6 +82,24 @@ def prepare(spec: RequestSpec, client: httpx2.Client | httpx2.AsyncClient, *, ti
         kwargs["timeout"] = timeout
     request = client.build_request(spec.method, url.copy_with(query=None), **kwargs)
     return _Prepared(spec, request, body_text, files)
+
+
+def auth_additions(spec: RequestSpec, connection: "Connection", connections: "Connections") -> tuple[dict[str, str], dict[str, str]]:
+    """Return the headers and query parameters ``connection``'s auth adds to ``spec``
+    (in clear: the caller masks them), without sending anything.
+
+    An auth that answers a challenge (digest) adds nothing before the server asks.
+    Raises ``AuthorizationRequired`` when an interactive auth has no token yet.
+    """
+    with open_client(connection, connections) as client:
+        prepared = prepare(spec, client)
+        auth = client.auth
+        if auth is None:
+            return {}, {}
+        request = next(auth.sync_auth_flow(prepared.request))
+    headers = {_canonical(k): v for k, v in request.headers.items() if prepared.headers_before.get(k) != v}
+    params = {k: v for k, v in request.url.params.multi_items() if k not in prepared.params_before}
+    return headers, params
 
 
 def _query_text(value: Any) -> str:
