@@ -37,6 +37,9 @@ def make_app(release: threading.Event) -> Starlette:
     async def missing(request: Request):
         return JSONResponse({"detail": "No item 42 here"}, 404)
 
+    async def odd(request: Request):
+        return JSONResponse({"message": "no route [/v1/items] here, try [bold]v2[/bold]"}, 404)
+
     async def boom(request: Request):
         return PlainTextResponse("internal failure in the widget store", 500)
 
@@ -55,7 +58,7 @@ def make_app(release: threading.Event) -> Starlette:
 
     return Starlette(routes=[
         Route("/ok", ok), Route("/private", private), Route("/forbidden", forbidden), Route("/missing", missing),
-        Route("/boom", boom), Route("/echo", echo), Route("/slow", slow),
+        Route("/boom", boom), Route("/odd", odd), Route("/echo", echo), Route("/slow", slow),
     ])
 
 
@@ -181,6 +184,12 @@ def test_cli_test_reports_each_outcome(cli, api, url, outcome, code):
     got_code, out, err = cli("connections", "test", "api", "--url", target)
     assert got_code == code and out.startswith(f"{outcome}: ")
     assert PW not in out + err and base64.b64encode(f"{USER}:{PW}".encode()).decode() not in out + err
+
+
+def test_cli_prints_an_api_message_that_looks_like_markup_as_it_is(cli, api):
+    cli("connections", "add", "odd", "--auth", "none", "--test-url", api.url + "/odd")
+    code, out, _ = cli("connections", "test", "odd")
+    assert code == 1 and "no route [/v1/items] here, try [bold]v2[/bold]" in out
 
 
 def test_cli_test_timeout_from_the_connections_own_timeout(cli, api):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, read_secret, stdin_is_interactive
@@ -384,7 +385,8 @@ def test(
         print_json(result.model_dump(mode="json"))
     else:
         style = "green" if result.ok else "red"
-        console.print(f"[{style}]{result.outcome.value}[/]: {result.message}")
+        # The message may quote the API, whose text is not rich markup ("[/v1/items]").
+        console.print(f"[{style}]{result.outcome.value}[/]: {escape(result.message)}")
     if not result.ok:
         raise typer.Exit(1)
 
