@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 from plugwire.knowledge.openapi.document import Resolver, plain
 from plugwire.knowledge.openapi.samples import SampleGenerator
 
-__all__ = ["body_format", "pick_media", "media_example", "shape_body", "to_xml", "trim"]
+__all__ = ["body_format", "json_text", "pick_media", "media_example", "shape_body", "to_xml", "trim"]
 
 _JSON_RE = re.compile(r"^application/([\w.+-]+\+)?json\b|^application/json|^\*/\*$")
 
@@ -88,8 +88,13 @@ def shape_body(value: Any, fmt: str, schema: Any, generator: SampleGenerator, ro
         return to_xml(xml_name or root_name or "root", value)
     if fmt == "text":
         return value if isinstance(value, str) else str(value)
+    return json_text(value)
+
+
+def json_text(value: Any) -> Any:
+    """Return ``value`` decoded when it is JSON written as text (Jira's examples are),
+    else ``value`` unchanged."""
     if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
-        # Some documents (Jira's) give JSON examples as JSON text.
         try:
             return json.loads(value)
         except ValueError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from plugwire.knowledge.openapi.bodies import body_format, media_example, pick_media, shape_body, trim
+from plugwire.knowledge.openapi.bodies import body_format, json_text, media_example, pick_media, shape_body, trim
 from plugwire.knowledge.openapi.constraints import body_constraints, constraint_for
 from plugwire.knowledge.openapi.document import Faults, Resolver, plain
 from plugwire.knowledge.openapi.faults import check_path_params, wrapper_mismatch
@@ -186,6 +186,7 @@ class OperationBuilder:
         fmt = body_format(content_type)
         schema = media.get("schema")
         found, value = media_example(media, self.resolver)
+        value = json_text(value) if fmt == "json" else value
         problems = example_problems(value, schema, self.resolver) if found and schema is not None else []
         if problems:
             self.faults.add(f"{label}: the request example does not fit its schema: {'; '.join(problems)}")
@@ -243,10 +244,15 @@ class OperationBuilder:
             return {"status": status}
         content_type, media = picked
         media = media if isinstance(media, dict) else {}
+        fmt = body_format(content_type)
         found, value = media_example(media, self.resolver)
+        value = json_text(value) if fmt == "json" else value
+        if found and value is not None and media.get("schema") is not None:
+            problems = example_problems(value, media["schema"], self.resolver)
+            if problems:
+                self.faults.add(f"{label}: the {code} response example does not fit its schema: {'; '.join(problems)}")
         if not found and media.get("schema") is not None:
             value = self.responses.sample(media["schema"], mode="response")
-        fmt = body_format(content_type)
         body = trim(shape_body(value, fmt if fmt != "form" else "json", media.get("schema"), self.responses,
                                _ref_name(media.get("schema")) or "response"))
         out = {"status": status, "content_type": content_type}
