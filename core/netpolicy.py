@@ -61,10 +61,19 @@ def _literal(host: str) -> bool:
 
 
 class NetworkPolicy:
-    """Whether private destinations are refused (``enabled``), and the checks that do it."""
+    """Whether private destinations are refused (``enabled``), and the checks that do it.
 
-    def __init__(self, enabled: bool = True):
+    ``allow`` lists exceptions, each ``host`` or ``host:port`` (an internal service a
+    server may call without an agent); a redirect elsewhere is still checked.
+    """
+
+    def __init__(self, enabled: bool = True, *, allow: list[str] | tuple[str, ...] = ()):
         self.enabled = enabled
+        self.allow = frozenset(a.strip().lower() for a in allow if a.strip())
+
+    def _allowed(self, host: str, port: int | None) -> bool:
+        host = host.lower()
+        return host in self.allow or (port is not None and f"{host}:{port}" in self.allow)
 
     def _error(self, host: str, address: str, reason: str, connection: str) -> NetworkPolicyError:
         where = host if host == address else f"{host} ({address})"
@@ -84,15 +93,15 @@ class NetworkPolicy:
             if reason:
                 raise self._error(host, address, reason, connection)
 
-    def check_host(self, host: str, *, connection: str = "?", exempt: bool = False) -> None:
+    def check_host(self, host: str, *, port: int | None = None, connection: str = "?", exempt: bool = False) -> None:
         """Resolve ``host`` and check every address; raises ``NetworkPolicyError``."""
-        if not self.enabled or exempt:
+        if not self.enabled or exempt or self._allowed(host, port):
             return
         self._check(host, _resolve(host), connection)
 
-    async def acheck_host(self, host: str, *, connection: str = "?", exempt: bool = False) -> None:
+    async def acheck_host(self, host: str, *, port: int | None = None, connection: str = "?", exempt: bool = False) -> None:
         """Async :meth:`check_host` (resolution off the event loop); raises ``NetworkPolicyError``."""
-        if not self.enabled or exempt:
+        if not self.enabled or exempt or self._allowed(host, port):
             return
         # getaddrinfo blocks; asyncio's own resolver runs it in a thread as well.
         addresses = _resolve(host) if _literal(host) else await asyncio.to_thread(_resolve, host)
@@ -108,12 +117,12 @@ class NetworkPolicy:
         if asynchronous:
 
             async def acheck(request: httpx2.Request) -> None:
-                await self.acheck_host(request.url.host, connection=name)
+                await self.acheck_host(request.url.host, port=request.url.port, connection=name)
 
             return {"request": [acheck]}
 
         def check(request: httpx2.Request) -> None:
-            self.check_host(request.url.host, connection=name)
+            self.check_host(request.url.host, port=request.url.port, connection=name)
 
         return {"request": [check]}
 

@@ -25,6 +25,7 @@ from plugwire.core.http import client_for, redact
 from plugwire.core.netpolicy import NetworkPolicy
 from plugwire.core.recipes import Recipe, Step
 from plugwire.core.send import send_async
+from plugwire.core.urls import validate_absolute_url
 
 __all__ = ["ConfigCache", "Runner", "scrub"]
 
@@ -144,7 +145,8 @@ class Runner:
                 secrets += conn.secret_values()
             spec = _step_request(action, step, context)
             exempt = bool(conn is not None and conn.options.private_network)
-            await self.policy.acheck_host(httpx2.URL(spec.url).host, connection=conn.name if conn else "(none)", exempt=exempt)
+            url = httpx2.URL(validate_absolute_url(spec.url, "url"))
+            await self.policy.acheck_host(url.host, port=url.port, connection=conn.name if conn else "(none)", exempt=exempt)
             exchange = await send_async(
                 spec, connection=conn, connections=self.connections, response_format=action.response_format,
                 timeout=action.timeout, retry=action.retry, client=self._client(conn),

@@ -82,6 +82,9 @@ class Worker:
             result = await self.state.runner.run(recipe, job["event"])
         except PlugwireError as exc:
             result = {"status": "failed", "error": str(exc), "steps": []}
+        except Exception as exc:  # plugwire's own bug: the job still ends, saying so
+            log.exception("job %s failed unexpectedly", job_id)
+            result = {"status": "failed", "error": f"internal error: {type(exc).__name__}", "steps": []}
 
         await self.state.jobs.afinish(
             job_id, result["status"], json.dumps(result["steps"], default=str), error=result["error"],

@@ -1,0 +1,70 @@
+"""Helpers for the recipe, job and server tests: a plugwire server with its
+lifespan (worker and scheduler) on 127.0.0.1, saved actions, and waiting for jobs."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import uvicorn
+
+from plugwire.core.actions import Actions, build_action
+from plugwire.core.datatree import infer
+from plugwire.core.netpolicy import NetworkPolicy
+from plugwire.core.server import ServerState, create_app
+
+API_TOKEN = "test-api-token-0123456789"
+
+
+@contextmanager
+def plugwire_server(home, *, policy: NetworkPolicy | None = None, **kw: Any) -> Iterator[tuple[ServerState, str]]:
+    """Run plugwire's app (worker and scheduler included) on 127.0.0.1; yields (state, base URL)."""
+    state = ServerState(home, policy=policy or NetworkPolicy(enabled=False), api_token=API_TOKEN, **kw)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(create_app(state), log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "plugwire server did not start"
+        time.sleep(0.01)
+    try:
+        yield state, url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def save_action(home, name: str, *, sample: Any = None, **fields: Any):
+    """Save an action directly (as the wizard's apply would), its datatree from ``sample``."""
+    data = {"name": name, **fields}
+    if sample is not None:
+        data["datatree"] = infer(sample).model_dump()
+    return Actions(home).create(build_action(data))
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Return ``check()``'s first truthy value, polling; fails the test after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def finished_job(state: ServerState, job_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    """Wait until the job is succeeded or failed; returns it."""
+    def done():
+        job = state.jobs.get(job_id)
+        return job if job["status"] in ("succeeded", "failed") else None
+
+    return wait_for(done, timeout, f"job {job_id} to finish")

@@ -1,0 +1,303 @@
+"""The server against real local APIs: the seed's story, schedules, signatures,
+retries, secrets, the JSON API, and a kill -9 in the middle of a burst."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx2
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from plugwire.core.connections import Connections
+from plugwire.core.recipes import Recipes
+from tests.conftest import free_port
+from tests.recipes_support import API_TOKEN, finished_job, plugwire_server, save_action, wait_for
+from tests.test_triggers import standard_headers
+from tests.venue_api import make_app
+
+TOKEN = "eb-oauth-token-5f3a9c1e77"
+JIRA_TOKEN = "jira-api-token-9b8c7d6e5f"
+VENUE_SAMPLE = {"id": "52041000", "name": "Example Hall", "address": {"city": "San Francisco", "country": "US"}}
+
+
+@pytest.fixture
+def venue_api(live_server):
+    app = make_app(token=TOKEN, jira_token=JIRA_TOKEN)
+    server = live_server(app)
+    server.received = app.state.received
+    return server
+
+
+def _seed_recipe(home, api_url: str, **trigger_config) -> object:
+    Connections(home).create({"name": "eventbrite", "auth_type": "header",
+                              "settings": {"headers": {"Authorization": f"Bearer {TOKEN}"}}})
+    save_action(home, "create_venue", connection="eventbrite", method="POST",
+                url=f"{api_url}/v3/organizations/42/venues/", body_format="json",
+                body={"venue": {"name": "Example Hall", "address": {"country": "US"}}}, sample=VENUE_SAMPLE)
+    recipes = Recipes(home)
+    recipes.create({
+        "name": "new venue",
+        "trigger": {"type": "webhook", "config": {"sample_payload": {"venue": {"name": "Hall", "city": "Paris", "country": "FR", "seats": 10}}, **trigger_config}},
+        "steps": [{"action": "create_venue", "body": {"venue": {
+            "name": "{{trigger.payload.venue.name}}", "capacity": "{{trigger.payload.venue.seats}}",
+            "address": {"city": "{{trigger.payload.venue.city}}", "country": "{{trigger.payload.venue.country}}"}}}}],
+    })
+    return recipes.start("new venue")
+
+
+def test_seed_story_webhook_creates_a_venue_through_datapills(home, venue_api):
+    recipe = _seed_recipe(home, venue_api.url)
+    with plugwire_server(home) as (state, url):
+        answer = httpx2.post(f"{url}/hooks/{recipe.token}?source=crm",
+                             json={"venue": {"name": "Blue Hall", "city": "Lyon", "country": "FR", "seats": 250}})
+        assert answer.status_code == 202 and answer.json() == {"accepted": True}
+        job = finished_job(state, answer.headers["x-plugwire-job"])
+    assert job["status"] == "succeeded", job["error"]
+    sent = json.loads(venue_api.received[-1]["body"])
+    assert sent == {"venue": {"name": "Blue Hall", "capacity": 250, "address": {"city": "Lyon", "country": "FR"}}}
+    assert job["event"]["query"] == {"source": "crm"}
+    step = job["steps"][0]
+    assert step["input"]["method"] == "POST" and step["input"]["body"] == sent
+    assert step["input"]["headers"]["Authorization"] == "Bearer ••••••"
+    assert step["output"]["status"] == 200 and step["output"]["body"]["name"] == "Blue Hall"
+    assert TOKEN not in json.dumps(job)
+
+
+def test_a_missing_value_fails_the_job_naming_the_field(home, venue_api):
+    recipe = _seed_recipe(home, venue_api.url)
+    with plugwire_server(home) as (state, url):
+        answer = httpx2.post(f"{url}/hooks/{recipe.token}", json={"venue": {"name": "No City", "country": "FR", "seats": 1}})
+        job = finished_job(state, answer.headers["x-plugwire-job"])
+    assert job["status"] == "failed" and not venue_api.received
+    assert "'trigger.payload.venue.city'" in job["error"] and "create_venue" in job["error"]
+    assert job["steps"][0]["field"] == "trigger.payload.venue.city"
+
+
+def test_stopped_recipes_and_unknown_urls_refuse_events(home, venue_api):
+    recipe = _seed_recipe(home, venue_api.url)
+    Recipes(home).stop("new venue")
+    with plugwire_server(home) as (state, url):
+        stopped = httpx2.post(f"{url}/hooks/{recipe.token}", json={})
+        assert stopped.status_code == 409 and "stopped" in stopped.json()["error"]
+        assert httpx2.post(f"{url}/hooks/not-a-token", json={}).status_code == 404
+        Recipes(home).start("new venue")
+        assert httpx2.post(f"{url}/hooks/{recipe.token}", json={"venue": {}}).status_code == 202
+        assert state.jobs.counts().get("pending", 0) + sum(state.jobs.counts().values()) >= 1
+
+
+def test_signatures_through_the_server(home, venue_api):
+    secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    recipe = _seed_recipe(home, venue_api.url, signature={"scheme": "standard-webhooks", "secret": secret})
+    Connections(home)  # the second recipe signs with a shared HMAC secret
+    recipes = Recipes(home)
+    recipes.create({"name": "hmac", "trigger": {"type": "webhook", "config": {
+        "signature": {"scheme": "hmac-sha256", "secret": "hmac-shared-secret", "header": "X-Signature", "prefix": "sha256="}}},
+        "steps": []})
+    hmac_recipe = recipes.start("hmac")
+    body = json.dumps({"venue": {"name": "Signed", "city": "Oslo", "country": "NO", "seats": 5}}).encode()
+    with plugwire_server(home) as (state, url):
+        good = httpx2.post(f"{url}/hooks/{recipe.token}", content=body, headers={"content-type": "application/json", **standard_headers(secret, body, "msg_A")})
+        again = httpx2.post(f"{url}/hooks/{recipe.token}", content=body, headers={"content-type": "application/json", **standard_headers(secret, body, "msg_A")})
+        bad = httpx2.post(f"{url}/hooks/{recipe.token}", content=body + b" ", headers={"content-type": "application/json", **standard_headers(secret, body, "msg_B")})
+        missing = httpx2.post(f"{url}/hooks/{recipe.token}", content=body, headers={"content-type": "application/json"})
+        assert (good.status_code, bad.status_code, missing.status_code) == (202, 401, 401)
+        assert again.headers["x-plugwire-job"] == good.headers["x-plugwire-job"]  # a re-delivery is one job
+        sig = "sha256=" + hmac.new(b"hmac-shared-secret", body, hashlib.sha256).hexdigest()
+        assert httpx2.post(f"{url}/hooks/{hmac_recipe.token}", content=body, headers={"X-Signature": sig}).status_code == 202
+        assert httpx2.post(f"{url}/hooks/{hmac_recipe.token}", content=body, headers={"X-Signature": "sha256=00"}).status_code == 401
+        assert httpx2.post(f"{url}/hooks/{hmac_recipe.token}", content=body).status_code == 401
+        finished_job(state, good.headers["x-plugwire-job"])
+    assert len(state.jobs.list(recipe="new venue")) == 1 and len(state.jobs.list(recipe="hmac")) == 1
+
+
+def test_scheduler_recipe_lists_jira_projects_with_basic_auth(home, venue_api):
+    Connections(home).create({"name": "jira", "auth_type": "basic", "settings": {"username": "jira@example.com", "password": JIRA_TOKEN}})
+    save_action(home, "list_projects", connection="jira", method="GET", url=f"{venue_api.url}/rest/api/2/project",
+                sample=[{"id": "10000", "key": "OPS", "name": "Operations"}])
+    recipes = Recipes(home)
+    recipes.create({"name": "projects", "trigger": {"type": "scheduler", "config": {"interval_seconds": 3600}},
+                    "steps": [{"action": "list_projects", "query": {"since": "{{trigger.scheduled_at}}"}}]})
+    recipes.start("projects")
+    with plugwire_server(home) as (state, url):
+        jobs = wait_for(lambda: [j for j in state.jobs.list(recipe="projects") if j["status"] in ("succeeded", "failed")], what="the first scheduled job")
+    job = state.jobs.get(jobs[0]["id"])
+    assert job["status"] == "succeeded", job["error"]
+    assert len(state.jobs.list(recipe="projects")) == 1  # once as soon as it starts, then hourly
+    step = job["steps"][0]
+    assert [p["key"] for p in step["output"]["body"]] == ["OPS", "WEB"]
+    assert step["input"]["headers"]["Authorization"] == "Basic ••••••"
+    assert step["input"]["query"]["since"] == job["event"]["scheduled_at"]
+    assert JIRA_TOKEN not in json.dumps(job) and base64.b64encode(f"jira@example.com:{JIRA_TOKEN}".encode()).decode() not in json.dumps(job)
+
+
+# -- retries --------------------------------------------------------------------------------
+@pytest.fixture
+def flaky_api(live_server):
+    """/429 answers 429 Retry-After: 1 once, /503 and /slow fail once, then all answer 200."""
+    hits: dict[str, list[float]] = {}
+
+    async def endpoint(request: Request) -> Response:
+        kind = request.path_params["kind"]
+        seen = hits.setdefault(f"{request.method} {kind}", [])
+        seen.append(time.monotonic())
+        if len(seen) == 1:
+            if kind == "429":
+                return JSONResponse({"error": "slow down"}, status_code=429, headers={"Retry-After": "1"})
+            if kind == "503":
+                return JSONResponse({"error": "unavailable"}, status_code=503)
+            if kind == "slow":
+                await asyncio.sleep(1.0)
+        return JSONResponse({"ok": True, "attempt": len(seen)})
+
+    server = live_server(Starlette(routes=[Route("/{kind}", endpoint, methods=["GET", "POST"])]))
+    server.hits = hits
+    return server
+
+
+def test_retries_follow_the_policy(home, flaky_api):
+    retry = {"max_attempts": 3, "backoff": 0.05}
+    for name, method, path, extra in [("get429", "GET", "429", {}), ("get503", "GET", "503", {}), ("getslow", "GET", "slow", {"timeout": 0.3}),
+                                      ("post503", "POST", "503", {}), ("postretry", "POST", "slow", {"timeout": 0.3, "retry": {**retry, "retry_non_idempotent": True}})]:
+        save_action(home, name, method=method, url=f"{flaky_api.url}/{path}", retry=extra.pop("retry", retry), sample={"ok": True},
+                    **({"body_format": "json", "body": {}} if method == "POST" else {}), **extra)
+    recipes = Recipes(home)
+    for name in ("get429", "get503", "getslow", "post503", "postretry"):
+        recipes.create({"name": name, "trigger": {"type": "webhook"}, "steps": [{"action": name}]})
+        recipes.start(name)
+    with plugwire_server(home) as (state, url):
+        ids = {r.name: httpx2.post(f"{url}/hooks/{r.token}", json={}).headers["x-plugwire-job"] for r in recipes.list()}
+        jobs = {name: finished_job(state, job_id, timeout=15) for name, job_id in ids.items()}
+    steps = {name: job["steps"][0] for name, job in jobs.items()}
+    assert jobs["get429"]["status"] == "succeeded" and steps["get429"]["attempts"] == 2
+    first, second = flaky_api.hits["GET 429"]
+    assert second - first >= 0.95  # Retry-After: 1 was honoured
+    assert jobs["get503"]["status"] == "succeeded" and steps["get503"]["attempts"] == 2
+    assert jobs["getslow"]["status"] == "succeeded" and steps["getslow"]["attempts"] == 2
+    # A POST is not retried by default: one request, and the job failed with the 503.
+    assert jobs["post503"]["status"] == "failed" and steps["post503"]["attempts"] == 1
+    assert len(flaky_api.hits["POST 503"]) == 1 and steps["post503"]["output"]["status"] == 503
+    # ...unless its action says so.
+    assert jobs["postretry"]["status"] == "succeeded" and steps["postretry"]["attempts"] == 2
+
+
+# -- secrets and the JSON API ---------------------------------------------------------------
+def test_json_api_with_token_and_no_secret_anywhere(home, venue_api, monkeypatch, capsys):
+    recipe = _seed_recipe(home, venue_api.url, signature={"scheme": "hmac-sha256", "secret": "planted-hook-secret-77"})
+    with plugwire_server(home) as (state, url):
+        body = json.dumps({"venue": {"name": "API Hall", "city": "Rome", "country": "IT", "seats": 9}}).encode()
+        sig = hmac.new(b"planted-hook-secret-77", body, hashlib.sha256).hexdigest()
+        job_id = httpx2.post(f"{url}/hooks/{recipe.token}", content=body, headers={"X-Signature-256": sig, "Authorization": "Bearer sender-planted-secret", "Content-Type": "application/json"}).headers["x-plugwire-job"]
+        finished_job(state, job_id)
+        assert httpx2.get(f"{url}/api/jobs").status_code == 401
+        auth = {"Authorization": f"Bearer {API_TOKEN}"}
+        answers = {path: httpx2.get(f"{url}{path}", headers=auth) for path in
+                   ("/api/connections", "/api/actions", "/api/recipes", "/api/jobs", f"/api/jobs/{job_id}", "/api/recipes/new venue")}
+        assert all(a.status_code == 200 for a in answers.values()), {p: a.text for p, a in answers.items()}
+        assert answers[f"/api/jobs/{job_id}"].json()["status"] == "succeeded", answers[f"/api/jobs/{job_id}"].json()["error"]
+        assert answers["/api/recipes/new venue"].json()["webhook_url"] == f"{url}/hooks/{recipe.token}"
+        created = httpx2.post(f"{url}/api/connections", headers=auth, json={"name": "api-made", "auth_type": "basic", "settings": {"username": "u", "password": "posted-planted-pw"}})
+        assert created.status_code == 201 and created.json()["settings"]["password"] == "••••••"
+        bad = httpx2.post(f"{url}/api/recipes", headers=auth, json={"name": "bad", "trigger": {"type": "webhook"}, "steps": [{"action": "create_venue", "body": "{{trigger.payload.nope}}"}]})
+        assert bad.status_code == 400 and bad.json()["field"] == "steps.create_venue.body"
+        stopped = httpx2.post(f"{url}/api/recipes/new venue/stop", headers=auth)
+        assert stopped.status_code == 201 and stopped.json()["status"] == "stopped"
+        everything = " ".join(a.text for a in answers.values()) + created.text
+    from plugwire.core.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    for args in (["jobs", "show", job_id], ["jobs", "show", job_id, "--json"], ["jobs", "list"], ["recipes", "show", "new venue", "--json"]):
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        assert info.value.code == 0
+    shown = capsys.readouterr().out
+    assert "Input" in shown and "Output" in shown and "API Hall" in shown
+    planted = [TOKEN, "planted-hook-secret-77", "sender-planted-secret", "posted-planted-pw"]
+    raw_store = (home.path / "plugwire.json").read_text() + (home.path / "jobs.sqlite3").read_bytes().decode("latin-1")
+    for secret in planted:
+        for where, text in (("API", everything), ("CLI", shown), ("job record", json.dumps(state.jobs.get(job_id))), ("store files", raw_store)):
+            assert secret not in text, f"{secret} leaked into the {where}"
+
+
+# -- kill -9 during a burst -----------------------------------------------------------------
+def test_kill_9_during_a_burst_loses_no_acknowledged_event_and_runs_none_twice(home, live_server, tmp_path):
+    seen: dict[str, int] = {}
+
+    async def count(request: Request) -> Response:
+        event_id = (await request.json())["event"]
+        seen[event_id] = seen.get(event_id, 0) + 1
+        return JSONResponse({"ok": True})
+
+    target = live_server(Starlette(routes=[Route("/count", count, methods=["POST"])]))
+    save_action(home, "count", method="POST", url=f"{target.url}/count", body_format="json", body={"event": "x"}, sample={"ok": True})
+    recipes = Recipes(home)
+    recipes.create({"name": "burst", "trigger": {"type": "webhook"}, "steps": [{"action": "count", "body": {"event": "{{trigger.event_id}}"}}]})
+    token = recipes.start("burst").token
+    port = free_port()
+    env = {**os.environ, "PLUGWIRE_HOME": str(home.path), "PLUGWIRE_API_TOKEN": "t"}
+    cmd = [sys.executable, "-c", "from plugwire.core.cli import main; main()", "serve", "--port", str(port), "--no-network-policy"]
+    url = f"http://127.0.0.1:{port}"
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: _up(url), 15, "plugwire serve to start")
+        return proc
+
+    proc = start()
+    acknowledged: list[str] = []
+
+    async def burst() -> None:
+        async with httpx2.AsyncClient(timeout=5) as client:
+            async def one(n: int) -> None:
+                try:
+                    r = await client.post(f"{url}/hooks/{token}", json={"n": n})
+                except httpx2.HTTPError:
+                    return  # not acknowledged: the sender would retry
+                if r.status_code == 202:
+                    acknowledged.append(r.headers["x-plugwire-job"])
+                    if len(acknowledged) == 150:
+                        os.kill(proc.pid, signal.SIGKILL)
+
+            await asyncio.gather(*(one(n) for n in range(600)))
+
+    try:
+        asyncio.run(burst())
+        proc.wait(timeout=10)
+        assert proc.returncode == -signal.SIGKILL and len(acknowledged) >= 150
+        proc = start()  # the restart resumes what was pending
+        from plugwire.core.jobs import JobStore
+
+        store = JobStore(home.path)
+        wait_for(lambda: not store.counts().get("pending") and not store.counts().get("running"), 15, "pending jobs to be resumed")
+        jobs = {j["id"]: j for j in store.list(limit=10_000)}
+        store.close()
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    assert len(set(acknowledged)) == len(acknowledged)
+    assert set(acknowledged) <= set(jobs)  # every acknowledged webhook has its job
+    assert all(n == 1 for n in seen.values())  # and no job sent its request twice
+    for job_id in acknowledged:
+        assert jobs[job_id]["status"] in ("succeeded", "failed")
+        if jobs[job_id]["status"] == "failed":
+            assert jobs[job_id]["error"].startswith("interrupted")
+    assert sum(j["status"] == "succeeded" for j in jobs.values()) == len(seen)
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx2.get(f"{url}/health", timeout=0.5).status_code == 200
+    except httpx2.HTTPError:
+        return False
