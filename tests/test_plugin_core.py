@@ -23,7 +23,6 @@ from plugwire.core.plugins import (
     auth_types,
     catalogue_sources,
     get_plugin_manager,
-    plugin_summaries,
     suggesters,
     triggers,
 )
