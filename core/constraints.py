@@ -13,13 +13,15 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel
 
+from plugwire.core.errors import UserInputError
 from plugwire.core.exchange import RequestSpec, is_sensitive_name
 from plugwire.core.secrets import MASK
 from plugwire.core.suggest import FieldConstraint
 
-__all__ = ["Violation", "check"]
+__all__ = ["Violation", "check", "set_path"]
 
 _MISSING = object()
+_INDEX = re.compile(r"^(.*)\[(\d+)\]$")
 
 
 class Violation(BaseModel):
@@ -165,3 +167,32 @@ def check(request: RequestSpec, constraints: list[FieldConstraint]) -> list[Viol
                 continue
             found.extend(_rules(c, where, value, textual))
     return found
+
+
+def set_path(target: Any, path: str, value: Any) -> None:
+    """Set ``value`` at dotted ``path`` (``items[0].sku``) inside ``target``, creating
+    mappings on the way. Raises ``UserInputError`` naming the path when it cannot."""
+    parts = [p for p in path.split(".") if p]
+    if not parts:
+        raise UserInputError("The field path is empty.", field="path", fix="name a field such as venue.address.country")
+    node = target
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        m = _INDEX.match(part)
+        key, index = (m.group(1), int(m.group(2))) if m else (part, None)
+        if key:
+            if not isinstance(node, dict):
+                raise UserInputError(f"Cannot set {path}: {'.'.join(parts[:i]) or 'the body'} is not a mapping.", field=path, fix="check the path")
+            if index is None and last:
+                node[key] = value
+                return
+            node = node.setdefault(key, [] if index is not None else {})
+        if index is not None:
+            if not isinstance(node, list) or index > len(node):
+                raise UserInputError(f"Cannot set {path}: there is no item {index} to set.", field=path, fix="use an existing index or the next one")
+            if index == len(node):
+                node.append({} if not last else value)
+            if last:
+                node[index] = value
+                return
+            node = node[index]

@@ -84,6 +84,11 @@ def _singular(word: str) -> str:
     return w
 
 
+def _plural(word: str) -> bool:
+    low = word.lower()
+    return len(low) > 3 and low.endswith("s") and not low.endswith("ss") and low not in ("apis", "docs", "news")
+
+
 def _template_matches(template: str, path: str) -> bool:
     pattern = "^" + re.sub(r"\\\{[^{}/]*\\\}", "[^/]+", re.escape(template.rstrip("/"))) + "/?$"
     return re.match(pattern, path.rstrip("/") or "/") is not None or template.rstrip("/") == path.rstrip("/")
@@ -105,7 +110,10 @@ def path_template(url: str, endpoint: str | None = None) -> str:
     previous = ""
     for seg in split_path(path):
         kind = classify(seg)
-        if kind.kind in (ID, NUM) and not (seg.isdigit() and len(seg) <= 2):
+        # A short number is a version after "api" (/rest/api/2/) but an id after a
+        # collection (/items/77).
+        short = seg.isdigit() and len(seg) <= 2
+        if kind.kind in (ID, NUM) and (not short or _plural(previous)):
             name = f"{_singular(previous)}_id" if previous else "id"
             base, n = name, 2
             while name in used:
@@ -153,7 +161,7 @@ def learn_action(home, action, *, endpoint: str | None = None, provider: str | N
         shape = strip_values(r.body) if r.format in ("json", "xml") else None
         response_sample = {"status": r.status, "content_type": r.content_type, "body": shape}
     args = dict(
-        provider=provider or action.provider or _provider_from_host(url.host),
+        provider=provider or action.provider,  # None: the catalogue names it after the host
         host=url.host,  # catalogue hosts carry no port
         method=action.method,
         path_template=path_template(action.url, endpoint or action.endpoint),
@@ -171,12 +179,3 @@ def learn_action(home, action, *, endpoint: str | None = None, provider: str | N
 def _content_type(action) -> str | None:
     ctype = action.effective_content_type()
     return None if action.body_format == "multipart" else ctype
-
-
-def _provider_from_host(host: str) -> str:
-    """Return a provider id for an API the catalogue does not know: its host, as an id."""
-    if re.fullmatch(r"[\d.]+|[\da-f:]+", host.lower()):
-        return "host-" + re.sub(r"[^a-z0-9]+", "-", host.lower()).strip("-")
-    parts = [p for p in host.lower().split(".") if p not in ("www", "api")]
-    text = "-".join(parts[-2:]) if len(parts) > 1 else (parts[0] if parts else "local")
-    return re.sub(r"[^a-z0-9_-]+", "-", text).strip("-") or "local"

@@ -17,7 +17,6 @@ The wizard holds no credentials of its own: it sends through
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 import httpx2
@@ -25,7 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from plugwire.core.actions import Action, Actions, RetryPolicy, build_action
 from plugwire.core.connections import Connection, Connections
-from plugwire.core.constraints import Violation, check
+from plugwire.core.constraints import Violation, check, set_path
 from plugwire.core.datatree import DataTree, infer_response
 from plugwire.core.errors import PlugwireError, UserInputError, format_validation_error
 from plugwire.core.exchange import METHODS, Exchange, RequestSpec, ResponseFormat, masked_headers
@@ -37,7 +36,6 @@ __all__ = ["ApplyRefused", "ApplyResult", "Attempt", "Review", "Wizard", "Wizard
 
 ENDPOINT, REQUEST, REVIEW, APPLIED = 1, 2, 3, 4
 _STEP_NAMES = {ENDPOINT: "endpoint", REQUEST: "request", REVIEW: "review", APPLIED: "applied"}
-_INDEX = re.compile(r"^(.*)\[(\d+)\]$")
 
 
 class WizardStateError(PlugwireError):
@@ -238,9 +236,38 @@ class Wizard:
             raise UserInputError(
                 f"Cannot set {path}: the body is {self.request.body_format} text, not fields.", field="body", fix="replace the whole body instead"
             )
-        _put(body, path, value)
+        set_path(body, path, value)
         fmt = self.request.body_format if self.request.body_format != "none" else "json"
         return self.edit(body=body, body_format=fmt)
+
+    def import_curl(self, command: str, connection: str | None = None) -> RequestSpec:
+        """Take a cURL command as the request. In step 1 its method and URL start the
+        wizard (suggestions are still asked, for their constraints); in step 2 it
+        replaces the request. ``-u``/``--oauth2-bearer`` credentials become an
+        ``Authorization`` header only when there is no connection (sealed at rest
+        when saved); otherwise the connection authenticates and they are dropped.
+
+        Returns the request. Raises ``UserInputError`` for a command that cannot be read.
+        """
+        from plugwire.core.curl import parse_curl
+
+        got = parse_curl(command)
+        if self.step == ENDPOINT:
+            self.start(got.request.method, got.request.url + _query_string(got.request.query), connection)
+        self._require(REQUEST, doing="import a cURL command")
+        chosen = self.chosen
+        self.request = got.request
+        self.chosen = chosen  # its constraints still describe this endpoint
+        self.notes += got.notes
+        if self.timeout is None and got.timeout:
+            self.timeout = got.timeout
+        credentials = got.basic_header() or ({"Authorization": f"Bearer {got.bearer.get_secret_value()}"} if got.bearer else {})
+        if credentials and self.connection is not None:
+            self.notes.append(f"The command's credentials were dropped: connection {self.connection.name!r} authenticates the request.")
+        elif credentials:
+            self.request = self.request.model_copy(update={"headers": {**self.request.headers, **credentials}})
+            self.notes.append("The command's credentials became an Authorization header; a connection would keep them better.")
+        return self.request
 
     def send(self) -> Attempt:
         """Send the request through the connection and keep the attempt in the history.
@@ -384,29 +411,7 @@ def _query_dict(url: httpx2.URL) -> dict[str, Any]:
     return out
 
 
-def _put(target: Any, path: str, value: Any) -> None:
-    """Set ``value`` at dotted ``path`` inside ``target``, creating mappings on the way."""
-    parts = [p for p in path.split(".") if p]
-    if not parts:
-        raise UserInputError("The field path is empty.", field="path", fix="name a field such as venue.address.country")
-    node = target
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        m = _INDEX.match(part)
-        key, index = (m.group(1), int(m.group(2))) if m else (part, None)
-        if key:
-            if not isinstance(node, dict):
-                raise UserInputError(f"Cannot set {path}: {'.'.join(parts[:i]) or 'the body'} is not a mapping.", field=path, fix="check the path")
-            if index is None and last:
-                node[key] = value
-                return
-            node = node.setdefault(key, [] if index is not None else {})
-        if index is not None:
-            if not isinstance(node, list) or index > len(node):
-                raise UserInputError(f"Cannot set {path}: there is no item {index} to set.", field=path, fix="use an existing index or the next one")
-            if index == len(node):
-                node.append({} if not last else value)
-            if last:
-                node[index] = value
-                return
-            node = node[index]
+def _query_string(query: dict[str, Any]) -> str:
+    from urllib.parse import urlencode
+
+    return "?" + urlencode(query, doseq=True) if query else ""

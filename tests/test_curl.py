@@ -15,7 +15,7 @@ from plugwire.core.secrets import MASK
 from plugwire.core.send import send
 from plugwire.core.wizard import Wizard
 
-from venue_api import make_app
+from venue_api import serve
 
 CHROME = r"""curl 'https://www.eventbriteapi.com/v3/organizations/1234567/venues/?expand=address' \
   -H 'authority: www.eventbriteapi.com' \
@@ -172,10 +172,7 @@ def test_export_masks_credentials_unless_asked():
 
 @pytest.fixture
 def api(live_server):
-    app = make_app(token="evb-secret-1234")
-    server = live_server(app)
-    server.received = app.state.received
-    return server
+    return serve(live_server, token="evb-secret-1234")
 
 
 def test_action_export_with_the_connections_auth(home, connections, api):

@@ -12,7 +12,7 @@ from plugwire.core.secrets import MASK
 from plugwire.core.suggest import FieldConstraint, SampleRequest, Suggester, Suggestion
 from plugwire.core.wizard import ApplyRefused, Wizard, WizardStateError
 
-from venue_api import make_app
+from venue_api import serve
 
 TOKEN = "evb-token-7f3a91c2d4"
 ENDPOINT = "POST /v3/organizations/{organization_id}/venues/"
@@ -62,10 +62,7 @@ class _Plugin:
 
 @pytest.fixture
 def venue_api(live_server):
-    app = make_app(token=TOKEN, jira_token="jira-api-token-55")
-    server = live_server(app)
-    server.received = app.state.received
-    return server
+    return serve(live_server, token=TOKEN, jira_token="jira-api-token-55")
 
 
 @pytest.fixture

@@ -18,15 +18,12 @@ from plugwire.core.exchange import FilePart, RequestSpec
 from plugwire.core.send import send
 from plugwire.core.wizard import Wizard
 
-from venue_api import make_app
+from venue_api import serve
 
 
 @pytest.fixture
 def api(live_server):
-    app = make_app()
-    server = live_server(app)
-    server.received = app.state.received
-    return server
+    return serve(live_server)
 
 
 def _wizard(home, connections, url, method="POST"):

@@ -3,7 +3,8 @@ project list, an endpoint that records bodies exactly as they arrived, and an XM
 endpoint. Every request is appended to ``app.state.received``.
 
 ``make_app(token=..., jira_user=..., jira_token=...)`` returns the Starlette app;
-run it with the ``live_server`` fixture.
+``serve(live_server, ...)`` runs it with the ``live_server`` fixture and returns the
+server with its ``received`` list.
 """
 
 from __future__ import annotations
@@ -170,6 +171,15 @@ def make_app(*, token: str | None = None, jira_user: str = "jira@example.com", j
         await record(request)
         return Response(VENUES_XML, media_type="application/xml")
 
+    async def bookings(request: Request) -> Response:
+        entry = await record(request)
+        data = json.loads(entry["body"] or b"{}")
+        if not isinstance(data, dict) or not data.get("guest", {}).get("email"):
+            return JSONResponse({"message": "guest.email is required"}, status_code=422)
+        return JSONResponse(
+            {"id": f"bk_{next(ids)}", "room": request.path_params["room_id"], "status": "confirmed", **data}, status_code=201
+        )
+
     async def status(request: Request) -> Response:
         await record(request)
         code = int(request.path_params["code"])
@@ -180,9 +190,19 @@ def make_app(*, token: str | None = None, jira_user: str = "jira@example.com", j
             Route("/v3/organizations/{organization_id}/venues/", venues, methods=["GET", "POST"]),
             Route("/rest/api/2/project", projects, methods=["GET"]),
             Route("/echo", echo, methods=["POST", "PUT", "PATCH"]),
+            Route("/api/v2/rooms/{room_id}/bookings", bookings, methods=["POST"]),
             Route("/xml/venues", venues_xml, methods=["GET"]),
             Route("/status/{code:int}", status, methods=["GET", "POST"]),
         ]
     )
     app.state.received = received
     return app
+
+
+def serve(live_server, **options):
+    """Start ``make_app(**options)`` on 127.0.0.1; return the server, with the app's
+    ``received`` list as ``server.received``."""
+    app = make_app(**options)
+    server = live_server(app)
+    server.received = app.state.received
+    return server
