@@ -178,6 +178,20 @@ def test_cli_test_without_the_certificate_fails_plainly(run_cli, mtls, pki):
     assert result["outcome"] == "tls_error" and "not trusted" in result["message"]
 
 
+def test_cli_ca_file_alone_trusts_the_server_and_the_missing_client_cert_is_named(run_cli, mtls, pki):
+    code, _, err = run_cli("connections", "add", "ca-only", "--auth", "none", "--test-url", mtls.url + "/", "--ca-file", str(pki.ca))
+    assert code == 0, err
+    code, out, _ = run_cli("connections", "test", "ca-only", "--json")
+    assert code == 1
+    assert "demands a client certificate" in json.loads(out)["message"]
+
+
+def test_cli_key_without_certificate_names_the_certificate_field(run_cli, pki):
+    code, _, err = run_cli("connections", "add", "k", "--auth", "none", "--key-file", str(pki.client.key))
+    assert code == 1
+    assert "client_certificate.certificate" in err and "--cert-file" in err
+
+
 @pytest.mark.parametrize("flag, field", [("--cert-file", "client_certificate.certificate"), ("--key-file", "client_certificate.private_key")])
 def test_cli_unreadable_certificate_file_names_the_field(run_cli, pki, tmp_path, flag, field):
     args = {"--cert-file": str(pki.client.cert), "--key-file": str(pki.client.key)}

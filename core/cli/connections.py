@@ -109,13 +109,15 @@ def _read_pem(path: Optional[Path], field: str) -> Optional[str]:
 def _certificate(cert_file, key_file, key_password, ca_file) -> Optional[dict[str, Any]]:
     if not any([cert_file, key_file, key_password, ca_file]):
         return None
-    if cert_file is None:
+    if cert_file is None and (key_file or key_password):
         raise UserInputError(
-            "client_certificate.certificate is missing: a client key or CA file was given without a certificate.",
+            "client_certificate.certificate is missing: a client key was given without a certificate.",
             field="client_certificate.certificate",
             fix="add --cert-file PATH",
         )
-    out: dict[str, Any] = {"certificate": _read_pem(cert_file, "client_certificate.certificate")}
+    out: dict[str, Any] = {}
+    if cert_file:
+        out["certificate"] = _read_pem(cert_file, "client_certificate.certificate")
     if key_file:
         out["private_key"] = _read_pem(key_file, "client_certificate.private_key")
     if key_password:
