@@ -351,11 +351,13 @@ class Connections:
         """Return every connection, sorted by name."""
         return [self._from_record(r) for _, r in sorted(self.home.store.all(TABLE).items())]
 
-    def edit(self, name: str, changes: dict[str, Any]) -> Connection:
+    def edit(self, name: str, changes: dict[str, Any], *, unset: list[str] | tuple[str, ...] = ()) -> Connection:
         """Apply ``changes`` (options and/or a partial ``settings`` dict) and save.
 
         A setting left out keeps its value, secrets included; renaming is allowed.
-        Returns the updated connection. Raises ``UserInputError``/``NotFoundError``.
+        ``unset`` names settings to remove, dotted for one entry of a mapping
+        (``headers.X-Old``). Returns the updated connection. Raises
+        ``UserInputError`` (also for an ``unset`` key that is not there) or ``NotFoundError``.
         """
         current = self.get(name)
         merged = current.options.model_dump(mode="python")
@@ -366,6 +368,8 @@ class Connections:
             settings = settings_changes  # another auth type: its own fields only
         else:
             settings = _merge_settings(current.settings.model_dump(mode="python"), settings_changes)
+        for dotted in unset:
+            _unset(settings, dotted)
         merged["settings"] = settings
         updated = self.build(_plain(merged), created_at=current.created_at)
         with self.home.store.transaction() as tx:
@@ -428,6 +432,21 @@ def _merge_settings(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         else:
             out[k] = v
     return out
+
+
+def _unset(settings: dict[str, Any], dotted: str) -> None:
+    top, _, sub = dotted.partition(".")
+    target = settings.get(top)
+    if sub and isinstance(target, dict) and sub in target:
+        settings[top] = {k: v for k, v in target.items() if k != sub}
+    elif not sub and top in settings:
+        del settings[top]
+    else:
+        raise UserInputError(
+            f"settings.{dotted} is not set, so it cannot be removed.",
+            field=f"settings.{dotted}",
+            fix="see the current settings with `plugwire connections show NAME`",
+        )
 
 
 def _first_field(exc: ValidationError) -> str | None:

@@ -157,6 +157,21 @@ def test_edit_keeps_untouched_secrets(cli, home, api_server, monkeypatch):
         assert not any(s in r.text for s in PLANTED)
 
 
+def test_edit_unset_removes_one_header_and_names_a_missing_one(cli, home, monkeypatch):
+    monkeypatch.setenv("K2", KEY2)
+    monkeypatch.setenv("TOK", TOKEN)
+    assert cli("connections", "add", "two", "--auth", "header", "--secret", "headers.X-Api-Key=env:TOK",
+               "--secret", "headers.X-Old=env:K2").code == 0
+    r = cli("connections", "edit", "two", "--unset", "headers.X-Old", "--json")
+    assert r.code == 0, r.err
+    assert list(Connections(home).get("two").settings.headers) == ["X-Api-Key"]
+    missing = cli("connections", "edit", "two", "--unset", "headers.X-Gone")
+    assert missing.code == 1 and "settings.headers.X-Gone" in missing.err
+    emptied = cli("connections", "edit", "two", "--unset", "headers.X-Api-Key")
+    assert emptied.code == 1 and "settings.headers" in emptied.err  # header auth needs at least one
+    assert not any(s in r.text + missing.text + emptied.text for s in PLANTED)
+
+
 def test_test_command_reports_rejection_and_refusal(cli, api_server, monkeypatch, free_port_url):
     monkeypatch.setenv("BAD", "not-the-password")
     cli("connections", "add", "bad", "--auth", "basic", "--set", "username=octo", "--secret", "password=env:BAD",

@@ -306,6 +306,7 @@ def edit(
     auth: Optional[str] = typer.Option(None, "--auth", "-a"),
     sets: list[str] = typer.Option([], "--set", help=SET_HELP),
     secrets: list[str] = typer.Option([], "--secret", help=SECRET_HELP),
+    unset: list[str] = typer.Option([], "--unset", help="Remove a setting (dotted for one header or parameter: headers.X-Old). Repeatable."),
     base_url: Optional[str] = typer.Option(None, "--base-url"),
     test_url: Optional[str] = typer.Option(None, "--test-url"),
     cert_file: Optional[Path] = typer.Option(None, "--cert-file"),
@@ -343,9 +344,9 @@ def edit(
     cert = _certificate(cert_file, key_file, key_password, ca_file)
     if cert:
         changes["client_certificate"] = cert
-    if not changes:
+    if not changes and not unset:
         raise UserInputError("Nothing to change.", field="options", fix="pass at least one option, e.g. --test-url URL")
-    conn = service.edit(name, changes)
+    conn = service.edit(name, changes, unset=unset)
     if as_json:
         print_json(conn.public())
         return
