@@ -102,7 +102,8 @@ def test_every_real_document_imports_with_every_operation_accounted_for(real, na
 @needs_data
 def test_github_examples_win_and_docs_links_come_along(real):
     report = real("github.json")
-    assert report.catalogue.provider == "github" and report.catalogue.hosts == ["api.github.com"]
+    assert report.catalogue.provider == "github"
+    assert report.catalogue.hosts == ["api.github.com", "uploads.github.com"]  # release assets go to uploads.
     issue = endpoint(report, "POST", "/repos/{owner}/{repo}/issues")
     assert issue.summary == "Create an issue"
     assert issue.docs_url.startswith("https://docs.github.com/")

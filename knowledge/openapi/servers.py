@@ -50,9 +50,34 @@ def _host_template(host: str, variables: dict) -> list[str]:
     return [".".join(labels)]
 
 
+def _servers(servers: object, faults: Faults | None) -> tuple[list[str], list[str]]:
+    """Return the hosts and the base paths of a 3.x ``servers`` list."""
+    hosts: list[str] = []
+    base_paths: list[str] = []
+    for server in servers if isinstance(servers, list) else []:
+        if not isinstance(server, dict) or not isinstance(server.get("url"), str):
+            continue
+        variables = server.get("variables") if isinstance(server.get("variables"), dict) else {}
+        url = server["url"].strip()
+        parts = urlsplit(url if "://" in url or url.startswith("/") else "//" + url)
+        path = _VAR_RE.sub(lambda m: str((variables.get(m.group(1)) or {}).get("default", "")), parts.path)
+        base_paths.append(path)
+        if parts.netloc:
+            netloc = parts.netloc.rsplit("@", 1)[-1]
+            host = netloc.split(":")[0] if not netloc.startswith("[") else netloc
+            hosts.extend(_host_template(host, variables))
+        elif faults is not None:
+            faults.add(f"server {url!r} is relative: it names no host")
+    return hosts, base_paths
+
+
 def hosts_and_base_path(doc: dict, faults: Faults) -> tuple[list[str], str]:
     """Return the document's hosts (lower-case, no port) and its base path ("" or
-    "/prefix" without a trailing slash). Problems go to ``faults``."""
+    "/prefix" without a trailing slash). Problems go to ``faults``.
+
+    Hosts that only some operations use (GitHub uploads release assets to
+    uploads.github.com) are added as aliases, after the document's own.
+    """
     hosts: list[str] = []
     base_paths: list[str] = []
     if str(doc.get("swagger", "")).startswith("2"):
@@ -61,21 +86,13 @@ def hosts_and_base_path(doc: dict, faults: Faults) -> tuple[list[str], str]:
             hosts.extend(_host_template(host.strip().split(":")[0], {}))
         base_paths.append(doc.get("basePath") or "")
     else:
-        servers = doc.get("servers") if isinstance(doc.get("servers"), list) else []
-        for server in servers:
-            if not isinstance(server, dict) or not isinstance(server.get("url"), str):
+        hosts, base_paths = _servers(doc.get("servers"), faults)
+        for item in (doc.get("paths") or {}).values():
+            if not isinstance(item, dict):
                 continue
-            variables = server.get("variables") if isinstance(server.get("variables"), dict) else {}
-            url = server["url"].strip()
-            parts = urlsplit(url if "://" in url else "//" + url if not url.startswith("/") else url)
-            path = _VAR_RE.sub(lambda m: str((variables.get(m.group(1)) or {}).get("default", "")), parts.path)
-            base_paths.append(path)
-            if parts.hostname or parts.netloc:
-                netloc = parts.netloc.rsplit("@", 1)[-1]
-                host = netloc.split(":")[0] if not netloc.startswith("[") else netloc
-                hosts.extend(_host_template(host, variables))
-            else:
-                faults.add(f"server {url!r} is relative: it names no host")
+            for node in [item, *(op for op in item.values() if isinstance(op, dict))]:
+                if "servers" in node:
+                    hosts.extend(_servers(node["servers"], None)[0])
     base = _clean_base(base_paths[0]) if base_paths else ""
     if len({_clean_base(b) for b in base_paths}) > 1:
         faults.add(f"servers use different base paths {sorted({_clean_base(b) for b in base_paths})}; using {base or '/'!r}")
