@@ -510,3 +510,18 @@ def test_cli_imports_a_large_real_document(home, tmp_path):
     assert "Imported 174 of 174 operations." in result.output
     cat = CatalogueFile.model_validate(yaml.load(out.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
     assert len(cat.endpoints) == 174 and cat.auth[0].type == "oauth2"
+
+
+def test_cli_says_when_an_import_shadows_a_builtin_provider(home, tmp_path):
+    spec = write(tmp_path, doc3({"/v3/organizations/{organization_id}/venues/": {"post": {
+        "summary": "Create a venue",
+        "parameters": [{"name": "organization_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
+            "venue": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}}}},
+        "responses": {"200": {"description": "ok"}}}}}, servers=[{"url": "https://www.eventbriteapi.com"}]))
+    result = CliRunner().invoke(_cli_app(), ["knowledge", "import", str(spec), "--provider", "eventbrite", "--json"])
+    assert result.exit_code == 0, result.output
+    overrides = json.loads(result.output)["overrides"]
+    assert [(o["source"], o["provider"], o["endpoints"]) for o in overrides] == [("builtin", "eventbrite", 1)]
+    result = CliRunner().invoke(_cli_app(), ["knowledge", "import", str(spec), "--provider", "eventbrite-openapi", "--json"])
+    assert json.loads(result.output)["overrides"] == []

@@ -100,8 +100,9 @@ def import_command(
     target = output or home().path / "catalogue" / f"{report.catalogue.provider}.yaml"
     existed = target.exists()
     write_catalogue(report.catalogue, target, source=report.source)
+    overrides = _overrides(report.catalogue)
     if json:
-        print_json({**report.summary(), "output": str(target)})
+        print_json({**report.summary(), "output": str(target), "overrides": overrides})
         return
     verb = "Replaced" if existed else "Wrote"
     console.print(
@@ -121,6 +122,36 @@ def import_command(
         _more(len(report.faults))
     else:
         console.print("No faults found in the data.")
+    for item in overrides:
+        console.print(
+            f"[yellow]Note:[/] the {item['source']} catalogue also has provider {item['provider']!r} ({item['file']}); "
+            f"your catalogue wins, so {item['endpoints']} of its endpoints are replaced by imported ones. "
+            f"Import with --provider {item['provider']}-openapi to keep both.",
+            highlight=False,
+        )
+
+
+def _overrides(catalogue) -> list[dict]:
+    """Return the other sources (built-in, contrib, plugins) that have the same
+    provider id, with how many of their endpoints the import replaces.
+
+    An imported document with faults (Eventbrite's ``event`` wrapper) would
+    otherwise silently shadow a hand-checked built-in entry.
+    """
+    from plugwire.knowledge.loader import read_catalogue
+    from plugwire.knowledge.sources import default_sources, source_files
+
+    mine = {(ep.method, catalogue.base_path + ep.path) for ep in catalogue.endpoints}
+    out = []
+    for source in default_sources(home()):
+        if source.kind == "user":
+            continue
+        for file in source_files(source):
+            for other in read_catalogue(file)[0]:
+                if other.provider == catalogue.provider:
+                    shared = sum((ep.method, other.base_path + ep.path) in mine for ep in other.endpoints)
+                    out.append({"source": source.label, "file": str(file), "provider": other.provider, "endpoints": shared})
+    return out
 
 
 def _more(count: int) -> None:
