@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 from plugwire.core.errors import UserInputError
 from plugwire.core.curl_export import action_to_curl, to_curl
-from plugwire.core.exchange import FilePart, RequestSpec
+from plugwire.core.exchange import FilePart, RequestSpec, add_field
 
 __all__ = ["CurlImport", "action_to_curl", "parse_curl", "split_command", "to_curl"]
 
@@ -174,16 +174,6 @@ def split_command(text: str) -> list[str]:
 
 
 # -- parsing ----------------------------------------------------------------------------
-def _add(fields: dict[str, Any], key: str, value: Any) -> None:
-    """Add ``value`` under ``key``; a repeated key becomes a list, as on the wire."""
-    if key not in fields:
-        fields[key] = value
-    elif isinstance(fields[key], list):
-        fields[key].append(value)
-    else:
-        fields[key] = [fields[key], value]
-
-
 def _read(path: str, option: str, *, strip_newlines: bool) -> str:
     try:
         data = Path(path).expanduser().read_bytes()
@@ -301,7 +291,7 @@ def parse_curl(command: str) -> CurlImport:
             elif kind == "form" and val.startswith("<"):
                 form[name] = _read(val[1:].split(";")[0], "-F", strip_newlines=False)
             else:
-                _add(form, name, val.split(";type=")[0] if kind == "form" else val)
+                add_field(form, name, val.split(";type=")[0] if kind == "form" else val)
         elif kind == "user":
             user, sep, password = value.partition(":")
             result.username = user
@@ -360,7 +350,7 @@ def _request(method, url, headers, data, is_json, form, files, notes: list[str],
     parsed = httpx2.URL(url)
     query: dict[str, Any] = {}
     for key, value in parsed.params.multi_items():
-        _add(query, key, value)
+        add_field(query, key, value)
     base = str(parsed.copy_with(query=None, fragment=None))
     ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
     headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
@@ -373,7 +363,7 @@ def _request(method, url, headers, data, is_json, form, files, notes: list[str],
     joined = ("" if is_json else "&").join(data)
     if get and data:
         for key, value in parse_qsl(joined, keep_blank_values=True):
-            _add(query, key, value)
+            add_field(query, key, value)
         data = []
     if form or files:
         spec.update(body=form or None, body_format="multipart", files=files)
@@ -408,7 +398,7 @@ def _body_from_text(text: str, ctype: str) -> dict[str, Any]:
         if text and all("=" in part and not part.startswith("=") for part in text.split("&")):
             fields: dict[str, Any] = {}
             for k, v in parse_qsl(text, keep_blank_values=True):
-                _add(fields, k, v)
+                add_field(fields, k, v)
             return {"body": fields, "body_format": "form", "content_type": keep}
         return {"body": text, "body_format": "text", "content_type": ctype}
     if "xml" in low:

@@ -29,6 +29,8 @@ __all__ = [
     "RequestSpec",
     "ResponseFormat",
     "SentRequest",
+    "add_field",
+    "parse_body_text",
     "is_sensitive_name",
     "masked_headers",
     "now_iso",
@@ -82,6 +84,46 @@ def masked_headers(headers: dict[str, str], also: set[str] | frozenset[str] = fr
         else:
             out[k] = v
     return out
+
+
+def add_field(fields: dict[str, Any], key: str, value: Any) -> None:
+    """Add ``value`` under ``key``; a repeated key becomes a list, as on the wire."""
+    if key not in fields:
+        fields[key] = value
+    elif isinstance(fields[key], list):
+        fields[key].append(value)
+    else:
+        fields[key] = [fields[key], value]
+
+
+def parse_body_text(text: str, fmt: str | None) -> tuple[Any, str]:
+    """Return ``(body, format)`` for a body typed as text: JSON parsed, form and
+    multipart ``a=1&b=2`` split into fields, XML and text kept. Without ``fmt`` the
+    format is guessed (JSON, else XML for ``<...``, else text).
+
+    Raises ``UserInputError`` (field ``body``) when ``fmt`` is json and the text is not.
+    """
+    import json
+    from urllib.parse import parse_qsl
+
+    from plugwire.core.errors import UserInputError
+
+    if fmt is None:
+        try:
+            return json.loads(text), "json"
+        except ValueError:
+            fmt = "xml" if text.lstrip().startswith("<") else "text"
+    if fmt == "json":
+        try:
+            return json.loads(text), "json"
+        except ValueError as exc:
+            raise UserInputError(f"body is not valid JSON ({exc}).", field="body", fix="correct it, or choose the text body format") from None
+    if fmt in ("form", "multipart"):
+        fields: dict[str, Any] = {}
+        for k, v in parse_qsl(text, keep_blank_values=True):
+            add_field(fields, k, v)
+        return fields, fmt
+    return text, fmt
 
 
 def now_iso() -> str:

@@ -27,7 +27,7 @@ from plugwire.core.connections import Connection, Connections
 from plugwire.core.constraints import Violation, check, set_path
 from plugwire.core.datatree import DataTree, infer_response
 from plugwire.core.errors import PlugwireError, UserInputError, format_validation_error
-from plugwire.core.exchange import METHODS, Exchange, RequestSpec, ResponseFormat, masked_headers
+from plugwire.core.exchange import METHODS, Exchange, RequestSpec, ResponseFormat, add_field, masked_headers
 from plugwire.core.home import Home
 from plugwire.core.suggest import Suggestion, SuggestionResult, suggest
 from plugwire.core.urls import validate_absolute_url
@@ -316,9 +316,12 @@ class Wizard:
         ex = last.exchange
         if not ex.ok:
             if ex.response is not None:
-                said = f" with the message: {ex.api_message}" if ex.api_message else ""
+                said = f" with the message: {ex.api_message.rstrip('.')}" if ex.api_message else ""
                 broke = "; ".join(v.message for v in last.violations)
                 hint = f" Fields that break the endpoint's rules: {broke}." if broke else ""
+                if ex.outcome == "credentials_rejected":
+                    whose = f"connection {self.connection.name!r}" if self.connection else "a connection (there is none)"
+                    hint += f" The API refused the credentials: check {whose}."
                 return (
                     f"The last attempt (#{last.number}) answered {ex.response.status} {ex.response.reason}{said}.{hint} "
                     "Only a request that succeeded against the live API can be applied: fix it and send it again."
@@ -404,10 +407,7 @@ class Wizard:
 def _query_dict(url: httpx2.URL) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in url.params.multi_items():
-        if key in out:
-            out[key] = (out[key] if isinstance(out[key], list) else [out[key]]) + [value]
-        else:
-            out[key] = value
+        add_field(out, key, value)
     return out
 
 
