@@ -110,6 +110,10 @@ class Index:
         # ids were appended in increasing order, so every posting list is sorted
         self.postings: dict[str, array] = {tok: array("I", ids) for tok, ids in postings.items()}
         self.provider_freq = pf
+        # typo lookups compare a word with vocabulary words of about its length
+        self.vocab: dict[int, list[str]] = {}
+        for tok in self.postings:
+            self.vocab.setdefault(len(tok), []).append(tok)
         self.by_id = {p.provider: i for i, p in enumerate(self.providers)}
         self._lazy: dict[str, Any] = {}
 
@@ -184,13 +188,7 @@ class Index:
 
     def vocab_by_length(self) -> dict[int, list[str]]:
         """Return the path-token vocabulary grouped by length (for typo lookups)."""
-        vocab = self._lazy.get("vocab")
-        if vocab is None:
-            vocab = {}
-            for tok in self.postings:
-                vocab.setdefault(len(tok), []).append(tok)
-            self._lazy["vocab"] = vocab
-        return vocab
+        return self.vocab
 
     def idf(self, token: str) -> float:
         """Return how distinctive ``token`` is across providers (higher = rarer).

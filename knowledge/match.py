@@ -68,7 +68,7 @@ def resolve_host(index: Index, host: str) -> list[HostRule]:
     rules: list[HostRule] = []
     for pi in index.host_exact.get(host, ()):
         rules.append(HostRule(pi, 1.0, f"host {host} is listed for {index.providers[pi].name}", True))
-    for pi, tpl, values in index.wildcard_hosts(host):
+    for pi, tpl, values in () if rules else index.wildcard_hosts(host):
         bound = ", ".join(f"{k}={v}" for k, v in values.items())
         rules.append(HostRule(pi, 1.0, f"host {host} fits {tpl} ({bound})", True))
     if rules:
@@ -106,10 +106,10 @@ def match_url(index: Index, method: str, url: NormalizedUrl, *, limit: int = 5, 
         for m in exact:
             _keep(found, m)
         if not any(m.method_ok for m in exact):
-            for m in _fuzzy(index, rule.provider, method, segs, rule):
+            for m in _fuzzy(index, rule.provider, method, segs, rule, cutoff):
                 _keep(found, m)
     if not rules or (not any(r.strong for r in rules) and not any(m.score >= cutoff for m in found.values())):
-        for m in _fuzzy(index, None, method, segs, None):
+        for m in _fuzzy(index, None, method, segs, None, cutoff):
             _keep(found, m)
     best = heapq.nlargest(limit, (m for m in found.values() if m.score >= cutoff), key=lambda m: (m.score, -m.eid))
     return best
@@ -186,8 +186,12 @@ def _provider_vocab(index: Index, pi: int) -> dict[int, list[str]]:
     return vocab
 
 
-def _candidates(index: Index, words: list[str], pi: int | None) -> list[int]:
-    """Rank endpoints by the summed idf of the URL words they contain; return the best ids."""
+def _candidates(index: Index, words: list[str], pi: int | None) -> list[tuple[int, float]]:
+    """Rank endpoints by the summed idf of the URL words they contain.
+
+    Returns the best ``(endpoint id, weight)`` pairs; the weight bounds the
+    information an alignment with that endpoint can find.
+    """
     lists = sorted(((index.provider_postings(w, pi), w) for w in dict.fromkeys(words)), key=lambda x: len(x[0]))
     weight: dict[int, float] = {}
     for ids, w in lists:
@@ -204,48 +208,75 @@ def _candidates(index: Index, words: list[str], pi: int | None) -> list[int]:
             for eid in weight:
                 if w in index.ep_tokens[eid]:
                     weight[eid] += idf
-    return heapq.nlargest(CANDIDATES, weight, key=lambda e: (weight[e], -e))
+    best = heapq.nlargest(CANDIDATES, weight.items(), key=lambda kv: (kv[1], -kv[0]))
+    return best
 
 
-def _fuzzy(index: Index, pi: int | None, method: str, segs: tuple[QuerySegment, ...], rule: HostRule | None) -> list[Match]:
+def _fuzzy(
+    index: Index, pi: int | None, method: str, segs: tuple[QuerySegment, ...], rule: HostRule | None, cutoff: float
+) -> list[Match]:
     words = [s.low for s in segs if s.kind == LIT]
     corr = _corrections(index, words, pi)
     known = index.postings if pi is None else _provider_words(index, pi)
-    cands = _candidates(index, [corr.get(w, w) for w in words], pi)
+    words = [corr.get(w, w) for w in words]
+    if pi is None:
+        # even a perfect alignment scores no more than the words' information allows
+        info_max = sum(index.idf(w) for w in set(words) if w in index.postings)
+        if FUZZY_CAP * UNKNOWN_HOST * min(1.0, info_max / INFO_FULL) < cutoff:
+            return []
+    cands = _candidates(index, words, pi)
     out = []
-    for eid in cands:
+    for eid, weight in cands:
+        mf = method_factor(method, index.ep_method[eid])
+        if rule is None:
+            # the words an endpoint shares with the URL bound what an alignment can find
+            factor = FUZZY_CAP * mf * UNKNOWN_HOST
+            if factor * min(1.0, weight / INFO_FULL) < cutoff:
+                continue
+        else:
+            factor = FUZZY_CAP * mf * rule.factor
+            if factor < cutoff:
+                continue
         path_score, pairs, info = align(segs, index.ep_tokens[eid], corr, known, index if pi is None else None)
         if path_score <= 0:
             continue
-        ok = index.ep_method[eid] == method
-        score = FUZZY_CAP * path_score * method_factor(method, index.ep_method[eid])
-        if rule is not None:
-            score *= rule.factor
-        else:
-            score *= UNKNOWN_HOST * min(1.0, info / INFO_FULL)
-        out.append(Match(eid, score, rule, False, ok, pairs, [], path_score))
+        score = factor * path_score * (min(1.0, info / INFO_FULL) if rule is None else 1.0)
+        out.append(Match(eid, score, rule, False, index.ep_method[eid] == method, pairs, [], path_score))
     return out
 
 
-def _weight_q(s: QuerySegment) -> float:
-    return 1.0 if s.kind == LIT else 0.5
+_TCLASS: dict[str, tuple[int, float]] = {}
+_WORD, _PLACE, _PARTIAL, _VERSION = 0, 1, 2, 3
 
 
-def _weight_t(t: str) -> float:
-    return 0.5 if PH in t or is_version(t) else 1.0
+def _tclass(t: str) -> tuple[int, float]:
+    """Return (class, weight) of a template token, cached: tokens repeat across endpoints."""
+    found = _TCLASS.get(t)
+    if found is None:
+        if t == PH:
+            found = (_PLACE, 0.5)
+        elif PH in t:
+            found = (_PARTIAL, 0.5)
+        elif is_version(t):
+            found = (_VERSION, 0.5)
+        else:
+            found = (_WORD, 1.0)
+        if len(_TCLASS) < 200_000:
+            _TCLASS[t] = found
+    return found
 
 
-def _sim(q: QuerySegment, t: str, corr: dict[str, str], known: set[str] | dict) -> float:
-    if t == PH:
+def _sim(q: QuerySegment, t: str, cls: int, corr: dict[str, str], known: set[str] | dict) -> float:
+    if cls == _PLACE:
         if q.kind in (ID, NUM):
             return 1.0
         # an API word (or a typo of one) in a placeholder's place is unlikely to be an id
         return 0.2 if q.low in corr or q.low in known else 0.5
-    if PH in t:
+    if cls == _PARTIAL:
         return 1.0 if token_pattern(t).match(q.low) else 0.0
     if q.low == t:
         return 1.0
-    if is_version(t):
+    if cls == _VERSION:
         return 0.7 if q.kind in (VER, NUM) else 0.0
     if corr.get(q.low) == t:
         return 0.85
@@ -270,8 +301,9 @@ def align(
     n, m = len(segs), len(toks)
     if not n or not m:
         return (1.0 if n == m else 0.0), [], 0.0
-    wq = [_weight_q(s) for s in segs]
-    wt = [_weight_t(t) for t in toks]
+    wq = [1.0 if s.kind == LIT else 0.5 for s in segs]
+    classes = [_tclass(t) for t in toks]
+    wt = [c[1] for c in classes]
     # dp[i][j]: best weighted overlap of segs[:i] and toks[:j]
     dp = [[0.0] * (m + 1) for _ in range(n + 1)]
     sims = [[0.0] * m for _ in range(n)]
@@ -279,7 +311,7 @@ def align(
         row, prev = dp[i], dp[i - 1]
         q = segs[i - 1]
         for j in range(1, m + 1):
-            s = _sim(q, toks[j - 1], corr, known)
+            s = _sim(q, toks[j - 1], classes[j - 1][0], corr, known)
             sims[i - 1][j - 1] = s
             best = prev[j] if prev[j] > row[j - 1] else row[j - 1]
             if s > 0.0:
@@ -305,8 +337,7 @@ def align(
     tail = 1.0 if pairs[-1][0] == m - 1 and pairs[-1][1] is segs[-1] else 0.0
     info = 0.0
     if index is not None:
-        for tj, q in pairs:
-            t = toks[tj]
-            if PH not in t and not is_version(t):
-                info += index.idf(t)
+        for tj, _ in pairs:
+            if classes[tj][0] == _WORD:
+                info += index.idf(toks[tj])
     return 0.8 * dice + 0.2 * tail, pairs, info

@@ -42,9 +42,11 @@ _UUID_RE = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-
 _HEX_RE = re.compile(r"^[0-9a-f]{8,}$", re.I)
 _PREFIXED_ID_RE = re.compile(r"^[a-z]{1,8}_[A-Za-z0-9]{6,}$")  # Stripe-style cus_NffrFe...
 _PLACEHOLDER_RE = re.compile(r"\{[^{}/]*\}")
+_LOWER_RUN_RE = re.compile(r"[a-z]+")
 _SHAPE_RE = re.compile(r"^([^.:;,]+)([.:;,].+)$")  # an id followed by ".json" or ":cancel"
 
 
+@lru_cache(maxsize=65536)
 def is_version(token: str) -> bool:
     """Return True for version-like segments: v3, v1.1, 2, 1.0, 2024-01."""
     return bool(_VERSION_RE.match(token))
@@ -61,9 +63,12 @@ def _looks_like_id(seg: str) -> bool:
     if _HEX_RE.match(seg) and digits:
         return True
     letters = sum(ch.isalpha() for ch in seg)
-    # Slack "C024BE91L", Airtable "recXXXXXXXXXXXXXX", base64 tokens: long, mixed, no dashes of words.
+    # Slack "C024BE91L", Airtable "recA1b2C3d4E5f6G7", base64 tokens: long and mixed; but a
+    # word with a number in it ("x509certs", "2fa-devices") keeps a long run of letters.
     if len(seg) >= 6 and digits >= 2 and letters and not is_version(seg.lower()):
-        return True
+        longest_word = max((len(run) for run in _LOWER_RUN_RE.findall(seg)), default=0)
+        if longest_word < 5 or digits >= 4:
+            return True
     if len(seg) >= 20 and re.fullmatch(r"[A-Za-z0-9_\-=]+", seg) and (digits or seg != seg.lower()):
         return True
     return False
@@ -83,6 +88,8 @@ class QuerySegment:
 def classify(seg: str) -> QuerySegment:
     """Return the :class:`QuerySegment` of one decoded path segment."""
     low = seg.lower()
+    if low.isalpha() and len(low) < 20 and (len(low) > 1 or low != "v"):
+        return QuerySegment(seg, low, LIT)  # the common case: a plain word
     if low.isdigit() and len(low) <= 2 or is_version(low):
         kind = NUM if low.isdigit() else VER
     elif _looks_like_id(seg):

@@ -7,10 +7,10 @@ Sources, lowest priority first:
 3. ``plugin``: files and folders plugins register with ``register_catalogue_sources``;
 4. ``user``: ``$PLUGWIRE_HOME/catalogue/`` (``learned.yaml`` is written by the wizard).
 
-The conflict rule, per provider id: the provider's name, description, docs link,
-base path and auth hints come from the highest-priority file that defines the
-provider (auth from the highest one that has any); hosts are the union, highest
-first. Endpoints merge per (method, full path): a higher-priority source replaces
+The conflict rule, per provider id: the provider's name, description, docs link
+and auth hints come from the highest-priority file that defines the provider (auth
+from the highest one that has any); hosts are the union, highest first. Endpoints
+merge per (method, base path + path): a higher-priority source replaces
 an endpoint with the same key and adds the ones it has beyond it. Within one
 priority, files are read in path order and the later file wins. Every replacement
 is recorded as a :class:`Conflict` so ``plugwire knowledge list`` can show it.

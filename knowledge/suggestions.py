@@ -9,13 +9,16 @@ template, and every difference between the URL and the template.
 
 from __future__ import annotations
 
+import json
 import re
+from functools import lru_cache
+from typing import Any
 from urllib.parse import quote
 
-from plugwire.core.suggest import SampleRequest, Suggestion
+from plugwire.core.suggest import FieldConstraint, SampleRequest, Suggestion
 from plugwire.knowledge.index import Index
 from plugwire.knowledge.match import CUTOFF, Match, match_url
-from plugwire.knowledge.models import Endpoint
+from plugwire.knowledge.models import DEFAULT_CONTENT_TYPES
 from plugwire.knowledge.normalize import PH, NormalizedUrl, QuerySegment, is_version, normalize_url
 
 __all__ = ["SUGGESTER_NAME", "suggest_from_index", "to_suggestion"]
@@ -37,20 +40,33 @@ def suggest_from_index(index: Index, method: str, url: str, *, limit: int = 5, c
     return out
 
 
-def _fill(path: str, bindings: list[tuple[int, QuerySegment]]) -> tuple[str, dict[str, str]]:
-    """Return the template path with bound placeholders replaced, and the values used."""
-    raw_segments = [s for s in path.split("/") if s]
-    values: dict[str, str] = {}
-    for tj, seg in bindings:
-        if tj >= len(raw_segments):
-            continue
-        pieces = _PLACEHOLDER_RE.split(raw_segments[tj])  # literal, name, literal, ...
+@lru_cache(maxsize=8192)
+def _segment_patterns(path: str) -> tuple[tuple[tuple[str, ...], re.Pattern | None], ...]:
+    """Return, per template segment, its placeholder names and the regex capturing them."""
+    out = []
+    for seg in (s for s in path.split("/") if s):
+        pieces = _PLACEHOLDER_RE.split(seg)  # literal, name, literal, ...
         if len(pieces) == 1:
+            out.append(((), None))
             continue
         pattern = "^" + "".join(re.escape(p) if i % 2 == 0 else "(.+?)" for i, p in enumerate(pieces)) + "$"
-        found = re.match(pattern, seg.raw, re.IGNORECASE)
+        out.append((tuple(pieces[1::2]), re.compile(pattern, re.IGNORECASE)))
+    return tuple(out)
+
+
+def _fill(path: str, bindings: list[tuple[int, QuerySegment]]) -> tuple[str, dict[str, str]]:
+    """Return the template path with bound placeholders replaced, and the values used."""
+    patterns = _segment_patterns(path)
+    values: dict[str, str] = {}
+    for tj, seg in bindings:
+        if tj >= len(patterns) or patterns[tj][1] is None:
+            continue
+        names, pattern = patterns[tj]
+        found = pattern.match(seg.raw)
         if found:
-            values.update(zip(pieces[1::2], found.groups()))
+            values.update(zip(names, found.groups()))
+    if not values:
+        return path, values
     filled = _PLACEHOLDER_RE.sub(lambda m: quote(values[m.group(1)], safe="@:-._~") if m.group(1) in values else m.group(0), path)
     return filled, values
 
@@ -80,42 +96,48 @@ def _differences(index: Index, m: Match, nurl: NormalizedUrl) -> list[str]:
 
 def to_suggestion(index: Index, m: Match, method: str, nurl: NormalizedUrl) -> Suggestion:
     """Return the :class:`Suggestion` for one match of ``method`` and ``nurl``."""
-    ep = Endpoint.model_validate_json(index.ep_blob[m.eid])
+    # the endpoint was validated when its file was loaded: plain JSON is enough here
+    ep = json.loads(index.ep_blob[m.eid])
     prov = index.providers[index.ep_provider[m.eid]]
     path = index.ep_path[m.eid]
     filled, values = _fill(path, m.bindings)
-    req = ep.request
-    query = dict(req.query) if req else {}
+    req = ep.get("request") or {}
+    query = dict(req.get("query") or {})
     query.update(dict(nurl.query))
-    sample = SampleRequest(
-        method=ep.method,
+    body_format = req.get("body_format", "none")
+    # built from data validated at load time: construct without validating again (hot path)
+    sample = SampleRequest.model_construct(
+        method=ep["method"],
         url=nurl.origin + filled,
-        headers=dict(req.headers) if req else {},
+        headers=req.get("headers") or {},
         query=query,
-        body=req.body if req else None,
-        body_format=req.body_format if req else "none",
-        content_type=req.effective_content_type if req else None,
+        body=req.get("body"),
+        body_format=body_format,
+        content_type=req.get("content_type") or DEFAULT_CONTENT_TYPES[body_format],
     )
     learned = index.ep_learned[m.eid]
     score = min(1.0, m.score + (_LEARNED_BONUS if learned else 0.0))
-    return Suggestion(
+    response = ep.get("response")
+    if response is not None:
+        response = {"status": 200, "content_type": None, "body": None, **response}
+    return Suggestion.model_construct(
         suggester=SUGGESTER_NAME,
         score=round(max(0.0, score), 4),
         reason=_reason(index, m, method, nurl, ep, prov.name, values, learned),
         request=sample,
         provider=prov.provider,
         provider_name=prov.name,
-        endpoint=f"{ep.method} {path}",
-        summary=ep.summary,
-        docs_url=ep.docs_url or prov.docs_url,
-        constraints=list(ep.constraints),
-        sample_response=ep.response.model_dump(mode="json") if ep.response else None,
+        endpoint=f"{ep['method']} {path}",
+        summary=ep["summary"],
+        docs_url=ep.get("docs_url") or prov.docs_url,
+        constraints=[FieldConstraint.model_construct(**c) for c in ep.get("constraints") or ()],
+        sample_response=response,
         learned=learned,
         proven=learned,
     )
 
 
-def _reason(index: Index, m: Match, method: str, nurl: NormalizedUrl, ep: Endpoint, provider_name: str, values: dict[str, str], learned: bool) -> str:
+def _reason(index: Index, m: Match, method: str, nurl: NormalizedUrl, ep: dict[str, Any], provider_name: str, values: dict[str, str], learned: bool) -> str:
     path = index.ep_path[m.eid]
     parts = []
     if m.host is not None:
@@ -129,13 +151,13 @@ def _reason(index: Index, m: Match, method: str, nurl: NormalizedUrl, ep: Endpoi
         closest = f"no template fits the path exactly; the closest of {provider_name} is {path}"
         parts.append(closest + (f" ({'; '.join(diffs)})" if diffs else ""))
     if not m.method_ok:
-        parts.append(f"that endpoint is {ep.method}, not {method} (score lowered)")
+        parts.append(f"that endpoint is {ep['method']}, not {method} (score lowered)")
     open_names = [n for n in _PLACEHOLDER_RE.findall(path) if n not in values]
     if open_names:
         hints = []
         for n in open_names:
-            p = ep.path_params.get(n)
-            hints.append(f"{{{n}}}" + (f" ({p.description})" if p and p.description else ""))
+            description = ((ep.get("path_params") or {}).get(n) or {}).get("description")
+            hints.append(f"{{{n}}}" + (f" ({description})" if description else ""))
         parts.append("fill in " + ", ".join(hints))
     if learned:
         parts.append("learned from a request that succeeded against the live API")
