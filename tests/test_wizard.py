@@ -170,6 +170,19 @@ def test_network_failures_are_outcomes(home, connections):
         wiz.apply("Nothing")
 
 
+def test_timeouts_and_dns_failures_are_outcomes(home, connections, venue_api):
+    wiz = Wizard(home, connections=connections)
+    wiz.start("GET", f"{venue_api.url}/slow?seconds=1")
+    wiz.timeout = 0.2
+    attempt = wiz.send()
+    assert attempt.exchange.outcome == "timeout" and attempt.exchange.response is None
+    assert "timeout" in attempt.exchange.message
+    dns = Wizard(home, connections=connections)
+    dns.start("GET", "http://venues.plugwire-test.invalid/v3/")
+    assert dns.send().exchange.outcome == "dns_error"
+    assert [a.exchange.outcome for a in wiz.history + dns.history] == ["timeout", "dns_error"]
+
+
 def test_jira_projects_through_basic_auth_give_a_datatree(home, connections, venue_api):
     connections.create({"name": "jira", "auth_type": "basic", "settings": {"username": "jira@example.com", "password": "jira-api-token-55"}})
     wiz = Wizard(home, connections=connections)

@@ -180,6 +180,13 @@ def make_app(*, token: str | None = None, jira_user: str = "jira@example.com", j
             {"id": f"bk_{next(ids)}", "room": request.path_params["room_id"], "status": "confirmed", **data}, status_code=201
         )
 
+    async def slow(request: Request) -> Response:
+        import asyncio
+
+        await record(request)
+        await asyncio.sleep(float(request.query_params.get("seconds", "2")))
+        return JSONResponse({"late": True})
+
     async def status(request: Request) -> Response:
         await record(request)
         code = int(request.path_params["code"])
@@ -192,6 +199,7 @@ def make_app(*, token: str | None = None, jira_user: str = "jira@example.com", j
             Route("/echo", echo, methods=["POST", "PUT", "PATCH"]),
             Route("/api/v2/rooms/{room_id}/bookings", bookings, methods=["POST"]),
             Route("/xml/venues", venues_xml, methods=["GET"]),
+            Route("/slow", slow, methods=["GET"]),
             Route("/status/{code:int}", status, methods=["GET", "POST"]),
         ]
     )
