@@ -27,7 +27,8 @@ from plugwire.core.connections import Connection, Connections
 from plugwire.core.constraints import Violation, check, set_path
 from plugwire.core.datatree import DataTree, infer_response
 from plugwire.core.errors import PlugwireError, UserInputError, format_validation_error
-from plugwire.core.exchange import METHODS, Exchange, RequestSpec, ResponseFormat, add_field, masked_headers
+from plugwire.core.exchange import METHODS, Exchange, RequestSpec, ResponseFormat, add_field, is_sensitive_name, masked_headers
+from plugwire.core.secrets import MASK
 from plugwire.core.home import Home
 from plugwire.core.suggest import Suggestion, SuggestionResult, suggest
 from plugwire.core.urls import validate_absolute_url
@@ -58,6 +59,7 @@ class Attempt(BaseModel):
         """Return the attempt as JSON-able data, credential-like values masked."""
         data = self.model_dump(mode="json")
         data["request"]["headers"] = masked_headers(self.request.headers)
+        data["request"]["query"] = {k: (MASK if is_sensitive_name(k) else v) for k, v in data["request"]["query"].items()}
         return data
 
 

@@ -245,3 +245,23 @@ def test_pick_another_suggestion_drop_it_and_go_back(home, connections, register
     assert wiz.back() == 1
     wiz.start("POST", f"{venue_api.url}/v3/organizations/42/venues/")
     assert wiz.chosen == 0
+
+
+def test_query_auth_and_typed_in_keys_are_masked_everywhere(home, connections, venue_api):
+    connections.create({"name": "keyed", "auth_type": "query", "settings": {"params": {"api_key": "qk-5551234567"}}})
+    wiz = Wizard(home, connections=connections)
+    wiz.start("GET", f"{venue_api.url}/xml/venues?page=1", "keyed")
+    wiz.set("query.access_token", "typed-token-99887766")
+    attempt = wiz.send()
+    assert attempt.exchange.ok
+    assert ("api_key", "qk-5551234567") in venue_api.received[-1]["query"]  # it did go out
+    url = attempt.exchange.request.url
+    assert "page=1" in url and f"api_key={MASK}" in url and f"access_token={MASK}" in url
+    public = str(attempt.public())
+    assert "qk-5551234567" not in public and "typed-token-99887766" not in public
+    action = wiz.apply("Keyed", learn=False).action
+    assert action.query["access_token"] == "typed-token-99887766"  # kept to run the action...
+    stored = home.store.path.read_text()
+    assert "qk-5551234567" not in stored and "typed-token-99887766" not in stored  # ...sealed at rest
+    assert "typed-token-99887766" not in str(action.public())
+    assert Actions(home).get("Keyed").query == {"page": "1", "access_token": "typed-token-99887766"}
