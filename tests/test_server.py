@@ -93,9 +93,9 @@ def test_stopped_recipes_and_unknown_urls_refuse_events(home, venue_api):
         stopped = httpx2.post(f"{url}/hooks/{recipe.token}", json={})
         assert stopped.status_code == 409 and "stopped" in stopped.json()["error"]
         assert httpx2.post(f"{url}/hooks/not-a-token", json={}).status_code == 404
-        Recipes(home).start("new venue")
-        assert httpx2.post(f"{url}/hooks/{recipe.token}", json={"venue": {}}).status_code == 202
-        assert state.jobs.counts().get("pending", 0) + sum(state.jobs.counts().values()) >= 1
+        Recipes(home).start("new venue")  # from outside the server: seen within a quarter second
+        wait_for(lambda: httpx2.post(f"{url}/hooks/{recipe.token}", json={"venue": {}}).status_code == 202, what="the started recipe")
+        assert sum(state.jobs.counts().values()) == 1
 
 
 def test_signatures_through_the_server(home, venue_api):
@@ -293,7 +293,9 @@ def test_kill_9_during_a_burst_loses_no_acknowledged_event_and_runs_none_twice(h
         assert jobs[job_id]["status"] in ("succeeded", "failed")
         if jobs[job_id]["status"] == "failed":
             assert jobs[job_id]["error"].startswith("interrupted")
-    assert sum(j["status"] == "succeeded" for j in jobs.values()) == len(seen)
+    # Each succeeded job sent its request (once); a job cut short by the kill may
+    # have sent it before dying, and is then failed as interrupted, never re-run.
+    assert {i for i, j in jobs.items() if j["status"] == "succeeded"} <= set(seen) <= set(jobs)
 
 
 def _up(url: str) -> bool:

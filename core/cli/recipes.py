@@ -237,7 +237,7 @@ def serve(
     no_network_policy: bool = typer.Option(
         False, "--no-network-policy", help="Allow requests to loopback and private networks (local use only)."
     ),
-    workers: int = typer.Option(16, "--workers", min=1, max=256, help="Jobs run at the same time."),
+    workers: int = typer.Option(16, "--workers", min=0, max=256, help="Jobs run at the same time; 0 only accepts events (jobs wait for a server that runs them)."),
     public_url: Optional[str] = typer.Option(None, "--public-url", help="URL the server is reached at (webhook and OAuth2 callback URLs)."),
     synchronous: str = typer.Option("FULL", "--synchronous", help="Job store durability: FULL (power-cut safe) or NORMAL (crash safe)."),
 ) -> None:

@@ -83,7 +83,9 @@ def list_recipes(state, request, body) -> Any:
 
 
 def create_recipe(state, request, body) -> Any:
-    return state.recipes.create(body).public(_base(state, request))
+    recipe = state.recipes.create(body)
+    state.invalidate()
+    return recipe.public(_base(state, request))
 
 
 def get_recipe(state, request, body) -> Any:
@@ -91,11 +93,15 @@ def get_recipe(state, request, body) -> Any:
 
 
 def start_recipe(state, request, body) -> Any:
-    return state.recipes.start(request.path_params["name"]).public(_base(state, request))
+    recipe = state.recipes.start(request.path_params["name"])
+    state.invalidate()
+    return recipe.public(_base(state, request))
 
 
 def stop_recipe(state, request, body) -> Any:
-    return state.recipes.stop(request.path_params["name"]).public(_base(state, request))
+    recipe = state.recipes.stop(request.path_params["name"])
+    state.invalidate()
+    return recipe.public(_base(state, request))
 
 
 def list_jobs(state, request, body) -> Any:

@@ -17,6 +17,7 @@ from plugwire.core.netpolicy import NetworkPolicy
 from plugwire.core.recipes import Recipe, Recipes
 from plugwire.core.runner import Runner
 from plugwire.core.server.worker import Scheduler, Worker
+from plugwire.core.triggers import TriggerType
 
 __all__ = ["ServerState"]
 
@@ -44,12 +45,27 @@ class ServerState:
         self.worker = Worker(self, concurrency=workers)
         self.scheduler = Scheduler(self)
         self.pending_auth: dict[str, tuple[str, PendingAuthorization, float]] = {}
-        self._stamp: tuple | None = None
-        self._by_name: dict[str, tuple[Recipe, BaseModel | None]] = {}
+        self._stamp: tuple | None = ()
+        self._checked = 0.0
+        self._by_name: dict[str, tuple[Recipe, BaseModel | None, TriggerType | None]] = {}
         self._by_token: dict[str, str] = {}
 
     # -- recipes, cached while the store file is unchanged -------------------------------
+    #: How long a look at the store file is trusted: a stat per request costs more
+    #: than the rest of the lookup, and a change made elsewhere (the CLI) may take
+    #: this long to be seen. Changes made through this server are seen at once.
+    REFRESH_SECONDS = 0.25
+
+    def invalidate(self) -> None:
+        """Forget the cached recipes (after a change made through this server)."""
+        self._checked = 0.0
+        self._stamp = ()
+
     def _refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._checked < self.REFRESH_SECONDS:
+            return
+        self._checked = now
         try:
             st = os.stat(self.home.store.path)
             stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
@@ -57,19 +73,20 @@ class ServerState:
             stamp = None
         if stamp == self._stamp:
             return
-        by_name: dict[str, tuple[Recipe, BaseModel | None]] = {}
+        by_name: dict[str, tuple[Recipe, BaseModel | None, TriggerType | None]] = {}
         for recipe in self.recipes.list():
             try:
-                config = recipe.trigger_config()
+                kind, config = recipe.trigger_type(), recipe.trigger_config()
             except Exception:  # its trigger plugin is gone: it cannot take events
-                config = None
-            by_name[recipe.name] = (recipe, config)
+                kind = config = None
+            by_name[recipe.name] = (recipe, config, kind)
         self._by_name = by_name
-        self._by_token = {r.token: name for name, (r, _) in by_name.items()}
+        self._by_token = {r.token: name for name, (r, _, _) in by_name.items()}
         self._stamp = stamp
 
-    def by_token(self, token: str) -> tuple[Recipe, BaseModel | None] | None:
-        """Return the recipe whose webhook token is ``token`` with its trigger config, or None."""
+    def by_token(self, token: str) -> tuple[Recipe, BaseModel | None, TriggerType | None] | None:
+        """Return the recipe whose webhook token is ``token`` with its trigger config
+        and type (None when the trigger's plugin is gone), or None."""
         self._refresh()
         name = self._by_token.get(token)
         return self._by_name.get(name) if name else None
@@ -85,7 +102,7 @@ class ServerState:
     def started_recipes(self) -> Iterator[tuple[Recipe, BaseModel]]:
         """Yield the started recipes with their trigger configs."""
         self._refresh()
-        for recipe, config in self._by_name.values():
+        for recipe, config, _ in self._by_name.values():
             if recipe.status == "started" and config is not None:
                 yield recipe, config
 

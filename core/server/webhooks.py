@@ -41,8 +41,8 @@ async def receive_webhook(request: Request) -> Response:
     found = state.by_token(request.path_params["token"])
     if found is None:
         return JSONResponse({"error": "No recipe listens at this URL."}, status_code=404)
-    recipe, config = found
-    if config is None or not recipe.trigger_type().receives_http:
+    recipe, config, kind = found
+    if kind is None or not kind.receives_http:
         return JSONResponse({"error": f"The recipe {recipe.name!r} does not take webhooks."}, status_code=404)
     if recipe.status != "started":
         return JSONResponse(
@@ -57,7 +57,7 @@ async def receive_webhook(request: Request) -> Response:
         received_at=datetime.now(timezone.utc),
     )
     try:
-        received = recipe.trigger_type().receive(config, inbound)
+        received = kind.receive(config, inbound)
     except TriggerRefused as exc:
         return JSONResponse({"error": exc.message}, status_code=exc.status)
     dedupe = f"{recipe.name}:{received.event_id}" if received.event_id else None

@@ -37,10 +37,17 @@ class Worker:
 
     def notify(self, job_id: str) -> None:
         """Hand a freshly stored job to the worker."""
-        self.queue.put_nowait(job_id)
+        if self.concurrency:
+            self.queue.put_nowait(job_id)
 
     def start(self, pending: list[str]) -> None:
-        """Start the tasks, with ``pending`` (found at start-up) first in line."""
+        """Start the tasks, with ``pending`` (found at start-up) first in line.
+
+        With ``concurrency`` 0 the server only accepts events: its jobs stay pending
+        for a server that runs them.
+        """
+        if self.concurrency == 0:
+            return
         for job_id in pending:
             self.queue.put_nowait(job_id)
         self._tasks = [asyncio.create_task(self._work(), name=f"plugwire-worker-{n}") for n in range(self.concurrency)]

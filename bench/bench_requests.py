@@ -1,0 +1,142 @@
+"""The make-request step against raw httpx2: 2,000 POSTs to a local server at the
+same concurrency, alternating, medians of several rounds (loopback only).
+
+    python bench/bench_requests.py [--rounds 5] [--requests 2000] [--concurrency 32]
+
+The step path is what a job runs per step: datapills filled in from the trigger's
+event, the request built and sent through the connection's client (auth: basic),
+the exchange captured with credentials masked, and the step record scrubbed of
+secrets. Raw is one ``httpx2.AsyncClient`` posting the same body with the same auth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import httpx2
+
+SERVER = textwrap.dedent("""
+    import sys, uvicorn
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    async def venues(request):
+        body = await request.json()
+        return JSONResponse({"id": "52041000", **body["venue"]})
+    app = Starlette(routes=[Route("/venues", venues, methods=["POST"])])
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http="httptools", log_level="warning", access_log=False)
+""")
+PASSWORD = "bench-password-123"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def gather_bounded(n: int, concurrency: int, one) -> tuple[float, float]:
+    """Return (wall seconds, client CPU seconds) for ``n`` calls of ``one`` at ``concurrency``."""
+    sem = asyncio.Semaphore(concurrency)
+
+    async def guarded(i: int) -> None:
+        async with sem:
+            await one(i)
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(guarded(i) for i in range(n)))
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+async def raw_round(url: str, n: int, concurrency: int) -> tuple[float, float]:
+    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx2.AsyncClient(limits=limits, auth=("bench", PASSWORD), trust_env=False) as client:
+        async def one(i: int) -> None:
+            r = await client.post(url, json={"venue": {"name": f"Hall {i}", "capacity": i}})
+            assert r.status_code == 200 and r.json()["name"] == f"Hall {i}"
+
+        await one(-1)  # open the pool like the step path's first request does
+        return await gather_bounded(n, concurrency, one)
+
+
+async def step_round(home, url: str, n: int, concurrency: int) -> tuple[float, float]:
+    from plugwire.core.netpolicy import NetworkPolicy
+    from plugwire.core.recipes import Step
+    from plugwire.core.runner import Runner
+
+    runner = Runner(home, policy=NetworkPolicy(enabled=False))
+    step = Step(name="create", action="create_venue", body={"venue": {"name": "{{trigger.payload.name}}", "capacity": "{{trigger.payload.capacity}}"}})
+    try:
+        async def one(i: int) -> None:
+            record, _ = await runner.run_step(step, {"trigger": {"payload": {"name": f"Hall {i}", "capacity": i}}, "steps": {}})
+            assert record["status"] == "succeeded" and record["output"]["body"]["name"] == f"Hall {i}", record.get("error")
+            assert PASSWORD not in str(record)
+
+        await one(-1)
+        return await gather_bounded(n, concurrency, one)
+    finally:
+        await runner.aclose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    os.environ["PLUGWIRE_HOME"] = tempfile.mkdtemp(prefix="plugwire-bench-")
+    from plugwire.core.actions import Actions, build_action
+    from plugwire.core.connections import Connections
+    from plugwire.core.home import Home
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/venues"
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        home = Home(os.environ["PLUGWIRE_HOME"])
+        Connections(home).create({"name": "api", "auth_type": "basic", "settings": {"username": "bench", "password": PASSWORD}})
+        Actions(home).create(build_action({"name": "create_venue", "connection": "api", "method": "POST", "url": url,
+                                           "body_format": "json", "body": {"venue": {"name": "x", "capacity": 1}}}))
+        raw, step, raw_cpu, step_cpu = [], [], [], []
+        print(f"{args.requests} POSTs per round at concurrency {args.concurrency}, {args.rounds} rounds, alternating")
+        for n in range(args.rounds):
+            for into, cpu, run in ((raw, raw_cpu, lambda: raw_round(url, args.requests, args.concurrency)),
+                                   (step, step_cpu, lambda: step_round(home, url, args.requests, args.concurrency))):
+                wall, used = asyncio.run(run())
+                into.append(wall)
+                cpu.append(used)
+            print(f"  round {n + 1}: raw {raw[-1]:.2f} s ({raw_cpu[-1]:.2f} s CPU), step {step[-1]:.2f} s "
+                  f"({step_cpu[-1]:.2f} s CPU), ratio {step[-1] / raw[-1]:.2f}")
+        mr, ms = statistics.median(raw), statistics.median(step)
+        per = lambda cpu: statistics.median(cpu) / args.requests * 1e6
+        print(f"raw httpx2: median {mr:.2f} s ({args.requests / mr:,.0f} requests/s), min {min(raw):.2f}, max {max(raw):.2f}; "
+              f"client CPU {per(raw_cpu):.0f} us/request")
+        print(f"make-request step: median {ms:.2f} s ({args.requests / ms:,.0f} requests/s), min {min(step):.2f}, max {max(step):.2f}; "
+              f"client CPU {per(step_cpu):.0f} us/request")
+        print(f"step / raw: {ms / mr:.2f}x wall (median of per-round ratios {statistics.median(s / r for s, r in zip(step, raw)):.2f}x), "
+              f"{statistics.median(step_cpu) / statistics.median(raw_cpu):.2f}x client CPU")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
