@@ -52,10 +52,13 @@ class ProviderEntry:
     end: int
 
 
-def _registrable(host: str) -> str:
+def _registrable(host: str) -> str | None:
     """Return the registrable-looking domain of a host: the last two labels, three
-    when the second-level label is a short public suffix (``co.uk``)."""
+    when the second-level label is a short public suffix (``co.uk``); None for an IP
+    address or a single-label host, which have no domain to share."""
     labels = host.split(".")
+    if len(labels) < 2 or all(label.isdigit() for label in labels):
+        return None
     if len(labels) >= 3 and len(labels[-2]) <= 3 and len(labels[-1]) == 2:
         return ".".join(labels[-3:])
     return ".".join(labels[-2:])
@@ -126,9 +129,10 @@ class Index:
         else:
             self.host_exact.setdefault(host, []).append(pi)
             dom = _registrable(host)
-            lst = self.host_domain.setdefault(dom, [])
-            if pi not in lst:
-                lst.append(pi)
+            if dom is not None:
+                lst = self.host_domain.setdefault(dom, [])
+                if pi not in lst:
+                    lst.append(pi)
 
     # -- pickling: lazily built caches are not worth storing -------------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -167,7 +171,8 @@ class Index:
 
     def domain_providers(self, host: str) -> list[int]:
         """Return providers with a host in the same registrable domain as ``host``."""
-        return list(self.host_domain.get(_registrable(host), ()))
+        dom = _registrable(host)
+        return list(self.host_domain.get(dom, ())) if dom else []
 
     def host_choices(self) -> list[str]:
         """Return every exact host (for the fuzzy host fallback), built once."""

@@ -152,3 +152,13 @@ def test_unknown_host_with_generic_path_gets_nothing(builtin, path):
 
 def test_unrelated_path_on_known_host_gets_nothing(toy):
     assert suggest_from_index(toy, "GET", "https://api.toy.test/totally/different/thing") == []
+
+
+def test_ip_hosts_share_no_domain(tmp_path):
+    from knowledge_helpers import ep, provider_doc
+
+    folder = write_docs(tmp_path / "cat", local=provider_doc("local", ["127.0.0.1"], [ep("GET", "/internal/reports/{id}")]))
+    index = kb_over(Source("user", folder)).catalogue().index
+    assert best(index, "GET", "http://127.0.0.1:8123/internal/reports/9").request.url == "http://127.0.0.1:8123/internal/reports/9"
+    other = best(index, "GET", "http://127.0.0.2/internal/reports/9")
+    assert other is None or "same domain" not in other.reason
