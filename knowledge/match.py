@@ -95,12 +95,23 @@ def _unique(rules: list[HostRule]) -> list[HostRule]:
     return [r for r in rules if not (r.provider in seen or seen.add(r.provider))]
 
 
-def match_url(index: Index, method: str, url: NormalizedUrl, *, limit: int = 5, cutoff: float = CUTOFF) -> list[Match]:
-    """Return up to ``limit`` matches scoring at least ``cutoff``, best first."""
+def match_url(
+    index: Index, method: str, url: NormalizedUrl, *, limit: int = 5, cutoff: float = CUTOFF, provider: str | None = None
+) -> list[Match]:
+    """Return up to ``limit`` matches scoring at least ``cutoff``, best first.
+
+    ``provider`` is the catalogue provider the connection is for, if any: when the
+    host itself is not recognised (a self-hosted instance, a gateway), that
+    provider's endpoints are matched as if the host were listed, slightly lower.
+    """
     method = method.upper()
     segs = url.segments
     found: dict[int, Match] = {}
     rules = resolve_host(index, url.host)
+    pi = index.by_id.get(provider) if provider else None
+    if pi is not None and not any(r.strong for r in rules):
+        name = index.providers[pi].name
+        rules = [HostRule(pi, 0.95, f"the connection is for {name} (host {url.host} is not listed for it)", True)]
     for rule in rules:
         exact = _exact(index, rule, method, segs)
         for m in exact:

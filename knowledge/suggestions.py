@@ -28,13 +28,16 @@ _PLACEHOLDER_RE = re.compile(r"\{([^{}/]*)\}")
 _LEARNED_BONUS = 0.02
 
 
-def suggest_from_index(index: Index, method: str, url: str, *, limit: int = 5, cutoff: float = CUTOFF) -> list[Suggestion]:
+def suggest_from_index(
+    index: Index, method: str, url: str, *, limit: int = 5, cutoff: float = CUTOFF, provider: str | None = None
+) -> list[Suggestion]:
     """Return up to ``limit`` suggestions for ``method`` and ``url``, best first.
 
+    ``provider`` names the catalogue provider of the connection, if known.
     Raises ``UserInputError`` (field ``url``) when the URL is not absolute http(s).
     """
     nurl = normalize_url(url)
-    matches = match_url(index, method, nurl, limit=limit, cutoff=cutoff)
+    matches = match_url(index, method, nurl, limit=limit, cutoff=cutoff, provider=provider)
     out = [to_suggestion(index, m, method.upper(), nurl) for m in matches]
     out.sort(key=lambda s: (-s.score, not s.learned, s.endpoint or ""))
     return out

@@ -16,14 +16,18 @@ class KnowledgeSuggester(Suggester):
     description = "Known endpoints from the catalogue: host, path template, sample body and constraints."
 
     def suggest(self, method: str, url: str, connection: Any = None, *, limit: int = 5) -> list[Suggestion]:
-        """Return up to ``limit`` suggestions above the cutoff, best first.
+        """Return up to ``limit`` suggestions above the cutoff, best first; the
+        connection's ``provider`` (if set) stands in for an unrecognised host.
 
         Raises ``UserInputError`` (field ``url``) when the URL is not absolute http(s).
         """
         from plugwire.knowledge.base import get_knowledge
         from plugwire.knowledge.suggestions import suggest_from_index
 
-        return suggest_from_index(get_knowledge().catalogue().index, method, url, limit=limit)
+        # a connection made with --provider says which API a self-hosted host serves
+        options = getattr(connection, "options", connection)
+        provider = getattr(options, "provider", None)
+        return suggest_from_index(get_knowledge().catalogue().index, method, url, limit=limit, provider=provider)
 
 
 @hookimpl

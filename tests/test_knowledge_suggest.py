@@ -178,3 +178,13 @@ def test_connections_add_with_provider_prefills_and_asks_for_credentials(home, c
     assert "s3cret-value" not in out
     code, _, err = run_cli(capsys, "connections", "add", "jira", "--provider", "https://acme.atlassian.net/", "--set", "username=me@example.com")
     assert code == 1 and "settings.password" in err and "API token" in err
+
+
+def test_connection_provider_stands_in_for_an_unknown_host(home, connections):
+    conn = connections.create({"name": "jira-onprem", "auth_type": "none", "provider": "jira"})
+    without = suggest("GET", "https://jira.intranet.example/rest/api/2/project/ABC").best
+    with_conn = suggest("GET", "https://jira.intranet.example/rest/api/2/project/ABC", conn).best
+    assert with_conn.provider == "jira" and with_conn.endpoint == "GET /rest/api/2/project/{projectIdOrKey}"
+    assert "The connection is for Jira" in with_conn.reason
+    assert with_conn.request.url == "https://jira.intranet.example/rest/api/2/project/ABC"
+    assert without is None or with_conn.score > without.score
