@@ -12,15 +12,13 @@ os.environ.pop("PLUGWIRE_LOAD_PLUGINS", None)
 os.environ.pop("PLUGWIRE_SECRET_KEY", None)
 
 import socket
-import threading
-import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 import pytest
-import uvicorn
 
 from plugwire.core.plugins import get_plugin_manager
+from plugwire.core.testing.server import ServerThread
 
 
 @pytest.fixture
@@ -58,34 +56,8 @@ def register_plugin():
             pm.unregister(plugin)
 
 
-class LiveServer:
-    """A uvicorn server for an ASGI app on 127.0.0.1, in a thread."""
-
-    def __init__(self, app, *, ssl_options: dict[str, Any] | None = None):
-        self.app = app
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        scheme = "https" if ssl_options else "http"
-        self.url = f"{scheme}://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", **(ssl_options or {}))
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def start(self) -> "LiveServer":
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("test server did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.sock.close()
+# The same threaded uvicorn server that plugwire's pytest plugin gives plugin authors.
+LiveServer = ServerThread
 
 
 @contextmanager
