@@ -62,8 +62,12 @@ class LoadProblem:
 _problems: list[LoadProblem] = []
 
 
+def _dist_name(ep: metadata.EntryPoint) -> str:
+    return ep.dist.name if ep.dist is not None else ""
+
+
 def _wanted(ep: metadata.EntryPoint) -> bool:
-    dist = ep.dist.name if ep.dist is not None else ""
+    dist = _dist_name(ep)
     if os.environ.get("PLUGWIRE_TESTING") == "1" and dist != _OWN_DISTRIBUTION:
         return False
     limit = os.environ.get("PLUGWIRE_LOAD_PLUGINS")
@@ -94,14 +98,17 @@ def _api_problem(module: Any) -> str | None:
 
 
 def _load_entry_points() -> None:
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+    # plugwire's own entry points first: on a name clash the later plugin is the one
+    # refused, so a third party cannot take over a built-in name (such as "basic").
+    eps = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: _dist_name(ep) != _OWN_DISTRIBUTION)
+    for ep in eps:
         if not _wanted(ep) or pm.get_plugin(ep.name) is not None:
             continue
         dist = ep.dist.name if ep.dist is not None else "?"
         label = f"{ep.name} ({dist})"
         try:
             module = ep.load()
-        except Exception as exc:  # a broken plugin must not take plugwire down with it
+        except (Exception, SystemExit) as exc:  # a broken plugin (even one calling sys.exit) must not take plugwire down
             _problems.append(LoadProblem(label, f"failed to import: {type(exc).__name__}: {exc}"))
             log.warning("plugin %s was not loaded: %s", label, exc)
             continue
@@ -130,9 +137,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
 def load_problems() -> list[LoadProblem]:
     """Return the plugins refused so far (at import, API check or registration)."""
     get_plugin_manager()
-    for reg in _REGISTRIES:
-        reg.items()
-    return list(_problems)
+    return list(_problems) + [p for reg in _REGISTRIES for p in reg.problems()]
 
 
 T = TypeVar("T")
@@ -177,7 +182,7 @@ class Registry(Generic[T]):
             except PluginError as exc:
                 snap.problems.append(LoadProblem(plugin, str(exc)))
                 log.warning("%s", exc)
-            except Exception as exc:  # a plugin's own bug: report it, keep the rest
+            except (Exception, SystemExit) as exc:  # a plugin's own bug: report it, keep the rest
                 msg = f"plugin {plugin!r} failed in {self.hook_name}: {type(exc).__name__}: {exc}"
                 snap.problems.append(LoadProblem(plugin, msg))
                 log.warning("%s", msg)
