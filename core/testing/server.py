@@ -94,8 +94,15 @@ class _Route:
 
 
 def _compile(template: str) -> re.Pattern:
-    parts = re.split(r"(\{[A-Za-z_][A-Za-z0-9_]*\})", template)
-    regex = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
+    """``{name}`` matches one path segment, ``{name:path}`` the rest of the path."""
+    parts = re.split(r"(\{[A-Za-z_][A-Za-z0-9_]*(?::path)?\})", template)
+    regex = ""
+    for p in parts:
+        if p.startswith("{"):
+            name, _, kind = p[1:-1].partition(":")
+            regex += f"(?P<{name}>.*)" if kind == "path" else f"(?P<{name}>[^/]+)"
+        else:
+            regex += re.escape(p)
     return re.compile(f"^{regex}$")
 
 
@@ -156,7 +163,8 @@ class ProgrammableAPI:
         handler: Handler | None = None,
         replies: list[Reply] | None = None,
     ) -> "ProgrammableAPI":
-        """Answer ``method`` (``"*"`` for any) on ``path`` (``{name}`` matches one segment).
+        """Answer ``method`` (``"*"`` for any) on ``path`` (``{name}`` matches one
+        segment, ``{name:path}`` the rest of the path).
 
         Give a fixed reply (``json``/``body``, ``status``, ``headers``), a list of
         ``replies`` used in turn (the last one repeats), or a ``handler`` called with
