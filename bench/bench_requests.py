@@ -87,6 +87,30 @@ async def step_round(home, url: str, n: int, concurrency: int) -> tuple[float, f
         await runner.aclose()
 
 
+async def send_round(home, url: str, n: int, concurrency: int) -> tuple[float, float]:
+    """The shared send function alone (core.send.send_async), for attribution."""
+    from plugwire.core.actions import Actions
+    from plugwire.core.connections import Connections
+    from plugwire.core.http import client_for
+    from plugwire.core.send import send_async
+
+    connections = Connections(home)
+    conn = connections.get("api")
+    action = Actions(home).get("create_venue")
+    spec = action.spec()
+    client = client_for(conn, connections, asynchronous=True)
+    try:
+        async def one(i: int) -> None:
+            exchange = await send_async(spec.model_copy(update={"body": {"venue": {"name": f"Hall {i}", "capacity": i}}}),
+                                        connection=conn, connections=connections, client=client, retry=action.retry)
+            assert exchange.ok
+
+        await one(-1)
+        return await gather_bounded(n, concurrency, one)
+    finally:
+        await client.aclose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -115,24 +139,23 @@ def main() -> None:
         Connections(home).create({"name": "api", "auth_type": "basic", "settings": {"username": "bench", "password": PASSWORD}})
         Actions(home).create(build_action({"name": "create_venue", "connection": "api", "method": "POST", "url": url,
                                            "body_format": "json", "body": {"venue": {"name": "x", "capacity": 1}}}))
-        raw, step, raw_cpu, step_cpu = [], [], [], []
+        kinds = {"raw httpx2": raw_round, "send_async alone": send_round, "make-request step": step_round}
+        wall: dict[str, list[float]] = {k: [] for k in kinds}
+        cpu: dict[str, list[float]] = {k: [] for k in kinds}
         print(f"{args.requests} POSTs per round at concurrency {args.concurrency}, {args.rounds} rounds, alternating")
         for n in range(args.rounds):
-            for into, cpu, run in ((raw, raw_cpu, lambda: raw_round(url, args.requests, args.concurrency)),
-                                   (step, step_cpu, lambda: step_round(home, url, args.requests, args.concurrency))):
-                wall, used = asyncio.run(run())
-                into.append(wall)
-                cpu.append(used)
-            print(f"  round {n + 1}: raw {raw[-1]:.2f} s ({raw_cpu[-1]:.2f} s CPU), step {step[-1]:.2f} s "
-                  f"({step_cpu[-1]:.2f} s CPU), ratio {step[-1] / raw[-1]:.2f}")
-        mr, ms = statistics.median(raw), statistics.median(step)
-        per = lambda cpu: statistics.median(cpu) / args.requests * 1e6
-        print(f"raw httpx2: median {mr:.2f} s ({args.requests / mr:,.0f} requests/s), min {min(raw):.2f}, max {max(raw):.2f}; "
-              f"client CPU {per(raw_cpu):.0f} us/request")
-        print(f"make-request step: median {ms:.2f} s ({args.requests / ms:,.0f} requests/s), min {min(step):.2f}, max {max(step):.2f}; "
-              f"client CPU {per(step_cpu):.0f} us/request")
-        print(f"step / raw: {ms / mr:.2f}x wall (median of per-round ratios {statistics.median(s / r for s, r in zip(step, raw)):.2f}x), "
-              f"{statistics.median(step_cpu) / statistics.median(raw_cpu):.2f}x client CPU")
+            for name, run in kinds.items():
+                took, used = asyncio.run(run(url, args.requests, args.concurrency) if run is raw_round else run(home, url, args.requests, args.concurrency))
+                wall[name].append(took)
+                cpu[name].append(used)
+            print(f"  round {n + 1}: " + ", ".join(f"{k} {wall[k][-1]:.2f} s ({cpu[k][-1]:.2f} s CPU)" for k in kinds))
+        base_wall, base_cpu = statistics.median(wall["raw httpx2"]), statistics.median(cpu["raw httpx2"])
+        for name in kinds:
+            m = statistics.median(wall[name])
+            ratios = statistics.median(w / r for w, r in zip(wall[name], wall["raw httpx2"]))
+            print(f"{name}: median {m:.2f} s ({args.requests / m:,.0f} requests/s, min {min(wall[name]):.2f}, max {max(wall[name]):.2f}), "
+                  f"client CPU {statistics.median(cpu[name]) / args.requests * 1e6:.0f} us/request; "
+                  f"{m / base_wall:.2f}x raw wall (per-round {ratios:.2f}x), {statistics.median(cpu[name]) / base_cpu:.2f}x raw CPU")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

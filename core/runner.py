@@ -81,12 +81,11 @@ def scrub(value: Any, secrets: list[str]) -> Any:
     return value
 
 
-def _step_request(action: Action, step: Step, context: dict[str, Any]) -> RequestSpec:
-    """Return the request of ``step``: the action's, with the step's values, pills filled in.
+def _step_request(spec: RequestSpec, step: Step, context: dict[str, Any]) -> RequestSpec:
+    """Return the request of ``step``: the action's ``spec``, with the step's values, pills filled in.
 
     Raises ``MissingValue`` naming the field a pill found no value for.
     """
-    spec = action.spec()
     values: dict[str, Any] = {
         "url": step.url if step.url is not None else spec.url,
         "headers": {**spec.headers, **step.headers},
@@ -136,6 +135,13 @@ class Runner:
         for client in clients:
             await client.aclose()
 
+    def _load_action(self, name: str) -> tuple[Action, RequestSpec, Connection | None, list[str]]:
+        """Return an action, its request part, its connection and the secrets to scrub (cached together)."""
+        action = self.actions.get(name)
+        conn = self.connections.get(action.connection) if action.connection else None
+        secrets = _action_secrets(action) + (conn.secret_values() if conn is not None else [])
+        return action, action.spec(), conn, secrets
+
     async def run_step(self, step: Step, context: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """Run one step; returns its record and the secret values to scrub from it.
 
@@ -147,12 +153,9 @@ class Runner:
         secrets: list[str] = []
         spec = None
         try:
-            action = self.cache.get("action", step.action, self.actions.get)
-            secrets += _action_secrets(action)
-            conn = self.cache.get("connection", action.connection, self.connections.get) if action.connection else None
-            if conn is not None:
-                secrets += conn.secret_values()
-            spec = _step_request(action, step, context)
+            action, base, conn, found = self.cache.get("step", step.action, self._load_action)
+            secrets += found
+            spec = _step_request(base, step, context)
             if self.policy.enabled and not (conn is not None and conn.options.private_network):
                 url = httpx2.URL(validate_absolute_url(spec.url, "url"))
                 await self.policy.acheck_host(url.host, port=url.port, connection=conn.name if conn else "(none)")
