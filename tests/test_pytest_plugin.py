@@ -197,6 +197,14 @@ def test_connection_factory_makes_builtin_auth_types_and_names_bad_fields(plugwi
         plugwire_connections.create("basic", {"username": "ann"})
 
 
+def test_cli_runs_in_process_with_the_registered_plugin(plugwire_plugin, plugwire_cli):
+    plugwire_plugin(KitPlugin())
+    code, out, err = plugwire_cli("connections", "types", "--json")
+    assert code == 0 and "kit_token" in out
+    code, out, err = plugwire_cli("connections", "show", "nope")
+    assert code == 1 and "No connection named 'nope'" in out + err
+
+
 def test_catalogue_loader_validates_and_suggests_from_one_file(plugwire_catalogue, tmp_path):
     good = tmp_path / "kitapi.yaml"
     good.write_text(CATALOGUE)
@@ -265,5 +273,6 @@ def test_fixtures_are_prefixed_and_installed_plugins_are_kept_out(pytester, monk
     block = text.split("fixtures defined from plugwire.core.testing.plugin", 1)[1].split("\n", 1)[1]
     block = block.split("\n---", 1)[0].split("\n===", 1)[0]
     names = {line.split()[0] for line in block.splitlines() if line.strip() and not line.startswith(" ")}
-    assert names == {"plugwire_home", "plugwire_plugin", "plugwire_api", "plugwire_connections", "plugwire_catalogue"}
+    assert names == {"plugwire_home", "plugwire_plugin", "plugwire_api", "plugwire_connections", "plugwire_catalogue",
+                     "plugwire_cli"}
     pytester.runpytest_subprocess().assert_outcomes(passed=1)

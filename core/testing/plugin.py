@@ -19,6 +19,9 @@ shadow a project's own:
 ``plugwire_catalogue``
     a :class:`~plugwire.core.testing.helpers.CatalogueLoader`: validate one
     catalogue file and ask the knowledge suggester with only that file.
+``plugwire_cli``
+    run ``plugwire ARGS`` in-process on the test's data folder (with the plugins the
+    test registered): returns ``(exit code, stdout, stderr)``.
 
 While tests run, installed plugwire plugins are not loaded from their entry points
 (``PLUGWIRE_TESTING=1``), so another installed plugin cannot change your results;
@@ -40,6 +43,7 @@ if TYPE_CHECKING:  # only for annotations: pytest start-up stays light
 __all__ = [
     "plugwire_api",
     "plugwire_catalogue",
+    "plugwire_cli",
     "plugwire_connections",
     "plugwire_home",
     "plugwire_plugin",
@@ -109,3 +113,28 @@ def plugwire_catalogue() -> "CatalogueLoader":
     from plugwire.core.testing.helpers import CatalogueLoader
 
     return CatalogueLoader()
+
+
+@pytest.fixture
+def plugwire_cli(plugwire_home, capsys, monkeypatch):
+    """Run ``plugwire ARGS`` in-process with an empty stdin and wide output; returns
+    ``(exit code, stdout, stderr)``."""
+    import io
+    import sys
+
+    from plugwire.core.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")  # keep rich tables from wrapping
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
