@@ -12,8 +12,8 @@ from starlette.routing import Route
 from plugwire.core.netpolicy import NetworkPolicy, NetworkPolicyError, blocked_reason
 from plugwire.core.recipes import Recipes
 from plugwire.core.runner import Runner
-from tests.proxy_server import ForwardProxy
-from tests.recipes_support import save_action
+from proxy_server import ForwardProxy
+from recipes_support import save_action
 
 
 @pytest.mark.parametrize(

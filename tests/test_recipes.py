@@ -9,7 +9,7 @@ import pytest
 from plugwire.core.cli import main
 from plugwire.core.errors import AlreadyExistsError, NotFoundError, UserInputError
 from plugwire.core.recipes import Recipes
-from tests.recipes_support import save_action
+from recipes_support import save_action
 
 WEBHOOK = {"type": "webhook", "config": {"sample_payload": {"venue": {"name": "Hall", "tags": ["a"]}}}}
 

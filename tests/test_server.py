@@ -23,10 +23,10 @@ from starlette.routing import Route
 
 from plugwire.core.connections import Connections
 from plugwire.core.recipes import Recipes
-from tests.conftest import free_port
-from tests.recipes_support import API_TOKEN, finished_job, plugwire_server, save_action, wait_for
-from tests.test_triggers import standard_headers
-from tests.venue_api import make_app
+from conftest import free_port
+from recipes_support import API_TOKEN, finished_job, plugwire_server, save_action, wait_for
+from test_triggers import standard_headers
+from venue_api import make_app
 
 TOKEN = "eb-oauth-token-5f3a9c1e77"
 JIRA_TOKEN = "jira-api-token-9b8c7d6e5f"
@@ -303,3 +303,24 @@ def _up(url: str) -> bool:
         return httpx2.get(f"{url}/health", timeout=0.5).status_code == 200
     except httpx2.HTTPError:
         return False
+
+
+def test_oauth2_callback_through_the_server(home, connections, live_server, monkeypatch):
+    from oauth_provider import OAuthProvider
+    from test_oauth2 import SECRET, add_oauth2, browse
+
+    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
+    provider = OAuthProvider()
+    provider.url = live_server(provider.app).url
+    with plugwire_server(home) as (state, url):
+        provider.add_client("plugwire-app", SECRET, [f"{url}/oauth/callback"])
+        add_oauth2(connections, provider, register=False, redirect_uri="http://127.0.0.1:9/unused")
+        auth = {"Authorization": f"Bearer {API_TOKEN}"}
+        started = httpx2.post(f"{url}/api/connections/acme/authorize", headers=auth)
+        assert started.status_code == 201, started.text
+        page = browse(started.json()["authorize_url"])
+        assert page.status_code == 200 and "Connected" in page.text, page.text
+        replay = httpx2.get(f"{url}/oauth/callback?code=x&state=unknown")
+        assert replay.status_code == 400 and "unknown or expired" in replay.text
+    token = connections.tokens("acme").load()
+    assert token["access_token"] and token["access_token"] not in page.text

@@ -163,7 +163,7 @@ class _TicketPlugin:
 def test_register_triggers_hook_adds_a_trigger_whose_datatree_checks_pills(register_plugin, home):
     register_plugin(_TicketPlugin(), name="test-ticket-plugin")
     assert "test-ticket" in triggers.names()
-    from tests.recipes_support import save_action
+    from recipes_support import save_action
 
     save_action(home, "notify", method="POST", url="https://chat.example.com/send", body_format="json", body={"text": "x"}, sample={"ok": True})
     recipes = Recipes(home)
