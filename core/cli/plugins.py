@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
@@ -35,3 +37,24 @@ def plugins(
         console.print(table)
     for p in problems:
         console.print(f"[red]Refused[/] {p['plugin']}: {p['reason']}")
+
+
+@app.command("new")
+def new_command(
+    name: str = typer.Argument(..., help="Plugin name, e.g. acme-crm (the package becomes plugwire-acme-crm)."),
+    kind: str = typer.Option(..., "--kind", help="auth, trigger, suggester or catalogue."),
+    folder: Path = typer.Option(Path("."), "--dir", help="Folder to create the package in."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Write a plugin package (pyproject with the entry point, module, tests, README)
+    that installs and passes its own tests as generated."""
+    from plugwire.core.scaffold import write_plugin
+
+    root, files = write_plugin(name, kind, folder)
+    if as_json:
+        print_json({"package": str(root), "files": [str(f.relative_to(root)) for f in files]})
+        return
+    console.print(f"Wrote {root}:", markup=False)
+    for f in files:
+        console.print(f"  {f.relative_to(root)}", markup=False)
+    console.print(f"Next: cd {root} && pip install -e '.[test]' && python -m pytest", markup=False)
