@@ -10,7 +10,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, read_secret, stdin_is_interactive
+from plugwire.core.cli.connection_input import (
+    ask_provider_fields,
+    certificate_input,
+    load_spec,
+    put_dotted,
+    prefill_for,
+    settings_from_flags,
+)
+from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, stdin_is_interactive
 from plugwire.core.connections import Connections
 from plugwire.core.errors import UserInputError
 from plugwire.core.plugins import auth_types
@@ -26,121 +34,6 @@ SECRET_HELP = (
 
 def _service() -> Connections:
     return Connections(home())
-
-
-def _secret_fields(auth_name: str) -> tuple[set[str], set[str]]:
-    """Return (all secret top-level fields, required secret fields) of an auth type."""
-    auth = auth_types.get(auth_name)
-    if auth is None:
-        return set(), set()
-    secret, required = set(), set()
-    for f in auth.describe_fields():
-        if f["secret"]:
-            secret.add(f["name"])
-            if f["required"]:
-                required.add(f["name"])
-    return secret, required
-
-
-def _put(target: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = dotted.split(".", 1)
-    if len(parts) == 2 and parts[1]:
-        target.setdefault(parts[0], {})
-        if not isinstance(target[parts[0]], dict):
-            raise UserInputError(f"settings.{parts[0]} is not a mapping.", field=f"settings.{parts[0]}", fix="drop the dotted key")
-        target[parts[0]][parts[1]] = value
-    else:
-        target[dotted] = value
-
-
-def _value(text: str) -> Any:
-    if text[:1] in "[{":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return text
-    return text
-
-
-def _settings_from_flags(auth_name: str, sets: list[str], secrets: list[str], *, prompt_missing: bool, existing: set[str] = frozenset()) -> dict[str, Any]:
-    secret_fields, required_secret = _secret_fields(auth_name)
-    settings: dict[str, Any] = {}
-    for item in sets:
-        key, sep, val = item.partition("=")
-        if not sep or not key:
-            raise UserInputError(f"--set {item!r} is not KEY=VALUE.", field="settings", fix="write --set key=value")
-        if key.split(".", 1)[0] in secret_fields:
-            raise UserInputError(
-                f"settings.{key} is a secret and cannot be given with --set.",
-                field=f"settings.{key}",
-                fix=f"use --secret {key}=env:VAR, --secret {key}=file:PATH or --secret {key}=prompt",
-            )
-        _put(settings, key, _value(val))
-    for item in secrets:
-        key, sep, source = item.partition("=")
-        if not sep or not key:
-            raise UserInputError(
-                f"--secret {item!r} is not KEY=SOURCE.", field="settings", fix="write --secret key=env:VAR (or file:PATH, -, prompt)"
-            )
-        _put(settings, key, read_secret(source, f"settings.{key}", f"--secret {key}=" + "{}"))
-    if prompt_missing:
-        for name in sorted(required_secret - set(settings) - set(existing)):
-            if stdin_is_interactive():
-                settings[name] = read_secret("prompt", name)
-            else:
-                raise UserInputError(
-                    f"settings.{name} is required and is a secret.",
-                    field=f"settings.{name}",
-                    fix=f"pass --secret {name}=env:VAR or --secret {name}=file:PATH (or run in a terminal to be prompted)",
-                )
-    return settings
-
-
-def _read_pem(path: Optional[Path], field: str) -> Optional[str]:
-    if path is None:
-        return None
-    try:
-        return Path(path).expanduser().read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not a text PEM file"
-        raise UserInputError(f"{field}: cannot read {path} ({reason}).", field=field, fix="give a readable PEM file") from None
-
-
-def _certificate(cert_file, key_file, key_password, ca_file) -> Optional[dict[str, Any]]:
-    if not any([cert_file, key_file, key_password, ca_file]):
-        return None
-    if cert_file is None and (key_file or key_password):
-        raise UserInputError(
-            "client_certificate.certificate is missing: a client key was given without a certificate.",
-            field="client_certificate.certificate",
-            fix="add --cert-file PATH",
-        )
-    out: dict[str, Any] = {}
-    if cert_file:
-        out["certificate"] = _read_pem(cert_file, "client_certificate.certificate")
-    if key_file:
-        out["private_key"] = _read_pem(key_file, "client_certificate.private_key")
-    if key_password:
-        out["key_password"] = read_secret(key_password, "client_certificate.key_password", "--key-password {}")
-    if ca_file:
-        out["ca_bundle"] = _read_pem(ca_file, "client_certificate.ca_bundle")
-    return out
-
-
-def _load_spec(path: Path) -> dict[str, Any]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserInputError(f"--from-file: cannot read {path} ({exc.strerror}).", field="from_file", fix="give a readable file") from None
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise UserInputError(f"--from-file: {path} is not valid JSON or YAML ({exc}).", field="from_file", fix="fix the file") from None
-    if not isinstance(data, dict):
-        raise UserInputError(f"--from-file: {path} must hold one mapping.", field="from_file", fix="write a JSON object")
-    return data
 
 
 def _show(conn_public: dict[str, Any]) -> None:
@@ -181,13 +74,13 @@ def add(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a connection."""
-    data: dict[str, Any] = _load_spec(from_file) if from_file else {}
-    prefill: dict[str, Any] = {}
+    data: dict[str, Any] = load_spec(from_file) if from_file else {}
+    defaults: dict[str, Any] = {}
     if provider:
-        prefill = _prefill(provider)
-        data.setdefault("provider", prefill.get("provider"))
-        data.setdefault("auth_type", prefill.get("auth_type"))
-        data.setdefault("base_url", prefill.get("base_url"))
+        defaults = prefill_for(provider)
+        data.setdefault("provider", defaults.get("provider"))
+        data.setdefault("auth_type", defaults.get("auth_type"))
+        data.setdefault("base_url", defaults.get("base_url"))
     if name:
         data["name"] = name
     if auth:
@@ -199,12 +92,12 @@ def add(
             "auth_type is missing.", field="auth_type", fix=f"add --auth TYPE, one of: {', '.join(auth_types.names())}"
         )
     existing = set((data.get("settings") or {}).keys())
-    asked = _ask_provider_fields(prefill, sets, secrets, data.get("settings") or {}) if prefill.get("auth_type") == data["auth_type"] else {}
+    asked = ask_provider_fields(defaults, sets, secrets, data.get("settings") or {}) if defaults.get("auth_type") == data["auth_type"] else {}
     existing |= {key.split(".", 1)[0] for key in asked}
-    flags = _settings_from_flags(data["auth_type"], sets, secrets, prompt_missing=True, existing=existing | set(prefill.get("settings", {})))
-    settings = {**prefill.get("settings", {}), **(data.get("settings") or {}), **flags}
+    flags = settings_from_flags(data["auth_type"], sets, secrets, prompt_missing=True, existing=existing | set(defaults.get("settings", {})))
+    settings = {**defaults.get("settings", {}), **(data.get("settings") or {}), **flags}
     for key, value in asked.items():
-        _put(settings, key, value)
+        put_dotted(settings, key, value)
     data["settings"] = settings
     for key, value in (("base_url", base_url), ("test_url", test_url), ("agent_url", agent_url)):
         if value is not None:
@@ -219,7 +112,7 @@ def add(
         data["timeout"] = timeout
     if restricted_ip is not None:
         data["restricted_ip"] = restricted_ip
-    cert = _certificate(cert_file, key_file, key_password, ca_file)
+    cert = certificate_input(cert_file, key_file, key_password, ca_file)
     if cert:
         data["client_certificate"] = cert
     conn = _service().create(data)
@@ -230,46 +123,6 @@ def add(
     _show(conn.public())
     if conn.auth_type_plugin().interactive:
         console.print(f"Next: [bold]plugwire connections connect {conn.name!r}[/] to authorize it.")
-
-
-def _ask_provider_fields(prefill: dict[str, Any], sets: list[str], secrets: list[str], given: dict[str, Any]) -> dict[str, Any]:
-    """Return the credentials the catalogue says the provider needs and the flags did not give:
-    prompted for in a terminal, otherwise refused naming the field and the flag to use."""
-    have = {item.partition("=")[0] for item in [*sets, *secrets]}
-
-    def given_already(key: str) -> bool:
-        head, _, rest = key.partition(".")
-        return key in have or (head in given and (not rest or rest in (given.get(head) or {})))
-
-    hints = prefill.get("hints") or {}
-    asked: dict[str, Any] = {}
-    for key, secret in [(k, False) for k in prefill.get("user_fields", [])] + [(k, True) for k in prefill.get("secret_fields", [])]:
-        if given_already(key):
-            continue
-        label = f"settings.{key}" + (f" ({hints[key]})" if hints.get(key) else "")
-        if stdin_is_interactive():
-            asked[key] = read_secret("prompt", label) if secret else typer.prompt(label)
-            continue
-        flag = f"--secret {key}=env:VAR or --secret {key}=file:PATH" if secret else f"--set {key}=VALUE"
-        raise UserInputError(
-            f"settings.{key} is required for provider {prefill.get('provider')!r}" + (f" ({hints[key]})." if hints.get(key) else "."),
-            field=f"settings.{key}",
-            fix=f"pass {flag} (or run in a terminal to be prompted)",
-        )
-    return asked
-
-
-def _prefill(provider: str) -> dict[str, Any]:
-    """Return connection defaults from the catalogue's auth hints for ``provider``."""
-    try:
-        from plugwire.knowledge.prefill import connection_defaults
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("plugwire.knowledge"):
-            raise UserInputError(
-                "--provider needs the knowledge base, which is not installed.", field="provider", fix="drop --provider"
-            ) from None
-        raise
-    return connection_defaults(provider)
 
 
 @app.command("list")
@@ -329,7 +182,7 @@ def edit(
     changes: dict[str, Any] = {}
     if auth:
         changes["auth_type"] = auth
-    settings = _settings_from_flags(auth_name, sets, secrets, prompt_missing=bool(auth and auth != current.auth_type))
+    settings = settings_from_flags(auth_name, sets, secrets, prompt_missing=bool(auth and auth != current.auth_type))
     if settings:
         changes["settings"] = settings
     for key, value in (
@@ -341,7 +194,7 @@ def edit(
             changes[key] = value
     if remove_cert:
         changes["client_certificate"] = None
-    cert = _certificate(cert_file, key_file, key_password, ca_file)
+    cert = certificate_input(cert_file, key_file, key_password, ca_file)
     if cert:
         changes["client_certificate"] = cert
     if not changes and not unset:
