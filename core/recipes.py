@@ -220,6 +220,9 @@ class Recipes:
 
     def _record(self, recipe: Recipe) -> dict[str, Any]:
         data = recipe.model_dump(mode="json", exclude={"trigger"})
+        for step, saved in zip(recipe.steps, data["steps"]):
+            if "body" not in step.model_fields_set:
+                del saved["body"]  # a stored null body would replace the action's body when loaded
         config = recipe.trigger_config()
         data["trigger"] = {"type": recipe.trigger.type, "config": seal(config.model_dump(mode="python"), self.home.cipher)}
         return data
@@ -249,6 +252,19 @@ class Recipes:
         ``UserInputError`` or ``AlreadyExistsError``."""
         recipe = self.validate({**data, "status": "stopped", "started_at": None})
         self.home.store.insert(TABLE, recipe.name, self._record(recipe))
+        return recipe
+
+    def update(self, name: str, data: dict[str, Any]) -> Recipe:
+        """Replace the ``description``, ``trigger`` and/or ``steps`` of the recipe
+        ``name`` with those in ``data``, validated and every pill checked; its status,
+        webhook token and creation time stay. Returns the recipe. Raises
+        ``NotFoundError`` or ``UserInputError`` (naming the step and field)."""
+        current = self.get(name)
+        merged = current.model_dump(mode="python", exclude={"steps"})
+        merged["steps"] = [s.model_dump(mode="python", exclude_unset=True) for s in current.steps]
+        merged.update({k: v for k, v in data.items() if k in ("description", "trigger", "steps")})
+        recipe = self.validate({**merged, "name": name, "updated_at": now_iso()})
+        self.home.store.put(TABLE, name, self._record(recipe))
         return recipe
 
     def get(self, name: str) -> Recipe:

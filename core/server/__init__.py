@@ -45,9 +45,11 @@ def api_token(home: Home) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
-def create_app(state: ServerState, *, background: bool = True) -> Starlette:
+def create_app(state: ServerState, *, background: bool = True, bind_host: str = "127.0.0.1") -> Starlette:
     """Return the ASGI application for ``state``. With ``background`` (the default),
-    its lifespan resumes pending jobs and runs the worker and the scheduler."""
+    its lifespan resumes pending jobs and runs the worker and the scheduler. The web
+    console asks for a login unless ``bind_host`` (where the server listens) is loopback."""
+    from plugwire.core import web
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -64,9 +66,10 @@ def create_app(state: ServerState, *, background: bool = True) -> Starlette:
             await state.runner.aclose()
             state.jobs.close()
 
-    routes = [Route("/hooks/{token}", receive_webhook, methods=["POST", "PUT", "PATCH", "GET", "DELETE"]), *api_routes]
+    routes = [Route("/hooks/{token}", receive_webhook, methods=["POST", "PUT", "PATCH", "GET", "DELETE"]), *api_routes, *web.console_routes()]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.plugwire = state
+    web.attach(app, api_token=state.api_token, bind_host=bind_host)
     return app
 
 
@@ -101,7 +104,7 @@ def serve(
             home, policy=NetworkPolicy(enabled=network_policy), api_token=api_token(home),
             synchronous=synchronous, workers=workers, public_url=public_url,
         )
-        app = create_app(state)
+        app = create_app(state, bind_host=host)
         loop = "uvloop" if _has("uvloop") else "asyncio"
         http = "httptools" if _has("httptools") else "h11"
         uvicorn.run(app, host=host, port=port, loop=loop, http=http, log_level=log_level, access_log=False)

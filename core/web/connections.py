@@ -1,0 +1,242 @@
+"""Console pages for connections: the list, the "link your account" dialog, the
+edit form, *Test connection* and *Connect* (OAuth2 through the provider's page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from plugwire.core.connections import Connection, Connections
+from plugwire.core.errors import NotFoundError, PlugwireError, UserInputError
+from plugwire.core.plugins import auth_types
+from plugwire.core.web.access import Session, page
+from plugwire.core.web.connection_form import auth_fields, connection_input, current_values, form_values
+from plugwire.core.web.render import render, render_error
+
+__all__ = ["base_url", "policy_refusal", "routes"]
+
+
+def base_url(request: Request) -> str:
+    """Return the URL this server is reached at (``--public-url``, else the request's)."""
+    state = request.app.state.plugwire
+    return state.public_url or str(request.base_url).rstrip("/")
+
+
+def policy_refusal(request: Request, conn: Connection | None, url: str) -> str | None:
+    """Return why the server's network policy refuses a request to ``url`` through
+    ``conn``, or None when it may go (the console sends only what the server could)."""
+    from plugwire.core.netpolicy import NetworkPolicyError
+
+    policy = request.app.state.plugwire.policy
+    try:
+        target = httpx2.URL(url)
+    except Exception:
+        return None  # not a URL: the request itself says so
+    exempt = bool(conn and conn.options.private_network)
+    try:
+        policy.check_host(target.host, port=target.port, connection=conn.name if conn else "(none)", exempt=exempt)
+    except NetworkPolicyError as exc:
+        return str(exc)
+    return None
+
+
+def _service(request: Request) -> Connections:
+    return Connections(request.app.state.plugwire.home)
+
+
+def _providers(request: Request) -> list[tuple[str, str]]:
+    from plugwire.knowledge.base import get_knowledge
+
+    index = get_knowledge(request.app.state.plugwire.home).catalogue().index
+    return sorted(((p.provider, p.name) for p in index.providers), key=lambda p: p[1].lower())
+
+
+def _status(conn: Connection, service: Connections) -> dict[str, Any]:
+    interactive = conn.auth_type_plugin().interactive
+    token = service.tokens(conn.name).load() if interactive else None
+    expires = None
+    if token and token.get("expires_at"):
+        from plugwire.core.authorize import token_summary
+
+        expires = token_summary(conn, token)["expires_at"]
+    return {"interactive": interactive, "connected": bool(token) if interactive else None, "expires_at": expires}
+
+
+async def list_page(request: Request, session: Session) -> Response:
+    service = _service(request)
+    items = []
+    for conn in await run_in_threadpool(service.list):
+        items.append({"conn": conn.public(), **_status(conn, service)})
+    return render(request, session, "connections/list.html", {"items": items})
+
+
+def _form_context(request: Request, values: dict[str, Any], auth_name: str | None, *, editing: Connection | None = None) -> dict[str, Any]:
+    auth = auth_types.get(auth_name) if auth_name else None
+    return {
+        "auth_types": [(n, a.title) for n, a in sorted(auth_types.items().items())],
+        "auth": auth,
+        "fields": auth_fields(auth) if auth else [],
+        "values": values,
+        "editing": editing.public() if editing else None,
+        "callback_url": f"{base_url(request)}/oauth/callback",
+    }
+
+
+async def new_page(request: Request, session: Session) -> Response:
+    """GET: the dialog, pre-filled from the catalogue when a known API is picked; POST: create."""
+    q = request.query_params
+    values: dict[str, Any] = {"name": q.get("name", ""), "settings": {}, "verify_tls": True}
+    hints: dict[str, Any] = {}
+    auth_name = q.get("auth_type") or None
+    provider = q.get("provider") or None
+    error: PlugwireError | None = None
+    if request.method == "POST":
+        form = await request.form()
+        auth_name = str(form.get("auth_type") or "")
+        done, error, values = await _save(request, session, form, None)
+        if done is not None:
+            return done
+    elif provider:
+        from plugwire.knowledge.prefill import connection_defaults
+
+        try:
+            found = await run_in_threadpool(connection_defaults, provider, request.app.state.plugwire.home)
+        except PlugwireError as exc:
+            error = exc
+        else:
+            values.update(provider=found["provider"], base_url=found["base_url"] or "")
+            hints = found
+            auth_name = auth_name or (found["auth_type"] if auth_types.get(found["auth_type"]) else None)
+            if auth_name == found["auth_type"]:
+                values["settings"] = dict(found["settings"])
+    if auth_name == "oauth2" and not values["settings"].get("redirect_uri"):
+        values["settings"]["redirect_uri"] = f"{base_url(request)}/oauth/callback"
+    ctx = _form_context(request, values, auth_name)
+    ctx.update(providers=await run_in_threadpool(_providers, request), provider=provider or values.get("provider"), hints=hints, error=error)
+    return render(request, session, "connections/form.html", ctx, status=400 if error and request.method == "POST" else 200)
+
+
+async def _save(request: Request, session: Session, form: Any, current: Connection | None) -> tuple[Response | None, Any, Any]:
+    """Create (``current`` None) or edit the connection the form describes. Returns
+    ``(redirect, None, None)`` when saved, else ``(None, error, values to show again)``."""
+    auth = auth_types.get(str(form.get("auth_type") or (current.auth_type if current else "")))
+    service = _service(request)
+    try:
+        if auth is None:
+            raise UserInputError("Choose an auth type.", field="auth_type", fix="pick one from the list")
+        data, unset = await connection_input(form, auth, current)
+        if current is None:
+            conn = await run_in_threadpool(service.create, data)
+        else:
+            conn = await run_in_threadpool(lambda: service.edit(current.name, data, unset=unset))
+    except PlugwireError as exc:
+        return None, exc, form_values(form, auth)
+    session.flash(f"Connection {conn.name} {'updated' if current else 'saved'}.", "ok")
+    return RedirectResponse(f"/console/connections/{conn.name}", status_code=303), None, None
+
+
+async def _get(request: Request) -> Connection | None:
+    try:
+        return await run_in_threadpool(_service(request).get, request.path_params["name"])
+    except NotFoundError:
+        return None
+
+
+def _missing(request: Request, session: Session) -> Response:
+    return render_error(request, session, 404, "No such connection", f"There is no connection named {request.path_params['name']!r}.")
+
+
+async def detail_page(request: Request, session: Session, *, test: Any = None) -> Response:
+    conn = await _get(request)
+    if conn is None:
+        return _missing(request, session)
+    service = _service(request)
+    ctx = {"conn": conn.public(), "auth": conn.auth_type_plugin(), "test": test, **_status(conn, service)}
+    return render(request, session, "connections/detail.html", ctx)
+
+
+async def edit_page(request: Request, session: Session) -> Response:
+    conn = await _get(request)
+    if conn is None:
+        return _missing(request, session)
+    auth_name = request.query_params.get("auth_type") or conn.auth_type
+    error = None
+    values = current_values(conn)
+    if request.method == "POST":
+        form = await request.form()
+        auth_name = str(form.get("auth_type") or conn.auth_type)
+        done, error, values = await _save(request, session, form, conn)
+        if done is not None:
+            return done
+    elif auth_name != conn.auth_type:
+        values["settings"] = {}
+    ctx = _form_context(request, values, auth_name, editing=conn)
+    ctx.update(providers=[], provider=None, hints={}, error=error)
+    return render(request, session, "connections/form.html", ctx, status=400 if error else 200)
+
+
+async def test_action(request: Request, session: Session) -> Response:
+    """Send the test GET and show what happened on the connection's page."""
+    from plugwire.core.testconn import test_connection
+
+    conn = await _get(request)
+    if conn is None:
+        return _missing(request, session)
+    form = await request.form()
+    url = str(form.get("url") or "").strip() or conn.options.test_url
+    refused = policy_refusal(request, conn, url) if url else None
+    if refused:
+        result: dict[str, Any] = {"ok": False, "outcome": "refused", "message": refused, "url": url}
+    else:
+        result = (await run_in_threadpool(test_connection, conn, _service(request), url)).model_dump(mode="json")
+    return await detail_page(request, session, test=result)
+
+
+async def connect_action(request: Request, session: Session) -> Response:
+    """Start the OAuth2 authorization and send the browser to the provider's page;
+    the provider sends it back to ``/oauth/callback``, which stores the token."""
+    from plugwire.core import authorize
+
+    conn = await _get(request)
+    if conn is None:
+        return _missing(request, session)
+    try:
+        pending = await run_in_threadpool(authorize.start, conn, f"{base_url(request)}/oauth/callback")
+    except PlugwireError as exc:
+        session.flash(str(exc), "error")
+        return RedirectResponse(f"/console/connections/{conn.name}", status_code=303)
+    request.app.state.plugwire.remember_authorization(conn.name, pending)
+    return RedirectResponse(pending.url, status_code=303)
+
+
+async def status_json(request: Request, session: Session) -> Response:
+    conn = await _get(request)
+    if conn is None:
+        return JSONResponse({"error": "no such connection"}, status_code=404)
+    return JSONResponse(await run_in_threadpool(_status, conn, _service(request)), headers={"Cache-Control": "no-store"})
+
+
+async def remove_action(request: Request, session: Session) -> Response:
+    try:
+        await run_in_threadpool(_service(request).remove, request.path_params["name"])
+    except NotFoundError:
+        return _missing(request, session)
+    session.flash(f"Connection {request.path_params['name']} removed.", "ok")
+    return RedirectResponse("/console/connections", status_code=303)
+
+
+routes = [
+    Route("/console/connections", page(list_page)),
+    Route("/console/connections/new", page(new_page), methods=["GET", "POST"]),
+    Route("/console/connections/{name}", page(detail_page)),
+    Route("/console/connections/{name}/edit", page(edit_page), methods=["GET", "POST"]),
+    Route("/console/connections/{name}/test", page(test_action), methods=["POST"]),
+    Route("/console/connections/{name}/connect", page(connect_action), methods=["POST"]),
+    Route("/console/connections/{name}/status", page(status_json)),
+    Route("/console/connections/{name}/remove", page(remove_action), methods=["POST"]),
+]
