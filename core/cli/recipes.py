@@ -241,13 +241,13 @@ def serve(
     public_url: Optional[str] = typer.Option(None, "--public-url", help="URL the server is reached at (webhook and OAuth2 callback URLs)."),
     synchronous: str = typer.Option("FULL", "--synchronous", help="Job store durability: FULL (power-cut safe) or NORMAL (crash safe)."),
 ) -> None:
-    """Run the server: webhooks, schedules, jobs, the OAuth2 callback and the JSON API."""
+    """Run the server: webhooks, schedules, jobs, the OAuth2 callback, the JSON API and the web console."""
     from plugwire.core.server import API_TOKEN_ENV, api_token, serve as run
 
     h = home()
     api_token(h)
     err_console.print(
-        f"plugwire serving on http://{host}:{port} (data folder {h.path}); network policy "
+        f"plugwire serving on http://{host}:{port}, web console at /console/ (data folder {h.path}); network policy "
         f"{'OFF' if no_network_policy else 'on'}; API token in ${API_TOKEN_ENV} or {Path(h.path) / 'api-token'}"
     )
     run(h, host=host, port=port, network_policy=not no_network_policy, synchronous=synchronous, workers=workers, public_url=public_url)

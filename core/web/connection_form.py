@@ -164,7 +164,10 @@ async def connection_input(
     for name in OPTION_FIELDS:
         raw = text_field(form, name)
         if raw or current is not None:
-            data[name] = (_number(raw, name, False) if raw else 30.0) if name == "timeout" else (raw or None)
+            if name == "timeout":
+                data[name] = _number(raw, name, False) if raw else 30.0
+            else:
+                data[name] = raw or ("" if name == "description" else None)
     if current is None and data.get("timeout") is None:
         data.pop("timeout", None)
     data["private_network"] = form.get("private_network") is not None

@@ -137,7 +137,9 @@ def _step_input(form: FormData, action: Any, current: dict[str, Any] | None) -> 
                 step["body"] = text
     else:
         rows = {r["path"]: str(form.get(f"body.{r['path']}") or "") for r in leaves}
-        body = body_from_rows(base, rows, {r["path"]: r["kind"] for r in leaves})
+        # A value keeps the type it has in the action's body, even where a pill stood before.
+        kinds = {r["path"]: r["kind"] for r in leaves} | {r["path"]: r["kind"] for r in body_leaves(action.body) or []}
+        body = body_from_rows(base, rows, kinds)
         if body != action.body or (current and "body" in current):
             step["body"] = body
     return step

@@ -162,3 +162,14 @@ def shot(request):
         return path
 
     return take
+
+
+@pytest.fixture(scope="module")
+def venue_api(request):
+    """The Eventbrite-like venue API (tests/venue_api.py), expecting the module's ``TOKEN``."""
+    from plugwire.core.testing.server import ServerThread
+    from venue_api import make_app
+
+    server = ServerThread(make_app(token=request.module.TOKEN)).start()
+    yield server
+    server.stop()

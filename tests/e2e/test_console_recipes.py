@@ -8,19 +8,10 @@ import httpx2
 import pytest
 
 from plugwire.core.datatree import infer
-from plugwire.core.testing.server import ServerThread
-from venue_api import make_app
 
 TOKEN = "evb-recipe-token-0b7e55"
 SAMPLE_VENUE = {"id": "52041000", "name": "Example Hall", "resource_uri": "https://www.eventbriteapi.com/v3/venues/52041000/",
                 "address": {"city": "San Francisco", "country": "US", "localized_address_display": "San Francisco"}}
-
-
-@pytest.fixture(scope="module")
-def venue_api():
-    server = ServerThread(make_app(token=TOKEN)).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugwire.core.testing.server import ServerThread
-from venue_api import make_app
-
 TOKEN = "evb-console-token-61d0c2"
-
-
-@pytest.fixture(scope="module")
-def venue_api():
-    server = ServerThread(make_app(token=TOKEN)).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
