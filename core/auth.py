@@ -160,7 +160,7 @@ class AuthType(ABC):
                     "required": fname in required,
                     "secret": _is_secret(finfo.annotation),
                     "description": finfo.description or prop.get("description", ""),
-                    "default": None if finfo.is_required() else _jsonable_default(finfo.default),
+                    "default": None if finfo.is_required() else _jsonable_default(finfo.get_default(call_default_factory=True)),
                 }
             )
         return out
@@ -185,6 +185,10 @@ def _is_secret(annotation: Any) -> bool:
 
 
 def _jsonable_default(value: Any) -> Any:
+    from pydantic import SecretStr
+
+    if isinstance(value, SecretStr):  # never show a secret default
+        return None
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, (dict, list)):

@@ -238,3 +238,13 @@ def test_secrets_stay_out_of_logs_and_messages(api, server, connections, caplog)
     for secret in PLANTED:
         assert secret not in text
         assert httpx2.QueryParams({"k": secret}).__str__()[2:] not in text  # the URL-encoded form
+
+
+def test_describe_fields_gives_factory_defaults_and_no_secret_defaults():
+    from plugwire.core.plugins import auth_types
+
+    fields = {f["name"]: f for f in auth_types.get("custom").describe_fields()}
+    assert fields["headers"]["default"] == {} and fields["headers"]["secret"] is True
+    assert fields["password"]["default"] is None
+    basic = {f["name"]: f for f in auth_types.get("basic").describe_fields()}
+    assert basic["password"]["required"] is True and basic["username"]["default"] == ""

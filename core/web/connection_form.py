@@ -57,8 +57,7 @@ def auth_fields(auth: AuthType) -> list[FormField]:
     out = []
     for info in auth.describe_fields():
         name = info["name"]
-        model_field = auth.Settings.model_fields[name]
-        default = None if model_field.is_required() else model_field.get_default(call_default_factory=True)
+        default = info["default"]
         choices = _choices(props.get(name, {}))
         kind = info["type"]
         if choices:
