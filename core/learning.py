@@ -26,20 +26,30 @@ log = logging.getLogger(__name__)
 _TRANSPORT = {"content-type", "content-length", "host", "user-agent", "connection", "accept-encoding", "cookie"}
 
 
-def strip_values(value: Any, key: str = "") -> Any:
+def strip_values(value: Any, key: str = "", example: Any = None) -> Any:
     """Return ``value``'s shape with every value replaced by a typed placeholder:
     ``""`` for text, ``0`` for numbers, ``False`` for booleans; a list keeps one
-    element shape (the merge of all of them)."""
+    element shape (the merge of all of them).
+
+    ``example`` is the catalogue's own sample of the same request (public example
+    values, never the user's): where it has a value of the same type at the same
+    place, that value is kept instead of the placeholder, so a learned suggestion
+    pre-fills as usefully as the catalogue's did.
+    """
     if isinstance(value, dict):
-        return {k: strip_values(v, k) for k, v in value.items()}
+        sub = example if isinstance(example, dict) else {}
+        return {k: strip_values(v, k, sub.get(k)) for k, v in value.items()}
     if isinstance(value, list):
-        shapes = [strip_values(v, key) for v in value]
+        first = example[0] if isinstance(example, list) and example else None
+        shapes = [strip_values(v, key, first) for v in value]
         if not shapes:
             return []
         merged = shapes[0]
         for other in shapes[1:]:
             merged = _merge_shapes(merged, other)
         return [merged]
+    if value is not None and example is not None and type(example) is type(value):
+        return example
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
@@ -131,8 +141,14 @@ class LearnResult(dict):
     """What was recorded (the arguments given to ``learn``) or why nothing was."""
 
 
-def learn_action(home, action, *, endpoint: str | None = None, provider: str | None = None) -> LearnResult:
+def learn_action(
+    home, action, *, endpoint: str | None = None, provider: str | None = None, example: Any = None
+) -> LearnResult:
     """Record ``action``'s proven configuration in the user's catalogue.
+
+    ``example`` is the catalogue sample the wizard started from (a
+    :class:`~plugwire.core.suggest.SampleRequest`), whose example values are kept
+    where the shapes agree (see :func:`strip_values`).
 
     Returns a :class:`LearnResult` with ``learned`` True and what was recorded, or
     ``learned`` False and the ``reason`` (the knowledge base is not installed). The
@@ -147,10 +163,12 @@ def learn_action(home, action, *, endpoint: str | None = None, provider: str | N
         raise
     url = httpx2.URL(action.url)
     headers = {k: v for k, v in action.headers.items() if k.lower() not in _TRANSPORT and not is_sensitive_name(k)}
-    query = {k: strip_values(v, k) for k, v in action.query.items() if not is_sensitive_name(k)}
+    example_query = getattr(example, "query", None) or {}
+    example_body = getattr(example, "body", None) if getattr(example, "body_format", None) == action.body_format else None
+    query = {k: strip_values(v, k, example_query.get(k)) for k, v in action.query.items() if not is_sensitive_name(k)}
     body: Any = None
     if action.body_format in ("json", "form", "multipart"):
-        body = strip_values(action.body)
+        body = strip_values(action.body, example=example_body)
     elif action.body_format == "xml" and isinstance(action.body, str):
         body = _strip_xml(action.body)
     elif action.body_format == "text":

@@ -399,7 +399,12 @@ class Wizard:
             from plugwire.core.learning import learn_action
 
             try:
-                learned = dict(learn_action(self.home, action, endpoint=s.endpoint if s else None, provider=s.provider if s else None))
+                learned = dict(
+                    learn_action(
+                        self.home, action, endpoint=s.endpoint if s else None, provider=s.provider if s else None,
+                        example=s.request if s and not s.learned else None,
+                    )
+                )
             except (PlugwireError, OSError) as exc:
                 # The action is saved and proven; a catalogue that cannot be written must not undo that.
                 learned = {"learned": False, "reason": str(exc)}

@@ -58,7 +58,8 @@ def test_seed_scenario_with_the_knowledge_base_then_learned(home, connections, a
     assert result.learned["provider"] == "eventbrite"
 
     text = _learned_file(home).read_text()
-    assert TOKEN not in text and "Harbour Room" not in text and "1234567" not in text and "San Francisco" not in text
+    # The user's own values are gone; the catalogue's public example values stand in for them.
+    assert TOKEN not in text and "Harbour Room" not in text and "1234567" not in text
 
     again = Wizard(home, connections=connections)
     again.start("POST", f"{api.url}/v3/organizations/7654321/venues/", "evb")
@@ -66,7 +67,12 @@ def test_seed_scenario_with_the_knowledge_base_then_learned(home, connections, a
     assert top.learned and top.proven
     assert top.endpoint == "POST /v3/organizations/{organization_id}/venues/"
     assert again.request.body_format == "json"
-    assert again.request.body == {"venue": {"name": "", "address": {"address_1": "", "city": "", "region": "", "postal_code": "", "country": ""}}}
+    assert again.request.body == {
+        "venue": {
+            "name": "Example Hall",
+            "address": {"address_1": "1 Main Street", "city": "San Francisco", "region": "CA", "postal_code": "94105", "country": "US"},
+        }
+    }
 
 
 def test_a_configuration_learned_on_an_unknown_api_is_suggested_next_time(home, connections, api, evb):
@@ -123,3 +129,8 @@ def test_path_templates_and_value_stripping():
     assert path_template("https://x.example.com/things/1", "GET /b/{id}") == "/things/{thing_id}"
     assert path_template("https://x.example.com/rest/api/2/project") == "/rest/api/2/project"
     assert strip_values({"a": [1, {"b": "x"}], "c": None, "d": [{"e": 1}, {"f": True}]}) == {"a": [0], "c": None, "d": [{"e": 0, "f": False}]}
+    # A catalogue example of the same type stands in for the user's value; another type does not.
+    example = {"name": "Example Hall", "size": "big", "tags": [{"t": "demo"}]}
+    assert strip_values({"name": "Mine", "size": 3, "tags": [{"t": "x"}, {"t": "y"}], "extra": "z"}, example=example) == {
+        "name": "Example Hall", "size": 0, "tags": [{"t": "demo"}], "extra": ""
+    }
