@@ -10,6 +10,7 @@ connection added (those headers and query parameters are masked when captured).
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -63,8 +64,10 @@ _SENSITIVE_PART = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def is_sensitive_name(name: str) -> bool:
     """Return True when a header or query parameter named ``name`` usually carries a secret."""
+    # Cached: the same few header names are checked on every request a job sends.
     low = name.strip().lower()
     return low in _SENSITIVE_EXACT or bool(_SENSITIVE_PART.search(low))
 

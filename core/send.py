@@ -10,16 +10,17 @@ or TLS failure or a timeout is an outcome: none of them raises.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 import httpx2
 
-from plugwire.core.body import encode_body, parse_response
+from plugwire.core.body import canonical_name, encode_body, parse_response
 from plugwire.core.errors import AuthorizationRequired, PlugwireError
 from plugwire.core.exchange import Exchange, ReceivedResponse, RequestSpec, SentRequest, is_sensitive_name, masked_headers
-from plugwire.core.http import Outcome, api_message, classify_error, client_for, redact
+from plugwire.core.http import Outcome, api_message, classify_error, client_for, redact, sent_secrets
 from plugwire.core.secrets import MASK
 from plugwire.core.urls import validate_absolute_url
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:  # only for annotations; connections import the HTTP layer laz
 __all__ = ["auth_additions", "open_client", "prepare", "send", "send_async"]
 
 _MASK_TOKEN = "PLUGWIREMASKED"
+_PUBLIC_TIMEOUT = 30.0  # seconds, for a request that goes through no connection
 
 
 def open_client(connection: "Connection | None", connections: "Connections | None", *, asynchronous: bool = False):
@@ -43,11 +45,13 @@ def open_client(connection: "Connection | None", connections: "Connections | Non
             raise PlugwireError("A connection was given without the connections service.", field="connection")
         return client_for(connection, connections, asynchronous=asynchronous)
     cls = httpx2.AsyncClient if asynchronous else httpx2.Client
-    return cls(timeout=httpx2.Timeout(30.0), follow_redirects=True, trust_env=False, headers={"User-Agent": "plugwire"})
+    return cls(timeout=httpx2.Timeout(_PUBLIC_TIMEOUT), follow_redirects=True, trust_env=False, headers={"User-Agent": "plugwire"})
 
 
 class _Prepared:
     """A request ready to go out, with what is needed to describe it afterwards."""
+
+    __slots__ = ("spec", "request", "body_text", "files", "headers_before", "query_before")
 
     def __init__(self, spec: RequestSpec, request: httpx2.Request, body_text: str | None, files: list[dict[str, Any]]):
         self.spec = spec
@@ -56,8 +60,29 @@ class _Prepared:
         self.files = files
         # Auth flows change the request in place: keep what it was before they ran,
         # so that whatever they add can be told apart and masked.
-        self.headers_before = httpx2.Headers(request.headers)
-        self.params_before = {k for k, _ in request.url.params.multi_items()}
+        self.headers_before = dict(request.headers.items())
+        self.query_before = request.url.query
+
+    def params_before(self) -> set[str]:
+        """Return the query parameter names the request had before any auth flow ran."""
+        if not self.query_before:
+            return set()
+        return {k for k, _ in httpx2.QueryParams(self.query_before.decode("ascii")).multi_items()}
+
+
+@functools.lru_cache(maxsize=512)
+def _target(text: str) -> tuple[httpx2.URL, tuple[tuple[str, str], ...]]:
+    """Return ``text`` validated and parsed: the URL without its query, and the query's pairs.
+
+    Cached: a job sends to the same few URLs over and over, and parsing and
+    validating costs more than encoding a small body. Raises ``UserInputError``
+    (field ``url``) for a URL that is not absolute http(s); failures are not cached.
+    """
+    url = httpx2.URL(validate_absolute_url(text, "url"))
+    pairs = tuple(url.params.multi_items())
+    if url.query or b"?" in url.raw_path:
+        url = url.copy_with(query=None)
+    return url, pairs
 
 
 def prepare(spec: RequestSpec, client: httpx2.Client | httpx2.AsyncClient, *, timeout: float | None = None) -> _Prepared:
@@ -66,21 +91,26 @@ def prepare(spec: RequestSpec, client: httpx2.Client | httpx2.AsyncClient, *, ti
     Raises ``UserInputError`` naming the field for a bad URL, a body that does not fit
     its format, or an unreadable file.
     """
-    url = httpx2.URL(validate_absolute_url(spec.url, "url"))
-    pairs = list(url.params.multi_items())
-    for key, value in spec.query.items():
-        for item in value if isinstance(value, (list, tuple)) else [value]:
-            pairs.append((key, _query_text(item)))
+    url, own = _target(spec.url)
+    params = None
+    if own or spec.query:
+        pairs = list(own)
+        for key, value in spec.query.items():
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                pairs.append((key, _query_text(item)))
+        params = httpx2.QueryParams(pairs)
     content, content_type, body_text, files = encode_body(spec)
-    headers = {k: v for k, v in spec.headers.items() if not (k.lower() == "content-type" and content_type)}
+    headers = {k: v for k, v in spec.headers.items() if not (content_type and k.lower() == "content-type")}
     if content_type:
         headers["Content-Type"] = content_type
-    kwargs: dict[str, Any] = {"headers": headers, "params": httpx2.QueryParams(pairs)}
+    kwargs: dict[str, Any] = {"headers": headers}
+    if params is not None:
+        kwargs["params"] = params
     if content is not None:
         kwargs["content"] = content
     if timeout is not None:
         kwargs["timeout"] = timeout
-    request = client.build_request(spec.method, url.copy_with(query=None), **kwargs)
+    request = client.build_request(spec.method, url, **kwargs)
     return _Prepared(spec, request, body_text, files)
 
 
@@ -97,8 +127,9 @@ def auth_additions(spec: RequestSpec, connection: "Connection", connections: "Co
         if auth is None:
             return {}, {}
         request = next(auth.sync_auth_flow(prepared.request))
-    headers = {_canonical(k): v for k, v in request.headers.items() if prepared.headers_before.get(k) != v}
-    params = {k: v for k, v in request.url.params.multi_items() if k not in prepared.params_before}
+    headers = {canonical_name(k): v for k, v in request.headers.items() if prepared.headers_before.get(k) != v}
+    before = prepared.params_before()
+    params = {k: v for k, v in request.url.params.multi_items() if k not in before}
     return headers, params
 
 
@@ -115,11 +146,16 @@ def _sent(prepared: _Prepared, final: httpx2.Request | None) -> SentRequest:
     spec = prepared.spec
     added_headers: dict[str, str] = {}
     added_params: set[str] = set()
+    source = built.url
     if final is not None:
+        before = prepared.headers_before
         for name, value in final.headers.items():
-            if prepared.headers_before.get(name) != value:
-                added_headers[_canonical(name)] = value
-        added_params = {k for k, _ in final.url.params.multi_items() if k not in prepared.params_before}
+            if before.get(name) != value:
+                added_headers[canonical_name(name)] = value
+        source = final.url
+        if source.query != prepared.query_before:
+            known = prepared.params_before()
+            added_params = {k for k, _ in source.params.multi_items() if k not in known}
     headers = dict(spec.headers)
     content_type = built.headers.get("content-type")
     if content_type:
@@ -127,19 +163,19 @@ def _sent(prepared: _Prepared, final: httpx2.Request | None) -> SentRequest:
         headers["Content-Type"] = content_type
     auth_added = set()
     for name, value in added_headers.items():
-        if name.lower() in ("content-length", "host"):
+        if name in ("Content-Length", "Host"):
             continue
         # Whatever auth put on the wire is a credential, whatever its header name.
         headers[name] = value
         auth_added.add(name.lower())
-    pairs = []
-    source = final.url if final is not None else built.url
-    for key, value in source.params.multi_items():
-        masked = key in added_params or is_sensitive_name(key)
-        pairs.append((key, _MASK_TOKEN if masked else value))
-    url = str(source.copy_with(query=None))
-    if pairs:
-        url += "?" + urlencode(pairs).replace(_MASK_TOKEN, MASK)
+    if source.query:
+        pairs = []
+        for key, value in source.params.multi_items():
+            masked = key in added_params or is_sensitive_name(key)
+            pairs.append((key, _MASK_TOKEN if masked else value))
+        url = str(source.copy_with(query=None)) + "?" + urlencode(pairs).replace(_MASK_TOKEN, MASK)
+    else:
+        url = str(source.copy_with(query=None)) if b"?" in source.raw_path else str(source)
     query = {k: (MASK if is_sensitive_name(k) else v) for k, v in spec.query.items()}
     return SentRequest(
         method=spec.method,
@@ -154,19 +190,15 @@ def _sent(prepared: _Prepared, final: httpx2.Request | None) -> SentRequest:
     )
 
 
-def _canonical(name: str) -> str:
-    return "-".join(p.capitalize() for p in name.split("-"))
-
-
 def _answer(prepared: _Prepared, response: httpx2.Response, elapsed_ms: float, response_format: str, secrets: list[str], attempts: int) -> Exchange:
+    # What the request carried (a Basic blob, a bearer token) is as secret as the
+    # connection's settings: an API that echoes the request must not show it.
+    secrets = secrets + sent_secrets(response.request, secrets)
     received = parse_response(response, elapsed_ms, response_format)
-    if secrets:
+    if secrets and _echoes(received, secrets):
         received = _redacted(received, secrets)
     status = response.status_code
-    said = None
-    if status >= 400:
-        said = api_message(response)
-        said = redact(said, secrets) if said and secrets else said
+    said = api_message(response, secrets=secrets) if status >= 400 else None
     if 200 <= status < 300:
         outcome, message = Outcome.OK, f"{status} {received.reason} in {elapsed_ms:.0f} ms, {received.size} bytes."
     else:
@@ -184,11 +216,13 @@ def _answer(prepared: _Prepared, response: httpx2.Response, elapsed_ms: float, r
     )
 
 
-def _failure(prepared: _Prepared | None, spec: RequestSpec, exc: BaseException, elapsed_ms: float, secrets: list[str], attempts: int) -> Exchange:
+def _failure(prepared: _Prepared | None, spec: RequestSpec, exc: BaseException, elapsed_ms: float, secrets: list[str],
+             attempts: int, *, agent_url: str | None, timeout: float | None) -> Exchange:
     if isinstance(exc, AuthorizationRequired):
         outcome, message = Outcome.NOT_CONNECTED, str(exc)
     elif isinstance(exc, httpx2.HTTPError):
-        outcome, message = classify_error(exc)
+        secrets = secrets + sent_secrets(_request_of(exc), secrets)
+        outcome, message = classify_error(exc, agent_url=agent_url, timeout=timeout)
     else:
         outcome, message = Outcome.INVALID, str(exc)
     request = _sent(prepared, None) if prepared is not None else SentRequest(
@@ -202,6 +236,39 @@ def _failure(prepared: _Prepared | None, spec: RequestSpec, exc: BaseException, 
         elapsed_ms=round(elapsed_ms, 1),
         attempts=attempts,
     )
+
+
+def _request_of(exc: httpx2.HTTPError) -> httpx2.Request | None:
+    try:
+        return exc.request
+    except RuntimeError:  # raised when the error is not tied to a request
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _forms(secret: str) -> tuple[str, ...]:
+    """Return the ways ``secret`` can appear in text (as is, percent-encoded), as ``redact`` masks them."""
+    if len(secret) < 4:
+        return ()
+    return tuple({secret, quote(secret, safe=""), quote_plus(secret, safe="")})
+
+
+def _echoes(received: ReceivedResponse, secrets: list[str]) -> bool:
+    """Return True unless ``received`` certainly holds none of ``secrets``.
+
+    Checking the text as it came is enough when every parsed string is a plain
+    substring of it: a JSON body without escapes (a backslash could spell a secret
+    as ``\\u0041`` or ``\\/``) that was kept whole. XML (entities, attribute
+    normalisation) is always cleaned the slow way.
+    """
+    text = received.text or ""
+    if received.truncated or received.format == "xml" or (received.format == "json" and "\\" in text):
+        return True
+    forms = [f for s in secrets for f in _forms(s)]
+    places = [text, received.pretty, *received.headers.values()]
+    if isinstance(received.body, str):
+        places.append(received.body)
+    return any(f in place for place in places for f in forms)
 
 
 def _redacted(received: ReceivedResponse, secrets: list[str]) -> ReceivedResponse:
@@ -225,11 +292,17 @@ class _Attempts:
     """The bookkeeping both :func:`send` and :func:`send_async` share: count the
     attempts, turn each answer or failure into an exchange, decide about a retry."""
 
-    def __init__(self, spec: RequestSpec, connection: "Connection | None", response_format: str, retry: "RetryPolicy | None"):
+    def __init__(self, spec: RequestSpec, connection: "Connection | None", response_format: str, retry: "RetryPolicy | None",
+                 timeout: float | None):
         self.spec = spec
         self.response_format = response_format
         self.retry = retry
         self.secrets = connection.secret_values() if connection is not None else []
+        # Named in failures: a private-network request that cannot reach its agent is
+        # the agent's fault, and a timeout says how long was waited.
+        options = connection.options if connection is not None else None
+        self.agent_url = options.agent_url if options is not None and options.private_network else None
+        self.timeout = timeout if timeout is not None else (options.timeout if options is not None else _PUBLIC_TIMEOUT)
         self.count = 0
         self.exchange: Exchange | None = None
         self.started = 0.0
@@ -247,7 +320,7 @@ class _Attempts:
     def failed(self, prepared: _Prepared | None, exc: BaseException) -> float | None:
         """Record the failure; return the delay before a retry, or None when final."""
         elapsed = (time.perf_counter() - self.started) * 1000
-        self.exchange = _failure(prepared, self.spec, exc, elapsed, self.secrets, self.count)
+        self.exchange = _failure(prepared, self.spec, exc, elapsed, self.secrets, self.count, agent_url=self.agent_url, timeout=self.timeout)
         return self._delay()
 
     def _delay(self) -> float | None:
@@ -276,7 +349,7 @@ def send(
     status or a network failure: they are the exchange's outcome. Raises
     ``UserInputError`` for a request that cannot be built (bad URL, body, file).
     """
-    run = _Attempts(spec, connection, response_format, retry)
+    run = _Attempts(spec, connection, response_format, retry, timeout)
     owned = client is None
     try:
         while True:
@@ -309,7 +382,7 @@ async def send_async(
     client: httpx2.AsyncClient | None = None,
 ) -> Exchange:
     """The asynchronous twin of :func:`send`: same arguments, same result, same errors."""
-    run = _Attempts(spec, connection, response_format, retry)
+    run = _Attempts(spec, connection, response_format, retry, timeout)
     owned = client is None
     try:
         while True:
