@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import queue
 import secrets
 import sqlite3
 import threading
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from plugwire.core.errors import NotFoundError, UserInputError
+from plugwire.core.jobs_writer import Claim, Finish, Insert, Writer, job_row
 
 __all__ = ["JOB_STATUSES", "JobStore", "new_job_id", "now_iso"]
 
@@ -59,6 +59,11 @@ CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, seq);
 _COLUMNS = "id, recipe, status, received_at, started_at, finished_at, duration_ms, error"
 
 
+#: One encoder for every stored event: ``json.dumps`` with arguments builds a new
+#: encoder per call, which costs as much as encoding a small event.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 def now_iso() -> str:
     """Return the current UTC time as ISO 8601 with milliseconds."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
@@ -74,85 +79,6 @@ _COUNTER = itertools.count()
 def new_job_id() -> str:
     """Return a new unique job id: ``j_``, milliseconds, a counter and a per-process part (sortable by time)."""
     return f"j_{int(time.time() * 1000):011x}{next(_COUNTER) & 0xFFFFF:05x}{_PROCESS}"
-
-
-def _row(r: sqlite3.Row, *, full: bool) -> dict[str, Any]:
-    out = {k: r[k] for k in ("id", "recipe", "status", "received_at", "started_at", "finished_at", "duration_ms", "error")}
-    if full:
-        out["event"] = json.loads(r["event"])
-        out["steps"] = json.loads(r["steps"])
-    return out
-
-
-class _Writer(threading.Thread):
-    """Runs write operations in batches, one transaction (and one fsync) per batch."""
-
-    MAX_BATCH = 512
-
-    def __init__(self, connect: Callable[[], sqlite3.Connection]):
-        super().__init__(name="plugwire-job-writer", daemon=True)
-        self._connect = connect
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
-
-    def run(self) -> None:
-        conn = self._connect()
-        while True:
-            item = self.queue.get()
-            if item is None:
-                conn.close()
-                return
-            batch = [item]
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    nxt = self.queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self.queue.put(None)  # stop after this batch
-                    break
-                batch.append(nxt)
-            results: list[tuple[Any, BaseException | None]] = []
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                for op, _, _ in batch:
-                    try:
-                        results.append((op(conn), None))
-                    except sqlite3.Error as exc:
-                        results.append((None, exc))
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:  # the commit itself failed: nothing in the batch is durable
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                results = [(None, exc)] * len(batch)
-            by_loop: dict[Any, list] = {}
-            for (op, fut, loop), res in zip(batch, results):
-                by_loop.setdefault(loop, []).append((fut, res))
-            for loop, items in by_loop.items():
-                if loop is None:
-                    for fut, res in items:
-                        _settle(fut, res)
-                else:
-                    try:
-                        loop.call_soon_threadsafe(_settle_all, items)
-                    except RuntimeError:  # that loop has closed; nobody waits any more
-                        pass
-
-
-def _settle(fut: Any, res: tuple[Any, BaseException | None]) -> None:
-    if fut.done():
-        return
-    value, exc = res
-    if exc is not None:
-        fut.set_exception(exc)
-    else:
-        fut.set_result(value)
-
-
-def _settle_all(items: list) -> None:
-    for fut, res in items:
-        _settle(fut, res)
 
 
 class JobStore:
@@ -173,7 +99,7 @@ class JobStore:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._synchronous = synchronous.upper()
         self._local = threading.local()
-        self._writer: _Writer | None = None
+        self._writer: Writer | None = None
         self._writer_lock = threading.Lock()
         with self._conn() as conn:  # creates the file and schema once
             conn.executescript(_SCHEMA)
@@ -210,7 +136,7 @@ class JobStore:
         if self._writer is None:
             with self._writer_lock:
                 if self._writer is None:
-                    self._writer = _Writer(self._open)
+                    self._writer = Writer(self._open)
                     self._writer.start()
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
@@ -230,20 +156,8 @@ class JobStore:
 
     # -- operations (each as a function of a connection, so sync and async share them)
     @staticmethod
-    def _insert_op(recipe: str, event: dict[str, Any], dedupe: str | None, job_id: str, received_at: str):
-        text = json.dumps(event, separators=(",", ":"), default=str)
-
-        def op(conn: sqlite3.Connection) -> tuple[str, bool]:
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO jobs (id, dedupe, recipe, status, received_at, event) VALUES (?, ?, ?, 'pending', ?, ?)",
-                (job_id, dedupe, recipe, received_at, text),
-            )
-            if cur.rowcount == 1:
-                return job_id, True
-            row = conn.execute("SELECT id FROM jobs WHERE dedupe = ?", (dedupe,)).fetchone()
-            return row["id"], False
-
-        return op
+    def _insert_op(recipe: str, event: dict[str, Any], dedupe: str | None, job_id: str, received_at: str) -> Insert:
+        return Insert(job_id, dedupe, recipe, received_at, _ENCODER.encode(event))
 
     def _insert_args(self, recipe: str, event: dict[str, Any], dedupe: str | None, job_id: str | None):
         job_id = job_id or new_job_id()
@@ -264,15 +178,8 @@ class JobStore:
         return await self._write(self._insert_args(recipe, event, dedupe, job_id))
 
     @staticmethod
-    def _claim_op(job_id: str, started_at: str):
-        def op(conn: sqlite3.Connection) -> dict[str, Any] | None:
-            row = conn.execute(
-                "UPDATE jobs SET status = 'running', started_at = ? WHERE id = ? AND status = 'pending' RETURNING *",
-                (started_at, job_id),
-            ).fetchone()
-            return _row(row, full=True) if row is not None else None
-
-        return op
+    def _claim_op(job_id: str, started_at: str) -> Claim:
+        return Claim(job_id, started_at)
 
     def claim(self, job_id: str) -> dict[str, Any] | None:
         """Atomically take a pending job for running; returns the job, or None when
@@ -284,14 +191,8 @@ class JobStore:
         return await self._write(self._claim_op(job_id, now_iso()))
 
     @staticmethod
-    def _finish_op(job_id: str, status: str, steps_json: str, error: str | None, finished_at: str, duration_ms: float):
-        def op(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE jobs SET status = ?, steps = ?, error = ?, finished_at = ?, duration_ms = ? WHERE id = ?",
-                (status, steps_json, error, finished_at, round(duration_ms, 3), job_id),
-            )
-
-        return op
+    def _finish_op(job_id: str, status: str, steps_json: str, error: str | None, finished_at: str, duration_ms: float) -> Finish:
+        return Finish(job_id, status, steps_json, error, finished_at, round(duration_ms, 3))
 
     def finish(self, job_id: str, status: str, steps_json: str, *, error: str | None, duration_ms: float) -> None:
         """Record the outcome of a job: ``succeeded`` or ``failed``, its steps (JSON text, already redacted)."""
@@ -320,7 +221,7 @@ class JobStore:
         row = self._conn().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"No job with id {job_id!r}.", field="job", fix="list them with `plugwire jobs list`")
-        return _row(row, full=True)
+        return job_row(row, full=True)
 
     def list(self, *, recipe: str | None = None, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Return the newest jobs first (without events and steps), at most ``limit``."""
@@ -336,7 +237,7 @@ class JobStore:
         sql = f"SELECT {_COLUMNS} FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY seq DESC LIMIT ?"
         rows = self._conn().execute(sql, (*args, max(1, min(int(limit), 10_000)))).fetchall()
-        return [_row(r, full=False) for r in rows]
+        return [job_row(r, full=False) for r in rows]
 
     def counts(self, recipe: str | None = None) -> dict[str, int]:
         """Return the number of jobs by status (of one recipe, or all)."""

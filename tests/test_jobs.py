@@ -59,6 +59,57 @@ def test_concurrent_async_adds_share_commits_and_each_claim_wins_once(store):
     assert store.counts() == {"running": 300}
 
 
+def test_joined_batches_give_what_one_by_one_writes_give(store, tmp_path):
+    """Inserts, claims and finishes that meet in one batch are joined into one
+    statement per kind; the results must be those of the single-row writes."""
+    other = JobStore(tmp_path / "one-by-one")
+
+    async def burst(s: JobStore):
+        added = await asyncio.gather(*(s.aadd("r", {"n": n, "text": "é\"x"}, job_id=f"j_{n:03d}") for n in range(40)))
+        ids = [job_id for job_id, _ in added]
+        claims = await asyncio.gather(*(s.aclaim(i) for i in ids + ids[:5]))
+        await asyncio.gather(*(s.afinish(i, "succeeded" if n % 2 else "failed", json.dumps([{"n": n}]),
+                                          error=None if n % 2 else f"boom {n}", duration_ms=n + 0.25) for n, i in enumerate(ids)))
+        return added, claims
+
+    joined = asyncio.run(burst(store))
+    single = []
+    for n in range(40):
+        single.append(other.add("r", {"n": n, "text": "é\"x"}, job_id=f"j_{n:03d}"))
+    claims = [other.claim(f"j_{n:03d}") for n in range(40)] + [other.claim(f"j_{n:03d}") for n in range(5)]
+    for n in range(40):
+        other.finish(f"j_{n:03d}", "succeeded" if n % 2 else "failed", json.dumps([{"n": n}]),
+                     error=None if n % 2 else f"boom {n}", duration_ms=n + 0.25)
+
+    def same(a, b):  # the times differ by when each ran
+        return a is None and b is None or {**a, "received_at": 0, "started_at": 0} == {**b, "received_at": 0, "started_at": 0}
+
+    assert joined[0] == single
+    assert all(same(a, b) for a, b in zip(joined[1], claims)) and sum(c is None for c in joined[1]) == 5
+    for n in range(40):
+        a, b = store.get(f"j_{n:03d}"), other.get(f"j_{n:03d}")
+        assert {**a, "received_at": 0, "started_at": 0, "finished_at": 0} == {**b, "received_at": 0, "started_at": 0, "finished_at": 0}
+    other.close()
+
+
+def test_a_claim_returns_the_job_as_stored_whoever_inserted_it(store, tmp_path):
+    """A store claims the jobs it inserted without reading them back, and reads
+    back those another process inserted; both give the stored job, batched or not."""
+    mine = [store.add("r", {"n": n, "t": ["é", {"x": None}]})[0] for n in range(6)]
+    elsewhere = JobStore(tmp_path)  # another process: it holds none of them
+    try:
+        async def claims(s, ids):
+            return await asyncio.gather(*(s.aclaim(i) for i in ids))
+
+        got = asyncio.run(claims(store, mine[:3])) + [store.claim(mine[3])]
+        got += asyncio.run(claims(elsewhere, mine[4:])) + [elsewhere.claim(mine[4])]
+    finally:
+        elsewhere.close()
+    assert got[-1] is None  # claimed just before, in the batch
+    for job in got[:-1]:
+        assert job == store.get(job["id"]) and job["status"] == "running" and job["event"]["t"] == ["é", {"x": None}]
+
+
 def test_list_is_newest_first_and_filters(store):
     ids = [store.add("a" if n % 2 else "b", {"n": n})[0] for n in range(6)]
     assert [j["id"] for j in store.list(limit=3)] == ids[::-1][:3]

@@ -18,14 +18,19 @@ __all__ = ["receive_webhook"]
 
 
 def _headers(request: Request) -> dict[str, str]:
+    # Read from the ASGI scope as Starlette's Headers would (lower-case names, latin-1),
+    # without building that object for every event.
     out: dict[str, str] = {}
-    for key, value in request.headers.items():
+    for raw_key, raw_value in request.scope["headers"]:
+        key, value = raw_key.decode("latin-1").lower(), raw_value.decode("latin-1")
         out[key] = f"{out[key]}, {value}" if key in out else value
     return out
 
 
 def _query(request: Request) -> dict[str, object]:
     out: dict[str, object] = {}
+    if not request.scope.get("query_string"):  # most webhooks have none: skip the parser
+        return out
     for key, value in request.query_params.multi_items():
         if key in out:
             prev = out[key]

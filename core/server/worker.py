@@ -24,6 +24,8 @@ __all__ = ["Scheduler", "Worker"]
 
 log = logging.getLogger(__name__)
 
+_ENCODER = json.JSONEncoder(default=str)  # one for every job: json.dumps(default=...) builds one per call
+
 
 class Worker:
     """Runs pending jobs with ``concurrency`` asyncio tasks."""
@@ -33,11 +35,20 @@ class Worker:
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
         self.queue: asyncio.Queue[str] = asyncio.Queue()
+        # Jobs handed over and not claimed yet: the periodic look at the store skips
+        # them (under load, most pending jobs are these, and claiming each twice
+        # would cost a write for nothing).
+        self._handed: set[str] = set()
         self._tasks: list[asyncio.Task] = []
 
     def notify(self, job_id: str) -> None:
         """Hand a freshly stored job to the worker."""
         if self.concurrency:
+            self._hand(job_id)
+
+    def _hand(self, job_id: str) -> None:
+        if job_id not in self._handed:
+            self._handed.add(job_id)
             self.queue.put_nowait(job_id)
 
     def start(self, pending: list[str]) -> None:
@@ -49,7 +60,7 @@ class Worker:
         if self.concurrency == 0:
             return
         for job_id in pending:
-            self.queue.put_nowait(job_id)
+            self._hand(job_id)
         self._tasks = [asyncio.create_task(self._work(), name=f"plugwire-worker-{n}") for n in range(self.concurrency)]
         self._tasks.append(asyncio.create_task(self._poll(), name="plugwire-worker-poll"))
 
@@ -66,7 +77,7 @@ class Worker:
             if self.queue.empty():
                 try:
                     for job in await asyncio.to_thread(self.state.jobs.list, status="pending", limit=500):
-                        self.queue.put_nowait(job["id"])
+                        self._hand(job["id"])
                 except Exception:  # a busy or broken store must not end the loop
                     log.exception("looking for pending jobs failed")
 
@@ -80,7 +91,10 @@ class Worker:
 
     async def run(self, job_id: str) -> None:
         """Claim and run one job; does nothing when it is not pending any more."""
-        job = await self.state.jobs.aclaim(job_id)
+        try:
+            job = await self.state.jobs.aclaim(job_id)
+        finally:
+            self._handed.discard(job_id)
         if job is None:
             return
         t0 = time.perf_counter()
@@ -94,7 +108,7 @@ class Worker:
             result = {"status": "failed", "error": f"internal error: {type(exc).__name__}", "steps": []}
 
         await self.state.jobs.afinish(
-            job_id, result["status"], json.dumps(result["steps"], default=str), error=result["error"],
+            job_id, result["status"], _ENCODER.encode(result["steps"]), error=result["error"],
             duration_ms=(time.perf_counter() - t0) * 1000,
         )
 
@@ -114,6 +128,11 @@ class Scheduler:
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
+        """Start firing schedules. The recipes (and with them every trigger plugin)
+        are loaded here, before the server accepts connections, so that the first
+        webhooks do not wait for plugins to be imported."""
+        for _ in self.state.started_recipes():
+            pass
         self._task = asyncio.create_task(self._loop(), name="plugwire-scheduler")
 
     async def stop(self) -> None:

@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from typing import Any, Literal, Union
 from urllib.parse import parse_qs
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from plugwire import hookimpl
 from plugwire.core.body import xml_to_data
@@ -67,6 +67,7 @@ class WebhookResponse(BaseModel):
     status: int = Field(202, ge=200, le=299, description="the 2xx status answered once the event is stored")
     body: Any = Field(default_factory=lambda: {"accepted": True}, description="JSON value, or text")
     content_type: str | None = Field(None, description="default: JSON for a JSON value, text/plain for text")
+    _encoded: tuple | None = PrivateAttr(None)  # (body, content_type, answer): the answer encoded once
 
 
 class WebhookConfig(BaseModel):
@@ -154,6 +155,23 @@ def _verify_standard(sig: StandardWebhooksSignature, request: InboundRequest) ->
     raise TriggerRefused(401, "Invalid signature in the webhook-signature header.")
 
 
+def _answer(resp: WebhookResponse) -> tuple[bytes, str]:
+    """Return the body and content type of the configured answer (encoded once per configuration)."""
+    cached = resp._encoded
+    # Checked against the fields it came from: a copy made with other values
+    # (model_copy carries private attributes over) must not answer the old body.
+    if cached is not None and cached[0] is resp.body and cached[1] == resp.content_type:
+        return cached[2]
+    if isinstance(resp.body, str) and resp.content_type is None:
+        found = resp.body.encode("utf-8"), "text/plain; charset=utf-8"
+    elif isinstance(resp.body, str):
+        found = resp.body.encode("utf-8"), resp.content_type
+    else:
+        found = json.dumps(resp.body, separators=(",", ":")).encode("utf-8"), resp.content_type or "application/json"
+    resp._encoded = (resp.body, resp.content_type, found)
+    return found
+
+
 class WebhookTrigger(TriggerType):
     name = "webhook"
     title = "New webhook event"
@@ -197,15 +215,8 @@ class WebhookTrigger(TriggerType):
             "query": request.query,
             "payload": payload,
         }
-        resp = config.response
-        if isinstance(resp.body, str) and resp.content_type is None:
-            body, ctype = resp.body.encode("utf-8"), "text/plain; charset=utf-8"
-        elif isinstance(resp.body, str):
-            body, ctype = resp.body.encode("utf-8"), resp.content_type
-        else:
-            body = json.dumps(resp.body, separators=(",", ":")).encode("utf-8")
-            ctype = resp.content_type or "application/json"
-        return Received(event=event, event_id=event_id, status=resp.status, body=body, content_type=ctype)
+        body, ctype = _answer(config.response)
+        return Received(event=event, event_id=event_id, status=config.response.status, body=body, content_type=ctype)
 
 
 @hookimpl
