@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from plugwire.core.suggest import FieldConstraint, SampleRequest, Suggestion
+from plugwire.core.suggest import Suggestion
 from plugwire.knowledge.index import Index
 from plugwire.knowledge.match import CUTOFF, Match, match_url
 from plugwire.knowledge.models import DEFAULT_CONTENT_TYPES
@@ -97,10 +98,37 @@ def _differences(index: Index, m: Match, nurl: NormalizedUrl) -> list[str]:
     return out
 
 
+#: Parsed endpoint records per index (weakly: a replaced catalogue takes its own along).
+_PARSED: "weakref.WeakKeyDictionary[Index, dict[int, dict[str, Any]]]" = weakref.WeakKeyDictionary()
+_PARSED_MAX = 8192
+
+
+def _endpoint(index: Index, eid: int) -> tuple[dict[str, Any], str | None, str | None]:
+    """Return endpoint ``eid``'s record, parsed once (the endpoint was validated when
+    its file was loaded: plain JSON is enough), with its sample body and response as
+    JSON text. The record is shared between calls: never modify it, and build the
+    body and response from their text, so that each suggestion has its own."""
+    cache = _PARSED.get(index)
+    if cache is None:
+        cache = _PARSED.setdefault(index, {})
+    found = cache.get(eid)
+    if found is None:
+        if len(cache) >= _PARSED_MAX:  # bounded: the endpoints asked about lately
+            cache.clear()
+        ep = json.loads(index.ep_blob[eid])
+        body = (ep.get("request") or {}).get("body")
+        response = ep.get("response")
+        found = cache[eid] = (
+            ep,
+            None if body is None else json.dumps(body),
+            None if response is None else json.dumps({"status": 200, "content_type": None, "body": None, **response}),
+        )
+    return found
+
+
 def to_suggestion(index: Index, m: Match, method: str, nurl: NormalizedUrl) -> Suggestion:
     """Return the :class:`Suggestion` for one match of ``method`` and ``nurl``."""
-    # the endpoint was validated when its file was loaded: plain JSON is enough here
-    ep = json.loads(index.ep_blob[m.eid])
+    ep, body_text, response_text = _endpoint(index, m.eid)
     prov = index.providers[index.ep_provider[m.eid]]
     path = index.ep_path[m.eid]
     filled, values = _fill(path, m.bindings)
@@ -108,33 +136,33 @@ def to_suggestion(index: Index, m: Match, method: str, nurl: NormalizedUrl) -> S
     query = dict(req.get("query") or {})
     query.update(dict(nurl.query))
     body_format = req.get("body_format", "none")
-    # built from data validated at load time: construct without validating again (hot path)
-    sample = SampleRequest.model_construct(
-        method=ep["method"],
-        url=nurl.origin + filled,
-        headers=req.get("headers") or {},
-        query=query,
-        body=req.get("body"),
-        body_format=body_format,
-        content_type=req.get("content_type") or DEFAULT_CONTENT_TYPES[body_format],
-    )
     learned = index.ep_learned[m.eid]
     score = min(1.0, m.score + (_LEARNED_BONUS if learned else 0.0))
-    response = ep.get("response")
-    if response is not None:
-        response = {"status": 200, "content_type": None, "body": None, **response}
-    return Suggestion.model_construct(
+    # Validated, not model_construct: for these small models pydantic-core's validation
+    # is three to four times faster than model_construct's per-field Python loop
+    # (measured). Validation copies the dicts of headers, query and constraints; the
+    # body and the sample response are parsed from text here (in C: faster than
+    # copying them), so no caller can change the cached endpoint through a suggestion.
+    return Suggestion(
         suggester=SUGGESTER_NAME,
         score=round(max(0.0, score), 4),
         reason=_reason(index, m, method, nurl, ep, prov.name, values, learned),
-        request=sample,
+        request={
+            "method": ep["method"],
+            "url": nurl.origin + filled,
+            "headers": req.get("headers") or {},
+            "query": query,
+            "body": None if body_text is None else json.loads(body_text),
+            "body_format": body_format,
+            "content_type": req.get("content_type") or DEFAULT_CONTENT_TYPES[body_format],
+        },
         provider=prov.provider,
         provider_name=prov.name,
         endpoint=f"{ep['method']} {path}",
         summary=ep["summary"],
         docs_url=ep.get("docs_url") or prov.docs_url,
-        constraints=[FieldConstraint.model_construct(**c) for c in ep.get("constraints") or ()],
-        sample_response=response,
+        constraints=ep.get("constraints") or [],
+        sample_response=None if response_text is None else json.loads(response_text),
         learned=learned,
         proven=learned,
     )
