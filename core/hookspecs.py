@@ -69,9 +69,15 @@ def register_triggers(register: Callable[[TriggerType], None]) -> None:
 
     :param register: call it once per trigger type with an instance of a
         :class:`plugwire.core.triggers.TriggerType` subclass; names are unique.
-        A trigger type delivers events either over HTTP (``receives_http`` and
-        ``receive``: the server passes it each request to the recipe's URL) or on a
-        clock (``next_fire`` and ``event_at``: the server's scheduler asks it).
+        A trigger type delivers events in one of three ways: over HTTP
+        (``receives_http`` and ``receive``: the server passes it each request to the
+        recipe's URL), on a clock (``next_fire`` and ``event_at``: the server's
+        scheduler asks it, no I/O), or by polling (``polls``, ``poll_interval`` and
+        ``poll``: the server's poller calls ``poll(config, context)`` in a worker
+        thread at each interval, never twice at once for one recipe; the
+        ``PollContext`` gives a client that sends as the recipe's connection under
+        the network policy, the cursor in the store, and ``emit(event, event_id)``,
+        which stores a pending job once per id; emit first, save the cursor last).
     :returns: nothing; every implementation is called.
     """
 

@@ -4,13 +4,21 @@ A trigger type has a name, a pydantic model of its configuration, and knows the
 shape of the events it emits (their datatree), so that datapills can point into
 them before any event has arrived.
 
-It also says how it delivers events, in one of two ways the server drives:
+It also says how it delivers events, in one of three ways the server drives:
 
 - over HTTP (``receives_http = True``): the server hands every request that arrives
   at the recipe's unguessable URL to :meth:`TriggerType.receive`, which returns the
   event and the response to give, or raises :class:`TriggerRefused`;
 - on a clock: the server asks :meth:`TriggerType.next_fire` when the next event is
-  due and builds it with :meth:`TriggerType.event_at`.
+  due and builds it with :meth:`TriggerType.event_at` (no I/O, one event per slot);
+- by polling (``polls = True``): every :meth:`TriggerType.poll_interval` seconds the
+  server calls :meth:`TriggerType.poll` in a worker thread with a
+  :class:`PollContext`: an HTTP client that sends as the recipe's connection (under
+  the server's network policy), a cursor kept in the store, and ``emit``, which
+  stores each new event as a pending job, deduplicated by its id. A poll emits
+  first and saves its cursor last, so a crash in between repeats nothing (the
+  job store drops what it already holds) and misses nothing (the cursor was not
+  moved). Two polls of one recipe never overlap.
 """
 
 from __future__ import annotations
@@ -18,13 +26,18 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
 from plugwire.core.errors import PluginError
 
-__all__ = ["InboundRequest", "Received", "TriggerRefused", "TriggerType"]
+if TYPE_CHECKING:  # only for annotations: a trigger module need not import httpx2 or the store
+    import httpx2
+
+    from plugwire.core.home import Home
+
+__all__ = ["InboundRequest", "PollCancelled", "PollContext", "Received", "TriggerRefused", "TriggerType"]
 
 
 @dataclass
@@ -60,6 +73,52 @@ class TriggerRefused(Exception):
         super().__init__(message)
 
 
+class PollCancelled(Exception):
+    """Raised by :meth:`PollContext.emit` once the recipe was stopped (or the server
+    is shutting down) during the poll. Let it propagate: the poll ends without
+    saving its cursor, so the next poll after a restart offers the same items again."""
+
+
+class PollContext(ABC):
+    """What a polling trigger's :meth:`TriggerType.poll` works with, for one poll of
+    one recipe. plugwire builds it (the server's poller, or a one-shot command)."""
+
+    #: The recipe being polled for.
+    recipe: str
+    #: The data folder (its store is where the cursor lives).
+    home: "Home"
+
+    @property
+    @abstractmethod
+    def client(self) -> "httpx2.Client":
+        """Return the HTTP client to poll with: it sends as the connection that
+        :meth:`TriggerType.poll_connection` names (its auth, TLS, agent route), or
+        anonymously, and it carries the server's network policy, so a request (or a
+        redirect) into loopback, link-local or private ranges raises
+        ``NetworkPolicyError`` unless the connection is marked private-network.
+        Built on first use and closed after the poll; raises ``AuthorizationRequired``
+        when the connection's interactive auth has no token yet."""
+
+    @abstractmethod
+    def load_cursor(self) -> Any:
+        """Return the cursor the last successful poll saved (JSON data), or None before the first."""
+
+    @abstractmethod
+    def save_cursor(self, cursor: Any) -> None:
+        """Keep ``cursor`` (JSON-able data) in the store for the next poll, across restarts.
+
+        Call it after the poll's last :meth:`emit`, never before."""
+
+    @abstractmethod
+    def emit(self, event: dict[str, Any], event_id: str) -> bool:
+        """Store ``event`` durably as a pending job of the recipe, once per ``event_id``
+        (the id of the item it reports: an event emitted again with the same id adds
+        nothing). Returns True when a job was created, False for a repeat.
+
+        Raises :class:`PollCancelled` when the recipe stopped during the poll, and
+        ``PluginError`` for an event that is not a dict or an empty ``event_id``."""
+
+
 class TriggerType(ABC):
     """Base class of trigger types; register instances from ``register_triggers``."""
 
@@ -71,6 +130,8 @@ class TriggerType(ABC):
 
     #: True for triggers whose events arrive as HTTP requests (see :meth:`receive`).
     receives_http: ClassVar[bool] = False
+    #: True for triggers that find their events by polling an API (see :meth:`poll`).
+    polls: ClassVar[bool] = False
 
     @abstractmethod
     def sample_event(self, config: BaseModel) -> dict[str, Any]:
@@ -99,3 +160,24 @@ class TriggerType(ABC):
     def event_at(self, config: BaseModel, due: datetime, fired: datetime) -> dict[str, Any]:
         """Return the event of a clock trigger that was due at ``due`` and fired at ``fired``."""
         return {"scheduled_at": due.isoformat(), "fired_at": fired.isoformat()}
+
+    def poll_interval(self, config: BaseModel) -> float:
+        """Return the seconds between two polls of a recipe (only when ``polls``);
+        the first poll of a started recipe is due at once."""
+        raise PluginError(f"The trigger {self.name!r} does not poll.", field="trigger.type")
+
+    def poll_connection(self, config: BaseModel) -> str | None:
+        """Return the name of the connection the poll's client sends as, or None for
+        an anonymous client. Default: the config's ``connection`` field, if any."""
+        name = getattr(config, "connection", None)
+        return name if isinstance(name, str) and name else None
+
+    def poll(self, config: BaseModel, context: PollContext) -> None:
+        """Look for new events and hand each to ``context.emit(event, event_id)``,
+        then save the cursor with ``context.save_cursor`` (only when ``polls``).
+
+        Runs in a worker thread, so blocking I/O through ``context.client`` is fine.
+        Returns nothing. Any exception fails this poll: it is logged and recorded as
+        the recipe's poll status, and the next poll is tried at the next interval.
+        """
+        raise PluginError(f"The trigger {self.name!r} does not poll.", field="trigger.type")

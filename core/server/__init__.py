@@ -1,8 +1,8 @@
 """``plugwire serve``: the Starlette application that receives webhooks, runs the
-schedules and the jobs, hosts the OAuth2 callback and offers a small JSON API.
+schedules, the polls and the jobs, hosts the OAuth2 callback and offers a small JSON API.
 
 :func:`create_app` builds the application around a :class:`ServerState`; its
-lifespan starts the worker and the scheduler after resuming whatever the last run
+lifespan starts the worker, the scheduler and the poller after resuming whatever the last run
 left pending. :func:`serve` runs it on uvicorn, one process per data folder.
 """
 
@@ -47,7 +47,7 @@ def api_token(home: Home) -> str:
 
 def create_app(state: ServerState, *, background: bool = True, bind_host: str = "127.0.0.1") -> Starlette:
     """Return the ASGI application for ``state``. With ``background`` (the default),
-    its lifespan resumes pending jobs and runs the worker and the scheduler. The web
+    its lifespan resumes pending jobs and runs the worker, the scheduler and the poller. The web
     console asks for a login unless ``bind_host`` (where the server listens) is loopback."""
     from plugwire.core import web
 
@@ -57,10 +57,12 @@ def create_app(state: ServerState, *, background: bool = True, bind_host: str = 
             pending = state.jobs.recover()
             state.worker.start(pending)
             state.scheduler.start()
+            state.poller.start()
         try:
             yield
         finally:
             if background:
+                await state.poller.stop()
                 await state.scheduler.stop()
                 await state.worker.stop()
             await state.runner.aclose()

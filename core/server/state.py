@@ -1,5 +1,5 @@
 """What one running server holds: the data folder, the job store, the runner, the
-worker and scheduler, and a cache of the recipes by webhook token."""
+worker, scheduler and poller, and a cache of the recipes by webhook token."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from plugwire.core.jobs import JobStore
 from plugwire.core.netpolicy import NetworkPolicy
 from plugwire.core.recipes import Recipe, Recipes
 from plugwire.core.runner import Runner
+from plugwire.core.server.poller import Poller
 from plugwire.core.server.worker import Scheduler, Worker
 from plugwire.core.triggers import TriggerType
 
@@ -44,6 +45,7 @@ class ServerState:
         self.runner = Runner(home, policy=self.policy)
         self.worker = Worker(self, concurrency=workers)
         self.scheduler = Scheduler(self)
+        self.poller = Poller(self)
         self.pending_auth: dict[str, tuple[str, PendingAuthorization, float]] = {}
         self._stamp: tuple | None = ()
         self._checked = 0.0
