@@ -50,3 +50,44 @@ def items_api(plugwire_api):
 @pytest.fixture
 def polling(plugwire_plugin):
     return plugwire_plugin(plugwire_polling_trigger)
+
+
+class Agent:
+    """A small forward proxy on 127.0.0.1 standing in for the on-premise agent of a
+    private-network connection: it relays absolute-form GETs and records their URLs."""
+
+    def __init__(self):
+        import http.server
+
+        import httpx2
+
+        seen = self.seen = []
+
+        class Relay(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (the stdlib's naming)
+                seen.append(self.path)
+                with httpx2.Client(trust_env=False, timeout=30) as client:
+                    upstream = client.get(self.path)
+                self.send_response(upstream.status_code)
+                self.send_header("Content-Type", upstream.headers.get("content-type", "application/json"))
+                self.send_header("Content-Length", str(len(upstream.content)))
+                self.end_headers()
+                self.wfile.write(upstream.content)
+
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def agent():
+    relay = Agent()
+    yield relay
+    relay.close()

@@ -1,10 +1,14 @@
 """The polling trigger against a local paginated API: new items once each, oldest
-first, none missed and none repeated across restarts and crashes."""
+first, none missed and none repeated across restarts and crashes, whether
+``plugwire serve`` polls (a real server process, restarted and killed with -9 in the
+middle of a poll) or ``plugwire-poll --once`` does; loopback refused by the server's
+network policy unless the connection is private-network or the policy is off."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,86 +22,94 @@ from plugwire.core.errors import UserInputError
 from plugwire.core.home import Home
 from plugwire.core.jobs import JobStore
 from plugwire.core.recipes import Recipes
+from plugwire.core.server.poller import CURSOR_TABLE, StorePollContext, poll_status
 from plugwire_polling_trigger import Poller, PollError, PollingConfig
-from plugwire_polling_trigger.poller import STATE_TABLE
-from plugwire_polling_trigger.runner import dedupe_key
 
-POLL = str(Path(sys.executable).with_name("plugwire-poll"))
+BIN = Path(sys.executable).parent
 
 
 def config(items_api, **kw) -> PollingConfig:
     return PollingConfig(url=items_api.url, items_path="data", next_path="next_page", **kw)
 
 
-def poller(home_path, cfg, key="orders") -> Poller:
-    # A new Home and client each time: what a restarted process would have.
-    return Poller(Home(home_path), key, cfg, httpx2.Client(timeout=10))
+class Context(StorePollContext):
+    """plugwire's own poll context on the test's data folder, with a plain client."""
+
+    def __init__(self, home_path, key="orders", crash_after: int | None = None):
+        self.store_jobs = JobStore(home_path)
+        super().__init__(Home(home_path), self.store_jobs, key, make_client=lambda: httpx2.Client(timeout=10))
+        self.crash_after = crash_after
+
+    def emit(self, event, event_id):
+        if self.crash_after is not None and len(self.created) == self.crash_after:
+            raise KeyboardInterrupt("the process dies here")
+        return super().emit(event, event_id)
 
 
-def collect():
-    got: list[tuple[str, dict]] = []
-    return got, lambda event, item_id: got.append((item_id, event))
+def poll(home_path, cfg, key="orders", **kw):
+    # A new context each time: what a restarted process would have.
+    context = Context(home_path, key, **kw)
+    try:
+        return Poller(cfg, context).poll()
+    finally:
+        context.close()
+        context.store_jobs.close()
+
+
+def stored(home_path, recipe="orders") -> list[dict]:
+    """Return the events of the recipe's jobs, oldest first."""
+    jobs = JobStore(home_path)
+    try:
+        return [jobs.get(j["id"])["event"] for j in reversed(jobs.list(recipe=recipe, limit=1000))]
+    finally:
+        jobs.close()
 
 
 def test_new_items_are_emitted_once_oldest_first_across_pages(items_api, plugwire_home):
     items_api.add(4)
-    got, emit = collect()
-    first = poller(plugwire_home, config(items_api)).poll(emit)
-    assert first.first_poll and got == []  # what was there before is not "new"
+    first = poll(plugwire_home, config(items_api))
+    assert first.first_poll and first.emitted == [] and stored(plugwire_home) == []  # what was there is not "new"
     new = items_api.add(7)
-    result = poller(plugwire_home, config(items_api)).poll(emit)
-    assert [i for i, _ in got] == new and result.emitted == new
+    result = poll(plugwire_home, config(items_api))
+    assert result.emitted == new and [e["item_id"] for e in stored(plugwire_home)] == new
     assert result.pages == 3  # 7 new on pages 1-3; page 3 holds a known item: stop
-    assert got[0][1]["item"]["title"] == "Item 4" and got[0][1]["source"] == items_api.url
-    assert poller(plugwire_home, config(items_api)).poll(emit).emitted == []
+    event = stored(plugwire_home)[0]
+    assert event["item"]["title"] == "Item 4" and event["source"] == items_api.url
+    assert poll(plugwire_home, config(items_api)).emitted == []
 
 
 def test_the_cursor_survives_a_restart_in_the_plugwire_store(items_api, plugwire_home):
-    got, emit = collect()
     items_api.add(5)
-    poller(plugwire_home, config(items_api, emit_existing=True)).poll(emit)
-    assert len(got) == 5
-    stored = Home(plugwire_home).store.get(STATE_TABLE, "orders")
-    assert stored["seen"] == [f"it-{n:04d}" for n in range(5)] and stored["polls"] == 1
+    assert len(poll(plugwire_home, config(items_api, emit_existing=True)).emitted) == 5
+    saved = Home(plugwire_home).store.get(CURSOR_TABLE, "orders")["cursor"]
+    assert saved["seen"] == [f"it-{n:04d}" for n in range(5)] and saved["polls"] == 1
     assert "it-0004" in (Path(plugwire_home) / "plugwire.json").read_text()
     new = items_api.add(2)
-    assert poller(plugwire_home, config(items_api, emit_existing=True)).poll(emit).emitted == new
-    assert [i for i, _ in got] == [f"it-{n:04d}" for n in range(7)]
+    assert poll(plugwire_home, config(items_api, emit_existing=True)).emitted == new
+    assert [e["item_id"] for e in stored(plugwire_home)] == [f"it-{n:04d}" for n in range(7)]
 
 
 def test_a_crash_between_emitting_and_saving_neither_loses_nor_repeats(items_api, plugwire_home):
-    jobs = JobStore(plugwire_home)
-    poller(plugwire_home, config(items_api)).poll(lambda e, i: None)
+    poll(plugwire_home, config(items_api))
     new = items_api.add(6)
-    stored: list[str] = []
-
-    def crashing(event, item_id):
-        if len(stored) == 3:
-            raise KeyboardInterrupt("the process dies here")
-        jobs.add("orders", event, dedupe=dedupe_key("orders", item_id))
-        stored.append(item_id)
-
     with pytest.raises(KeyboardInterrupt):
-        poller(plugwire_home, config(items_api)).poll(crashing)
-    restarted = poller(plugwire_home, config(items_api)).poll(
-        lambda e, i: jobs.add("orders", e, dedupe=dedupe_key("orders", i)))
-    assert restarted.emitted == new  # offered again: the state was not saved ...
-    events = [jobs.get(j["id"])["event"]["item_id"] for j in jobs.list(recipe="orders", limit=100)]
-    assert sorted(events) == new  # ... and the job store kept one job per item
-    jobs.close()
+        poll(plugwire_home, config(items_api), crash_after=3)
+    assert len(stored(plugwire_home)) == 3
+    restarted = poll(plugwire_home, config(items_api))
+    assert restarted.emitted == new  # offered again: the cursor was not saved ...
+    assert sorted(e["item_id"] for e in stored(plugwire_home)) == new  # ... and the job store kept one job per item
 
 
 def test_a_failing_page_changes_nothing(items_api, plugwire_home, plugwire_api):
-    got, emit = collect()
-    poller(plugwire_home, config(items_api)).poll(emit)
+    poll(plugwire_home, config(items_api))
     items_api.add(2)
     plugwire_api.route("GET", "/v1/items", status=503, body="maintenance")
     with pytest.raises(PollError, match="answered 503: maintenance"):
-        poller(plugwire_home, config(items_api)).poll(emit)
+        poll(plugwire_home, config(items_api))
     plugwire_api.route("GET", "/v1/items", handler=items_api.page)
-    assert len(poller(plugwire_home, config(items_api)).poll(emit).emitted) == 2
+    assert len(poll(plugwire_home, config(items_api)).emitted) == 2
     with pytest.raises(PollError) as wrong:
-        poller(plugwire_home, PollingConfig(url=items_api.url, items_path="results")).poll(emit)
+        poll(plugwire_home, PollingConfig(url=items_api.url, items_path="results"))
     assert wrong.value.field == "trigger.config.items_path"
 
 
@@ -117,10 +129,9 @@ def test_link_headers_tokens_and_a_since_cursor(plugwire_api, plugwire_home):
     plugwire_api.route("GET", "/events", handler=page)
     cfg = PollingConfig(url=f"{plugwire_api.url}/events", items_path="events", id_field="uid", order="oldest_first",
                         since_param="since", since_field="ts", emit_existing=True)
-    got, emit = collect()
-    assert poller(plugwire_home, cfg).poll(emit).emitted == ["0", "1", "2", "3", "4"]
+    assert poll(plugwire_home, cfg).emitted == ["0", "1", "2", "3", "4"]
     events.append({"uid": 5, "ts": "2024-05-01T10:00:05Z"})
-    assert poller(plugwire_home, cfg).poll(emit).emitted == ["5"]
+    assert poll(plugwire_home, cfg).emitted == ["5"]
     assert plugwire_api.requests[-1].query["since"] == "2024-05-01T10:00:04Z"
 
 
@@ -128,42 +139,127 @@ def test_the_trigger_type_and_its_recipe(polling, plugwire_connections, items_ap
     trigger = plugins.triggers.get("polling")
     cfg = trigger.Config(url=items_api.url, sample_item={"id": "o-1", "total": 12.5})
     assert trigger.sample_event(cfg)["item"]["total"] == 12.5 and trigger.sample_event(cfg)["item_id"] == "o-1"
+    assert trigger.polls and trigger.poll_interval(cfg) == 300 and trigger.poll_connection(cfg) is None
     recipes = Recipes(plugwire_connections.home)
     with pytest.raises(UserInputError, match="trigger.config.url"):
         recipes.create({"name": "bad", "trigger": {"type": "polling", "config": {"url": "not a url"}}})
-    recipe = recipes.create({"name": "orders", "trigger": {"type": "polling", "config": {"url": items_api.url}}})
-    assert recipe.trigger_config().interval_seconds == 300
+    recipe = recipes.create({"name": "orders", "trigger": {"type": "polling", "config": {"url": items_api.url, "connection": "crm"}}})
+    assert trigger.poll_connection(recipe.trigger_config()) == "crm"
 
 
-def _poll_once(home: Path) -> subprocess.Popen:
+# -- real processes ------------------------------------------------------------------------
+def _env(home: Path) -> dict[str, str]:
+    # Not PLUGWIRE_TESTING: the process must load this package's entry point like any install.
     env = {k: v for k, v in os.environ.items() if k not in ("PLUGWIRE_TESTING", "PLUGWIRE_LOAD_PLUGINS")}
     env["PLUGWIRE_HOME"] = str(home)
-    return subprocess.Popen([POLL, "--once"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return env
 
 
-def test_plugwire_poll_processes_restart_and_kill_9(polling, plugwire_home, items_api):
-    recipes = Recipes(Home(plugwire_home))
-    recipes.create({"name": "orders", "trigger": {"type": "polling", "config": {
-        "url": items_api.url, "items_path": "data", "next_path": "next_page", "emit_existing": True, "interval_seconds": 1}}})
-    recipes.start("orders")
-    items_api.add(4)
-    first = _poll_once(plugwire_home)
-    assert first.wait(60) == 0, first.stderr.read()
-    assert "orders: 4 new item(s)" in first.stdout.read()
-    items_api.add(5)  # 9 items: 5 new ones across pages 1 and 2
-    items_api.hold_page = 2
-    killed = _poll_once(plugwire_home)
-    while not any(r.query.get("page") == "2" for r in items_api.api.requests):
-        assert killed.poll() is None, killed.stderr.read()
+class Serve:
+    """``plugwire serve`` on the test's data folder, in a process of its own."""
+
+    def __init__(self, home: Path, log: Path, *args: str):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.log = log
+        with open(log, "a") as err:
+            self.proc = subprocess.Popen([str(BIN / "plugwire"), "serve", "--port", str(self.port), *args],
+                                         env=_env(home), stdout=subprocess.DEVNULL, stderr=err)
+        wait_for(self._up, "plugwire serve to start")
+
+    def _up(self) -> bool:
+        assert self.proc.poll() is None, self.log.read_text()
+        try:
+            return httpx2.get(f"http://127.0.0.1:{self.port}/health", timeout=1).status_code == 200
+        except httpx2.HTTPError:
+            return False
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        self.proc.send_signal(sig)
+        self.proc.wait(30)
+
+
+def wait_for(check, what: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
-    killed.send_signal(signal.SIGKILL)  # in the middle of a poll
-    killed.wait(30)
+    return value
+
+
+def _recipe(home: Path, name: str, url: str, **config) -> None:
+    recipes = Recipes(Home(home))
+    recipes.create({"name": name, "trigger": {"type": "polling", "config": {
+        "url": url, "items_path": "data", "next_path": "next_page", "emit_existing": True, "interval_seconds": 1, **config}}})
+    recipes.start(name)
+
+
+def _ids(home: Path, recipe: str = "orders") -> list[str]:
+    return [e["item_id"] for e in stored(home, recipe)]
+
+
+def _counts(home: Path) -> dict[str, int]:
+    jobs = JobStore(home)
+    try:
+        return jobs.counts("orders")
+    finally:
+        jobs.close()
+
+
+def test_plugwire_serve_polls_across_a_restart_and_a_kill_9_mid_poll(polling, plugwire_home, items_api, tmp_path):
+    _recipe(plugwire_home, "orders", items_api.url)
+    items_api.add(4)
+    log = tmp_path / "serve.log"
+    server = Serve(plugwire_home, log, "--no-network-policy")
+    wait_for(lambda: len(_ids(plugwire_home)) == 4, "the first four items")
+    server.stop()  # a clean restart
+    items_api.add(2)
+    server = Serve(plugwire_home, log, "--no-network-policy")
+    wait_for(lambda: len(_ids(plugwire_home)) == 6, "the items added while the server was down")
+    items_api.hold_page = 2  # 5 new items span pages 1 and 2: the poll waits on page 2
+    items_api.add(5)
+    wait_for(lambda: any(r.query.get("page") == "2" for r in items_api.api.requests[-3:]), "the poll to reach page 2")
+    server.stop(signal.SIGKILL)  # in the middle of a poll
     items_api.hold_page = None
     items_api.release.set()
     items_api.add(1)
-    again = _poll_once(plugwire_home)
-    assert again.wait(60) == 0, again.stderr.read()
-    jobs = JobStore(plugwire_home)
-    ids = [jobs.get(j["id"])["event"]["item_id"] for j in jobs.list(recipe="orders", limit=100)]
-    jobs.close()
-    assert sorted(ids) == [f"it-{n:04d}" for n in range(10)]  # each item once, none missed
+    server = Serve(plugwire_home, log, "--no-network-policy")
+    wait_for(lambda: len(_ids(plugwire_home)) == 12, "every item")
+    wait_for(lambda: "pending" not in _counts(plugwire_home), "the jobs to run")
+    server.stop()
+    assert sorted(_ids(plugwire_home)) == [f"it-{n:04d}" for n in range(12)]  # each item once, none missed
+    assert poll_status(Home(plugwire_home), "orders")["ok"]
+
+
+def test_the_servers_network_policy_refuses_loopback_unless_private_network_or_off(
+        polling, plugwire_home, plugwire_connections, items_api, agent, tmp_path):
+    items_api.add(2)
+    _recipe(plugwire_home, "orders", items_api.url)
+    log = tmp_path / "serve.log"
+    server = Serve(plugwire_home, log)  # the policy is on by default
+    status = wait_for(lambda: poll_status(Home(plugwire_home), "orders"), "the first poll")
+    assert not status["ok"] and "Refused by the network policy: 127.0.0.1 is a loopback address" in status["error"]
+    assert "poll of recipe 'orders' failed: Refused by the network policy" in log.read_text()
+    assert items_api.api.requests == [] and _ids(plugwire_home) == []
+    # A private-network connection goes through its agent, which the policy exempts.
+    plugwire_connections.create("none", name="onprem", private_network=True, agent_url=agent.url)
+    _recipe(plugwire_home, "onprem-orders", items_api.url, connection="onprem")
+    wait_for(lambda: len(_ids(plugwire_home, "onprem-orders")) == 2, "the items through the agent")
+    assert agent.seen and all(url.startswith(items_api.url) for url in agent.seen)
+    assert _ids(plugwire_home) == [] and poll_status(Home(plugwire_home), "orders")["failures"] >= 1
+    server.stop()
+    server = Serve(plugwire_home, log, "--no-network-policy")  # local use: the policy is off
+    wait_for(lambda: len(_ids(plugwire_home)) == 2, "the items once the policy is off")
+    server.stop()
+
+
+def test_plugwire_poll_once_from_cron(polling, plugwire_home, items_api):
+    _recipe(plugwire_home, "orders", items_api.url)
+    items_api.add(4)
+    refused = subprocess.run([str(BIN / "plugwire-poll"), "--once"], env=_env(plugwire_home), capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "orders: poll failed: Refused by the network policy" in refused.stderr
+    done = subprocess.run([str(BIN / "plugwire-poll"), "--once", "--no-network-policy"], env=_env(plugwire_home),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "orders: 4 new item(s)" in done.stdout and len(_ids(plugwire_home)) == 4

@@ -1,6 +1,7 @@
 """plugwire trigger type ``polling``: new items of a paginated list API, each once,
-with the cursor kept in the plugwire store across restarts. ``plugwire-poll`` runs
-the polls (see :mod:`plugwire_polling_trigger.runner`)."""
+with the cursor kept in the plugwire store across restarts. ``plugwire serve`` runs
+the polls; ``plugwire-poll`` runs them once, from cron (see
+:mod:`plugwire_polling_trigger.runner`)."""
 
 from __future__ import annotations
 

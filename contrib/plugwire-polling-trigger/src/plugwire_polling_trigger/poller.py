@@ -1,11 +1,13 @@
 """One poll of one recipe: read pages until the known items, emit the new ones
 oldest first, then remember them.
 
-The state (recent item ids, the ``since`` cursor) lives in the plugwire store
-(table ``polling_state``, one record per recipe), so it survives restarts. Items
-are emitted *before* the state is saved, each with its id: a crash in between means
-the next poll emits them again, and the sink drops what it already holds (the job
-store's dedupe key), so no item is lost and none runs twice.
+It works through plugwire's :class:`~plugwire.core.triggers.PollContext`: pages are
+read with ``context.client`` (the recipe's connection, under the server's network
+policy), the state (recent item ids, the ``since`` cursor) is the context's cursor
+in the plugwire store, so it survives restarts, and items go to ``context.emit``.
+Items are emitted *before* the state is saved, each with its id: a crash in between
+means the next poll emits them again, and the job store drops what it already holds
+(its dedupe key), so no item is lost and none runs twice.
 """
 
 from __future__ import annotations
@@ -13,20 +15,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urljoin
 
 import httpx2
 
 from plugwire.core.errors import PlugwireError
+from plugwire.core.triggers import PollContext
 from plugwire_polling_trigger.trigger import PollingConfig
 
-__all__ = ["PollError", "PollResult", "Poller", "STATE_TABLE", "dig"]
+__all__ = ["PollError", "PollResult", "Poller", "dig"]
 
-STATE_TABLE = "polling_state"
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
-
-Emit = Callable[[dict[str, Any], str], None]
 
 
 class PollError(PlugwireError):
@@ -56,22 +56,22 @@ class PollResult:
 
 
 class Poller:
-    """Polls for one recipe. ``client`` is an ``httpx2.Client`` (the connection's)."""
+    """One poll of one recipe, through ``context``."""
 
-    def __init__(self, home: Any, key: str, config: PollingConfig, client: httpx2.Client):
-        self.home = home
-        self.key = key
+    def __init__(self, config: PollingConfig, context: PollContext):
         self.config = config
-        self.client = client
+        self.context = context
 
     def state(self) -> dict[str, Any]:
         """Return the saved state: ``seen`` ids (oldest first), ``cursor``, ``polls``."""
-        return self.home.store.get(STATE_TABLE, self.key) or {"seen": [], "cursor": None, "polls": 0}
+        return self.context.load_cursor() or {"seen": [], "cursor": None, "polls": 0}
 
-    def poll(self, emit: Emit) -> PollResult:
-        """Read the new items and hand each to ``emit(event, item_id)``, oldest first;
-        returns a :class:`PollResult`. Raises :class:`PollError` when a page cannot
-        be read (the state is then unchanged, so the next poll tries again)."""
+    def poll(self) -> PollResult:
+        """Read the new items and hand each to ``context.emit(event, item_id)``, oldest
+        first, then save the state; returns a :class:`PollResult`. Raises
+        :class:`PollError` when a page cannot be read (the state is then unchanged,
+        so the next poll tries again), and whatever the context raises
+        (``NetworkPolicyError``, ``PollCancelled``)."""
         cfg = self.config
         state = self.state()
         seen = set(state["seen"])
@@ -91,15 +91,15 @@ class Poller:
         if not result.first_poll or cfg.emit_existing:
             polled_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
             for item_id, item in new:
-                emit({"item": item, "item_id": item_id, "polled_at": polled_at, "source": cfg.url}, item_id)
+                self.context.emit({"item": item, "item_id": item_id, "polled_at": polled_at, "source": cfg.url}, item_id)
                 result.emitted.append(item_id)
         cursor = state.get("cursor")
         if cfg.since_field and ordered:
             values = [v for v in (dig(i, cfg.since_field) for i in ordered) if v is not None]
             cursor = max([*values, *([cursor] if cursor is not None else [])], key=str) if values else cursor
         remembered = (state["seen"] + [i for i, _ in new])[-cfg.remember:]
-        self.home.store.put(STATE_TABLE, self.key, {"seen": remembered, "cursor": cursor, "polls": state["polls"] + 1,
-                                                    "last_poll": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        self.context.save_cursor({"seen": remembered, "cursor": cursor, "polls": state["polls"] + 1,
+                                  "last_poll": datetime.now(timezone.utc).isoformat(timespec="seconds")})
         return result
 
     def _read(self, seen: set[str], cursor: Any) -> list[Any]:
@@ -110,7 +110,7 @@ class Poller:
         self._pages = 0
         while url is not None and self._pages < cfg.max_pages:
             # an empty params mapping would replace the query of a next-page URL
-            response = self.client.get(url, params=params or None)
+            response = self.context.client.get(url, params=params or None)
             self._pages += 1
             if response.status_code >= 400:
                 raise PollError(f"GET {url} answered {response.status_code}: {response.text[:200]}", field="trigger.config.url",

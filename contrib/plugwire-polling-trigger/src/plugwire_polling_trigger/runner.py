@@ -1,11 +1,13 @@
-"""``plugwire-poll``: runs the polls of every started recipe whose trigger is
-``polling`` and stores one pending job per new item in the data folder's job store.
+"""``plugwire-poll``: one poll of every started recipe whose trigger polls, for cron
+or for a data folder whose server does not run (``plugwire serve`` polls by itself).
 
-``plugwire serve`` runs those jobs: its worker picks up pending jobs stored by
-another process. Run both side by side on the same ``PLUGWIRE_HOME``::
+It runs exactly what the server runs (:func:`plugwire.core.server.poller.poll_once`):
+the same cursor, the same job-store dedupe, the same lock per recipe (a recipe the
+server is polling right now is skipped) and the same network policy, on by default
+as in ``plugwire serve``. The jobs it stores are pending: the server runs them::
 
-    plugwire serve &
-    plugwire-poll            # or: plugwire-poll --once, from cron
+    plugwire-poll --once             # from cron: the recipes that are due, once
+    plugwire-poll                    # or keep polling at each recipe's interval
 """
 
 from __future__ import annotations
@@ -13,84 +15,71 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Any
-
-import httpx2
+from datetime import datetime, timezone
 
 from plugwire.core.errors import PlugwireError
 from plugwire.core.home import Home
 from plugwire.core.jobs import JobStore
+from plugwire.core.netpolicy import NetworkPolicy
 from plugwire.core.recipes import Recipes
-from plugwire_polling_trigger.poller import Poller, PollResult
-from plugwire_polling_trigger.trigger import PollingConfig
+from plugwire.core.server.poller import PollReport, poll_due_at, poll_once, poll_status
 
-__all__ = ["dedupe_key", "main", "poll_due"]
-
-
-def dedupe_key(recipe: str, item_id: str) -> str:
-    """Return the job store's dedupe key of one item of one recipe."""
-    return f"polling:{recipe}:{item_id}"
+__all__ = ["main", "poll_due"]
 
 
-def _client(home: Home, config: PollingConfig) -> httpx2.Client:
-    if config.connection is None:
-        return httpx2.Client(timeout=30, follow_redirects=True, trust_env=False)
-    from plugwire.core.connections import Connections
-    from plugwire.core.http import client_for
+def poll_due(home: Home, jobs: JobStore, *, policy: NetworkPolicy, force: bool = False) -> dict[str, PollReport | str]:
+    """Poll every started recipe whose trigger polls and whose interval has passed
+    since its last poll (every one of them with ``force``).
 
-    connections = Connections(home)
-    return client_for(connections.get(config.connection), connections)
-
-
-def _due(poller: Poller, config: PollingConfig, now: datetime) -> bool:
-    last = poller.state().get("last_poll")
-    return last is None or datetime.fromisoformat(last) + timedelta(seconds=config.interval_seconds) <= now
-
-
-def poll_due(home: Home, jobs: JobStore, *, force: bool = False) -> dict[str, PollResult | str]:
-    """Poll every started polling recipe that is due (all of them with ``force``).
-
-    Returns, per recipe polled, its :class:`PollResult` or the error's message; one
-    recipe's failure does not stop the others.
+    Returns, per recipe polled, its :class:`PollReport`, or the message of an error
+    that kept the poll from starting; one recipe's failure does not stop the others.
     """
-    out: dict[str, Any] = {}
+    out: dict[str, PollReport | str] = {}
     now = datetime.now(timezone.utc)
     for recipe in Recipes(home).list():
-        if recipe.status != "started" or recipe.trigger.type != "polling":
+        if recipe.status != "started":
             continue
         try:
-            config = PollingConfig.model_validate(recipe.trigger.config)
-            with _client(home, config) as client:
-                poller = Poller(home, recipe.name, config, client)
-                if not force and not _due(poller, config, now):
-                    continue
-                out[recipe.name] = poller.poll(
-                    lambda event, item_id, name=recipe.name: jobs.add(name, event, dedupe=dedupe_key(name, item_id))
-                )
-        except (PlugwireError, httpx2.HTTPError, ValueError) as exc:
-            out[recipe.name] = f"{type(exc).__name__}: {exc}"
+            kind, config = recipe.trigger_type(), recipe.trigger_config()
+            if not kind.polls:
+                continue
+            due = poll_due_at(poll_status(home, recipe.name), float(kind.poll_interval(config)), recipe.started_at)
+            if force or due <= now:
+                out[recipe.name] = poll_once(home, jobs, recipe, policy=policy)
+        except PlugwireError as exc:  # the trigger's plugin is gone, or its config no longer validates
+            out[recipe.name] = str(exc)
     return out
 
 
+def _say(name: str, result: PollReport | str) -> bool:
+    """Print one recipe's outcome; returns whether it failed."""
+    if isinstance(result, str) or not result.ok:
+        print(f"{name}: poll failed: {result if isinstance(result, str) else result.error}", file=sys.stderr, flush=True)
+        return True
+    if result.skipped:
+        print(f"{name}: skipped, another poll of it is under way", flush=True)
+    else:
+        print(f"{name}: {len(result.created)} new item(s)", flush=True)
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the poller; returns the exit code (0, or 1 when ``--once`` met an error)."""
+    """Run the polls; returns the exit code (0, or 1 when ``--once`` met a failed poll)."""
     parser = argparse.ArgumentParser(prog="plugwire-poll", description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", help="the data folder (default: PLUGWIRE_HOME or the per-user default)")
     parser.add_argument("--once", action="store_true", help="poll every polling recipe once, then exit")
     parser.add_argument("--tick", type=float, default=1.0, help="seconds between looks for due polls")
+    parser.add_argument("--no-network-policy", action="store_true",
+                        help="allow polls into loopback and private networks (local use only, as plugwire serve --no-network-policy)")
     args = parser.parse_args(argv)
     home = Home(args.home)
     jobs = JobStore(home.path)
+    policy = NetworkPolicy(enabled=not args.no_network_policy)
     failed = False
     try:
         while True:
-            for name, result in poll_due(home, jobs, force=args.once).items():
-                if isinstance(result, str):
-                    failed = True
-                    print(f"{name}: poll failed: {result}", file=sys.stderr, flush=True)
-                else:
-                    print(f"{name}: {len(result.emitted)} new item(s), {result.pages} page(s)", flush=True)
+            for name, result in poll_due(home, jobs, policy=policy, force=args.once).items():
+                failed = _say(name, result) or failed
             if args.once:
                 return 1 if failed else 0
             time.sleep(args.tick)

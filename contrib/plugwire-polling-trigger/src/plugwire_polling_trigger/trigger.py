@@ -4,17 +4,21 @@ Its configuration says where the list is (URL, connection), how to read it (wher
 the items are in a page, which field is an item's id, how to reach the next page,
 which end is newest) and how often to look. Each new item becomes one event:
 ``{"item": ..., "item_id": ..., "polled_at": ..., "source": URL}``.
+
+It uses plugwire's polling delivery mode (``polls = True``): ``plugwire serve``
+calls :meth:`PollingTrigger.poll` every ``interval_seconds`` for each started
+recipe, with a context that sends as the recipe's connection under the server's
+network policy, keeps the cursor in the store and stores each new item as a job.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from plugwire.core.errors import UserInputError
-from plugwire.core.triggers import TriggerType
+from plugwire.core.triggers import PollContext, TriggerType
 from plugwire.core.urls import validate_absolute_url
 
 __all__ = ["PollingConfig", "PollingTrigger"]
@@ -59,6 +63,7 @@ class PollingTrigger(TriggerType):
     title = "New items (polling)"
     description = "Polls a paginated list API and starts the recipe once per new item, deduplicated by its id."
     Config = PollingConfig
+    polls = True
 
     def sample_event(self, config: PollingConfig) -> dict[str, Any]:
         from plugwire_polling_trigger.poller import dig
@@ -73,12 +78,13 @@ class PollingTrigger(TriggerType):
     def dynamic_paths(self, config: PollingConfig) -> list[str]:
         return ["item"]  # items carry fields the sample may not show
 
-    def poll_interval(self, config: PollingConfig) -> timedelta:
-        """Return how long to wait between polls (used by ``plugwire-poll``)."""
-        return timedelta(seconds=config.interval_seconds)
+    def poll_interval(self, config: PollingConfig) -> float:
+        """Return the seconds between two polls."""
+        return config.interval_seconds
 
-    def next_fire(self, config: PollingConfig, started_at: datetime, after: datetime | None) -> datetime | None:
-        # Polls need I/O and give any number of events, which the server's clock
-        # contract (one event per slot, built without I/O) cannot carry: the
-        # plugwire-poll process runs them and stores the jobs the server then runs.
-        return None
+    def poll(self, config: PollingConfig, context: PollContext) -> None:
+        """Emit the items that are new since the last poll, oldest first, then save
+        the cursor. Raises ``PollError`` when a page cannot be read."""
+        from plugwire_polling_trigger.poller import Poller
+
+        Poller(config, context).poll()
