@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import httpx2
 
 from plugwire.core.errors import PluginError, PlugwireError
-from plugwire.core.http import classify_error, client_for, redact
+from plugwire.core.http import classify_error, redact
 from plugwire.core.jobs import JobStore, now_iso
 from plugwire.core.netpolicy import NetworkPolicy
 from plugwire.core.triggers import PollCancelled, PollContext
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 CURSOR_TABLE = "poll_cursors"
 STATUS_TABLE = "poll_status"
-_PUBLIC_TIMEOUT = 30.0  # seconds, for a poll that goes through no connection
+_ANONYMOUS = SimpleNamespace(name="(none)", options=None)  # how the policy names a poll without a connection
 _MIN_INTERVAL = 0.1  # seconds: an interval of 0 would poll on every tick
 
 
@@ -145,17 +145,14 @@ class PollReport:
 
 def _make_client(home: "Home", connection: str | None, policy: NetworkPolicy) -> Callable[[], httpx2.Client]:
     def make() -> httpx2.Client:
-        if connection is None:
-            anonymous = SimpleNamespace(name="(none)", options=None)
-            return httpx2.Client(
-                timeout=httpx2.Timeout(_PUBLIC_TIMEOUT), follow_redirects=True, trust_env=False,
-                headers={"User-Agent": "plugwire"}, event_hooks=policy.event_hooks(anonymous, asynchronous=False),
-            )
         from plugwire.core.connections import Connections
+        from plugwire.core.send import open_client
 
         connections = Connections(home)
-        conn = connections.get(connection)
-        return client_for(conn, connections, event_hooks=policy.event_hooks(conn, asynchronous=False))
+        conn = connections.get(connection) if connection is not None else None
+        client = open_client(conn, connections)
+        client.event_hooks = policy.event_hooks(conn or _ANONYMOUS, asynchronous=False)
+        return client
 
     return make
 
