@@ -243,6 +243,7 @@ class Outcome(str, Enum):
     NETWORK_ERROR = "network_error"
     NOT_CONNECTED = "not_connected"
     INVALID = "invalid"
+    REFUSED = "refused"  # by the server's network policy: nothing was sent there
 
 
 def api_message(response: httpx2.Response, limit: int = 300, *, secrets: Iterable[str] = ()) -> str | None:

@@ -1,7 +1,9 @@
 """Test connection: send a GET through a connection and say plainly what happened.
 
 Every failure is an outcome with a sentence, never a traceback; no secret of the
-connection (nor any credential the request carried) appears in the result.
+connection (nor any credential the request carried) appears in the result. Given
+the server's network policy, the GET and every redirect it follows are checked
+against it, and a refusal is the outcome ``refused``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from plugwire.core.http import (
     safe_url,
     sent_secrets,
 )
+from plugwire.core.netpolicy import NetworkPolicy, NetworkPolicyError
 from plugwire.core.urls import validate_absolute_url
 
 __all__ = ["TestResult", "test_connection"]
@@ -50,12 +53,23 @@ class TestResult(BaseModel):
     field: str | None = None
 
 
-def test_connection(conn: Connection, connections: Connections, url: str | None = None) -> TestResult:
+def test_connection(
+    conn: Connection,
+    connections: Connections,
+    url: str | None = None,
+    *,
+    policy: NetworkPolicy | None = None,
+    client_kwargs: dict[str, Any] | None = None,
+) -> TestResult:
     """Send a GET to ``url`` (default: the connection's test URL) and report the outcome.
 
+    ``policy`` (the server's :class:`NetworkPolicy`) checks the GET and every
+    redirect: a host in a forbidden range is the outcome ``refused``, naming the
+    policy, and nothing is sent there. ``client_kwargs`` go to the client.
+
     Returns a :class:`TestResult`. Never raises for a bad URL, an unusable
-    certificate, a missing authorization, a network failure or an HTTP error: each
-    is an outcome.
+    certificate, a missing authorization, a refusal by the policy, a network failure
+    or an HTTP error: each is an outcome.
     """
     secrets = _known_secrets(conn, connections)
     agent = conn.options.agent_url if conn.options.private_network else None
@@ -72,10 +86,16 @@ def test_connection(conn: Connection, connections: Connections, url: str | None 
         target = validate_absolute_url(target, "test_url")
     except UserInputError as exc:
         return result(Outcome.INVALID, str(exc), field=exc.field)
+    options = dict(client_kwargs or {})
+    if policy is not None and policy.enabled:  # the policy's checks first, then the caller's hooks
+        checks, given = policy.event_hooks(conn, asynchronous=False), options.get("event_hooks") or {}
+        options["event_hooks"] = {k: [*checks.get(k, []), *given.get(k, [])] for k in {*checks, *given}}
     start = time.perf_counter()
     try:
-        with client_for(conn, connections) as client:
+        with client_for(conn, connections, **options) as client:
             response = client.get(target)
+    except NetworkPolicyError as exc:
+        return result(Outcome.REFUSED, str(exc), field=exc.field, elapsed_ms=_ms(start))
     except AuthorizationRequired as exc:
         return result(Outcome.NOT_CONNECTED, str(exc), field=exc.field)
     except PlugwireError as exc:

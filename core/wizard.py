@@ -11,12 +11,16 @@
    the proven configuration is learned into the user's catalogue.
 
 The wizard holds no credentials of its own: it sends through
-:func:`plugwire.core.send.send`, which masks what the connection's auth adds.
+:func:`plugwire.core.send.send`, which masks what the connection's auth adds. Given
+the server's network policy, every request it sends (redirects included) is checked
+against it; a refusal is an attempt with the outcome ``refused``, not a crash.
 """
 
 from __future__ import annotations
 
 import copy
+import time
+from types import SimpleNamespace
 from typing import Any
 
 import httpx2
@@ -26,16 +30,21 @@ from plugwire.core.actions import Action, Actions, RetryPolicy, build_action
 from plugwire.core.connections import Connection, Connections
 from plugwire.core.constraints import Violation, check, set_path
 from plugwire.core.datatree import DataTree, infer_response
-from plugwire.core.errors import PlugwireError, UserInputError, format_validation_error
-from plugwire.core.exchange import METHODS, Exchange, RequestSpec, ResponseFormat, add_field, is_sensitive_name, masked_headers
+from plugwire.core.errors import AuthorizationRequired, PlugwireError, UserInputError, format_validation_error
+from plugwire.core.exchange import (
+    METHODS, Exchange, RequestSpec, ResponseFormat, SentRequest, add_field, is_sensitive_name, masked_headers,
+)
+from plugwire.core.http import Outcome
 from plugwire.core.secrets import MASK
 from plugwire.core.home import Home
+from plugwire.core.netpolicy import NetworkPolicy, NetworkPolicyError
 from plugwire.core.suggest import Suggestion, SuggestionResult, suggest
 from plugwire.core.urls import validate_absolute_url
 
 __all__ = ["ApplyRefused", "ApplyResult", "Attempt", "Review", "Wizard", "WizardStateError"]
 
 ENDPOINT, REQUEST, REVIEW, APPLIED = 1, 2, 3, 4
+_ANONYMOUS = SimpleNamespace(name="(none)", options=None)  # how the policy names a request without a connection
 _STEP_NAMES = {ENDPOINT: "endpoint", REQUEST: "request", REVIEW: "review", APPLIED: "applied"}
 
 
@@ -87,9 +96,12 @@ class ApplyResult(BaseModel):
 class Wizard:
     """One run of the request wizard on the data folder ``home``."""
 
-    def __init__(self, home: Home, *, connections: Connections | None = None):
+    def __init__(self, home: Home, *, connections: Connections | None = None, policy: NetworkPolicy | None = None):
+        """``policy``: the server's network policy, checked on every request *Send*
+        makes (None, or a disabled policy: no checks, as for local CLI use)."""
         self.home = home
         self.connections = connections or Connections(home)
+        self.policy = policy
         self.step = ENDPOINT
         self.connection: Connection | None = None
         self.result: SuggestionResult | None = None
@@ -281,13 +293,22 @@ class Wizard:
         from plugwire.core.send import send
 
         self._require(REQUEST, doing="send the request")
-        exchange = send(
-            self.request,
-            connection=self.connection,
-            connections=self.connections,
-            response_format=self.response_format,
-            timeout=self.timeout,
-        )
+        client = self._policed_client()
+        started = time.perf_counter()
+        try:
+            exchange = send(
+                self.request,
+                connection=self.connection,
+                connections=self.connections,
+                response_format=self.response_format,
+                timeout=self.timeout,
+                client=client,
+            )
+        except NetworkPolicyError as exc:
+            exchange = self._refused(exc, (time.perf_counter() - started) * 1000)
+        finally:
+            if client is not None:
+                client.close()
         constraints = self.suggestion.constraints if self.suggestion else []
         attempt = Attempt(
             number=len(self.history) + 1,
@@ -297,6 +318,29 @@ class Wizard:
         )
         self.history.append(attempt)
         return attempt
+
+    def _policed_client(self) -> httpx2.Client | None:
+        """Return a client whose every request (redirects too) the policy checks, or
+        None when there is nothing to check (``send`` then opens its own)."""
+        conn = self.connection
+        if self.policy is None or not self.policy.enabled or (conn is not None and conn.options.private_network):
+            return None
+        from plugwire.core.send import open_client
+
+        try:
+            client = open_client(conn, self.connections)
+        except AuthorizationRequired:
+            return None  # send() reports it as the attempt's outcome
+        client.event_hooks = self.policy.event_hooks(conn or _ANONYMOUS, asynchronous=False)
+        return client
+
+    def _refused(self, exc: NetworkPolicyError, elapsed_ms: float) -> Exchange:
+        spec = self.request
+        return Exchange(
+            request=SentRequest(method=spec.method, url=spec.url, headers=masked_headers(spec.headers), query=dict(spec.query),
+                                body=spec.body, body_format=spec.body_format, content_type=spec.content_type),
+            outcome=Outcome.REFUSED.value, ok=False, message=str(exc), elapsed_ms=round(elapsed_ms, 1),
+        )
 
     @property
     def last(self) -> Attempt | None:

@@ -1,11 +1,11 @@
 """Console pages for connections: the list, the "link your account" dialog, the
-edit form, *Test connection* and *Connect* (OAuth2 through the provider's page)."""
+edit form, *Test connection* (under the server's network policy, redirects
+included) and *Connect* (OAuth2 through the provider's page)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx2
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -18,31 +18,13 @@ from plugwire.core.web.access import Session, page
 from plugwire.core.web.connection_form import auth_fields, connection_input, current_values, form_values
 from plugwire.core.web.render import render, render_error
 
-__all__ = ["base_url", "policy_refusal", "routes"]
+__all__ = ["base_url", "routes"]
 
 
 def base_url(request: Request) -> str:
     """Return the URL this server is reached at (``--public-url``, else the request's)."""
     state = request.app.state.plugwire
     return state.public_url or str(request.base_url).rstrip("/")
-
-
-def policy_refusal(request: Request, conn: Connection | None, url: str) -> str | None:
-    """Return why the server's network policy refuses a request to ``url`` through
-    ``conn``, or None when it may go (the console sends only what the server could)."""
-    from plugwire.core.netpolicy import NetworkPolicyError
-
-    policy = request.app.state.plugwire.policy
-    try:
-        target = httpx2.URL(url)
-    except Exception:
-        return None  # not a URL: the request itself says so
-    exempt = bool(conn and conn.options.private_network)
-    try:
-        policy.check_host(target.host, port=target.port, connection=conn.name if conn else "(none)", exempt=exempt)
-    except NetworkPolicyError as exc:
-        return str(exc)
-    return None
 
 
 def _service(request: Request) -> Connections:
@@ -189,12 +171,11 @@ async def test_action(request: Request, session: Session) -> Response:
         return _missing(request, session)
     form = await request.form()
     url = str(form.get("url") or "").strip() or conn.options.test_url
-    refused = policy_refusal(request, conn, url) if url else None
-    if refused:
-        result: dict[str, Any] = {"ok": False, "outcome": "refused", "message": refused, "url": url}
-    else:
-        result = (await run_in_threadpool(test_connection, conn, _service(request), url)).model_dump(mode="json")
-    return await detail_page(request, session, test=result)
+    # The server's network policy checks the GET and every redirect it follows: the
+    # console sends only what the server itself could.
+    policy = request.app.state.plugwire.policy
+    found = await run_in_threadpool(lambda: test_connection(conn, _service(request), url, policy=policy))
+    return await detail_page(request, session, test=found.model_dump(mode="json"))
 
 
 async def connect_action(request: Request, session: Session) -> Response:

@@ -26,7 +26,6 @@ from plugwire.core.connections import Connections
 from plugwire.core.errors import AlreadyExistsError, NotFoundError, PlugwireError, UserInputError
 from plugwire.core.exchange import BODY_FORMATS, METHODS, RequestSpec, add_field, is_sensitive_name, parse_body_text
 from plugwire.core.web.access import Session, page
-from plugwire.core.web.connections import policy_refusal
 from plugwire.core.web.render import field, form_rows, json_lines, render, render_error
 from plugwire.core.wizard import Wizard
 
@@ -189,7 +188,8 @@ def _check_name(request: Request, name: str) -> str:
 
 def _start(request: Request, values: dict[str, str]):
     name = _check_name(request, values["name"])
-    wizard = Wizard(_home(request))
+    # Every Send goes out under the server's network policy, redirects included.
+    wizard = Wizard(_home(request), policy=request.app.state.plugwire.policy)
     wizard.start(values["method"], values["url"], values["connection"] or None)
     return request.app.state.console_drafts.add(name, wizard)
 
@@ -263,10 +263,7 @@ def _do(request: Request, session: Session, draft: Draft, form: FormData) -> Res
             if changes:
                 wiz.edit(**changes)
         if do == "send":
-            refused = policy_refusal(request, wiz.connection, wiz.request.url)
-            if refused:
-                raise PlugwireError(refused, field="url")
-            wiz.send()
+            wiz.send()  # a refusal by the network policy is the attempt's outcome
             return None
         if do == "review":
             return {"review": wiz.review()}
