@@ -295,6 +295,13 @@ class Recipes:
         return self._set_status(name, "stopped")
 
     def remove(self, name: str) -> None:
-        """Delete the recipe (its jobs stay in the history); raises ``NotFoundError``."""
-        if not self.home.store.delete(TABLE, name):
-            raise NotFoundError(f"No recipe named {name!r}.", field="name", fix="list them with `plugwire recipes list`")
+        """Delete the recipe (its jobs stay in the history) with its trigger's poll
+        cursor and status, so a new recipe of the same name starts afresh; raises
+        ``NotFoundError``."""
+        from plugwire.core.server.poller import CURSOR_TABLE, STATUS_TABLE
+
+        with self.home.store.transaction() as tx:
+            if not tx.delete(TABLE, name):
+                raise NotFoundError(f"No recipe named {name!r}.", field="name", fix="list them with `plugwire recipes list`")
+            tx.delete(CURSOR_TABLE, name)
+            tx.delete(STATUS_TABLE, name)

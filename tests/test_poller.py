@@ -264,3 +264,30 @@ def test_a_private_network_connection_polls_through_its_agent(home, plugin, feed
             wait_for(lambda: len(state.jobs.list(recipe="feed")) == 2, what="the items through the agent")
             wait_for(lambda: (poll_status(home, "feed") or {}).get("ok"), what="the poll's status")  # recorded after its emits
         assert any(r.target.startswith(feed.url) for r in agent.records)
+
+
+@pytest.mark.hook("register_triggers")
+def test_the_api_shows_poll_status_and_removing_a_recipe_forgets_its_cursor(home, plugin, feed):
+    import httpx2
+
+    from recipes_support import API_TOKEN
+
+    feed.add(2)
+    _recipe(home, feed)
+    with plugwire_server(home) as (state, url):
+        wait_for(lambda: len(state.jobs.list(recipe="feed")) == 2, what="the first items")
+        wait_for(lambda: poll_status(home, "feed"), what="a recorded poll")
+        shown = httpx2.get(f"{url}/api/recipes/feed", headers={"Authorization": f"Bearer {API_TOKEN}"}).json()
+        assert shown["poll_status"]["ok"] is True and shown["poll_status"]["failures"] == 0
+    Recipes(home).stop("feed")
+    Recipes(home).remove("feed")
+    assert home.store.get(CURSOR_TABLE, "feed") is None and poll_status(home, "feed") is None
+    before = feed.polls()
+    new = feed.add(1)
+    _recipe(home, feed)  # a new recipe of the same name: no inherited cursor
+    with plugwire_server(home) as (state, _):
+        wait_for(lambda: len(state.jobs.list(recipe="feed")) == 3, what="the new item")
+        first = feed.api.requests_to("GET", "/feed")[before]
+        assert first.query.get("after", "0") == "0"  # asked from the beginning
+        # Items the old recipe already turned into jobs are not repeated (the job store's dedupe).
+        assert _item_ids(state.jobs) == [1, 2, *new]

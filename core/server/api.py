@@ -89,7 +89,14 @@ def create_recipe(state, request, body) -> Any:
 
 
 def get_recipe(state, request, body) -> Any:
-    return state.recipes.get(request.path_params["name"]).public(_base(state, request))
+    from plugwire.core.server.poller import poll_status
+
+    recipe = state.recipes.get(request.path_params["name"])
+    out = recipe.public(_base(state, request))
+    status = poll_status(state.home, recipe.name)
+    if status is not None:
+        out["poll_status"] = status  # a polling trigger's last outcome: ok, error, failures in a row
+    return out
 
 
 def start_recipe(state, request, body) -> Any:
