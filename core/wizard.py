@@ -8,7 +8,8 @@
    constraints, the fields that broke one.
 3. **Review**: the configuration and the last exchange. *Apply* saves the action only
    when the last request was sent unchanged and answered 2xx by the live API; then
-   the proven configuration is learned into the user's catalogue.
+   the proven configuration is learned into the user's catalogue. How an attempt is
+   judged, reviewed, saved and learned lives in :mod:`plugwire.core.wizard_apply`.
 
 The wizard holds no credentials of its own: it sends through
 :func:`plugwire.core.send.send`, which masks what the connection's auth adds. Given
@@ -24,22 +25,21 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx2
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
-from plugwire.core.actions import Action, Actions, RetryPolicy, build_action
+from plugwire.core.actions import Actions, RetryPolicy
 from plugwire.core.connections import Connection, Connections
-from plugwire.core.constraints import Violation, check, set_path
-from plugwire.core.datatree import DataTree, infer_response
+from plugwire.core.constraints import check, set_path
 from plugwire.core.errors import AuthorizationRequired, PlugwireError, UserInputError, format_validation_error
-from plugwire.core.exchange import (
-    METHODS, Exchange, RequestSpec, ResponseFormat, SentRequest, add_field, is_sensitive_name, masked_headers,
-)
+from plugwire.core.exchange import METHODS, Exchange, RequestSpec, ResponseFormat, SentRequest, add_field, masked_headers
 from plugwire.core.http import Outcome
-from plugwire.core.secrets import MASK
 from plugwire.core.home import Home
 from plugwire.core.netpolicy import NetworkPolicy, NetworkPolicyError
 from plugwire.core.suggest import Suggestion, SuggestionResult, suggest
 from plugwire.core.urls import validate_absolute_url
+from plugwire.core.wizard_apply import (  # Attempt, Review and the Apply types are re-exported from here
+    ApplyRefused, ApplyResult, Attempt, Review, learn_applied, proven_action, refusal, review_of,
+)
 
 __all__ = ["ApplyRefused", "ApplyResult", "Attempt", "Review", "Wizard", "WizardStateError"]
 
@@ -50,47 +50,6 @@ _STEP_NAMES = {ENDPOINT: "endpoint", REQUEST: "request", REVIEW: "review", APPLI
 
 class WizardStateError(PlugwireError):
     """An operation was asked for in a step where it makes no sense (the message says which step)."""
-
-
-class ApplyRefused(PlugwireError):
-    """Apply was refused: the request was never sent, failed, or changed since it was sent."""
-
-
-class Attempt(BaseModel):
-    """One *Send*: the request as configured then, the exchange, and broken constraints."""
-
-    number: int
-    request: RequestSpec
-    exchange: Exchange
-    violations: list[Violation] = Field(default_factory=list)
-
-    def public(self) -> dict[str, Any]:
-        """Return the attempt as JSON-able data, credential-like values masked."""
-        data = self.model_dump(mode="json")
-        data["request"]["headers"] = masked_headers(self.request.headers)
-        data["request"]["query"] = {k: (MASK if is_sensitive_name(k) else v) for k, v in data["request"]["query"].items()}
-        return data
-
-
-class Review(BaseModel):
-    """Step 3: what would be saved, and whether it may be."""
-
-    request: RequestSpec
-    connection: str | None
-    suggestion: dict[str, Any] | None
-    last: Attempt | None
-    can_apply: bool
-    reason: str | None
-    datatree: DataTree | None
-
-
-class ApplyResult(BaseModel):
-    """The saved action and what learning recorded (or why it did not)."""
-
-    model_config = {"arbitrary_types_allowed": True}
-
-    action: Action
-    learned: dict[str, Any]
 
 
 class Wizard:
@@ -353,53 +312,17 @@ class Wizard:
         self.step -= 1
         return self.step
 
-    # -- step 3 ----------------------------------------------------------------------
+    # -- step 3 (judged and saved in plugwire.core.wizard_apply) --------------------
     def refusal(self) -> str | None:
         """Return why Apply would be refused now, or None when it may go ahead."""
-        last = self.last
-        if last is None:
-            return "The request was never sent. Send it and get a 2xx answer from the API before applying."
-        ex = last.exchange
-        if not ex.ok:
-            if ex.response is not None:
-                said = f" with the message: {ex.api_message.rstrip('.')}" if ex.api_message else ""
-                broke = "; ".join(v.message for v in last.violations)
-                hint = f" Fields that break the endpoint's rules: {broke}." if broke else ""
-                if ex.outcome == "credentials_rejected":
-                    whose = f"connection {self.connection.name!r}" if self.connection else "a connection (there is none)"
-                    hint += f" The API refused the credentials: check {whose}."
-                return (
-                    f"The last attempt (#{last.number}) answered {ex.response.status} {ex.response.reason}{said}.{hint} "
-                    "Only a request that succeeded against the live API can be applied: fix it and send it again."
-                )
-            return f"The last attempt (#{last.number}) failed before an answer came back ({ex.outcome}): {ex.message} Send it again once the API is reachable."
-        if last.request != self.request:
-            return f"The request changed after attempt #{last.number} was sent. Send it again so that the saved sample is the request that worked."
-        return None
+        return refusal(self)
 
     def review(self) -> Review:
         """Step 3: return the configuration, the last attempt and whether Apply may go
         ahead (and why not). Moves to step 3."""
         self._require(REQUEST, REVIEW, doing="review")
         self.step = REVIEW
-        reason = self.refusal()
-        last = self.last
-        tree = infer_response(last.exchange.response) if reason is None and last and last.exchange.response else None
-        return Review(
-            request=self.request,
-            connection=self.connection.name if self.connection else None,
-            suggestion=self._suggestion_summary(),
-            last=last,
-            can_apply=reason is None,
-            reason=reason,
-            datatree=tree,
-        )
-
-    def _suggestion_summary(self) -> dict[str, Any] | None:
-        s = self.suggestion
-        if s is None:
-            return None
-        return s.model_dump(mode="json", include={"suggester", "score", "reason", "provider", "endpoint", "learned", "proven", "docs_url"})
+        return review_of(self)
 
     def apply(self, name: str, *, description: str = "", learn: bool = True) -> ApplyResult:
         """Save the action ``name`` with the last request and response, then learn it.
@@ -413,45 +336,12 @@ class Wizard:
         reason = self.refusal()
         if reason:
             raise ApplyRefused(f"Apply refused: {reason}", field="request", fix="send the request again and apply after a 2xx")
-        last = self.last
-        assert last is not None and last.exchange.response is not None
-        s = self.suggestion
-        from plugwire.core.learning import path_template
-
-        endpoint = s.endpoint if s and s.endpoint else f"{self.request.method} {path_template(self.request.url)}"
-        action = build_action(
-            {
-                **self.request.model_dump(),
-                "name": name,
-                "description": description,
-                "connection": self.connection.name if self.connection else None,
-                "response_format": self.response_format,
-                "timeout": self.timeout,
-                "retry": self.retry.model_dump(),
-                "sample_request": last.exchange.request.model_dump(),
-                "sample_response": last.exchange.response.model_dump(),
-                "datatree": infer_response(last.exchange.response).model_dump(),
-                "provider": s.provider if s else None,
-                "endpoint": endpoint,
-                "suggestion": self._suggestion_summary(),
-            }
-        )
+        action = proven_action(self, name, description)
         Actions(self.home).create(action)
         self.step = APPLIED
         learned: dict[str, Any] = {"learned": False, "reason": "learning was switched off"}
         if learn:
-            from plugwire.core.learning import learn_action
-
-            try:
-                learned = dict(
-                    learn_action(
-                        self.home, action, endpoint=s.endpoint if s else None, provider=s.provider if s else None,
-                        example=s.request if s and not s.learned else None,
-                    )
-                )
-            except (PlugwireError, OSError) as exc:
-                # The action is saved and proven; a catalogue that cannot be written must not undo that.
-                learned = {"learned": False, "reason": str(exc)}
+            learned = learn_applied(self.home, action, self.suggestion)
         return ApplyResult(action=action, learned=learned)
 
 
