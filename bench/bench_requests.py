@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import importlib.util
 import os
 import socket
 import statistics
@@ -68,23 +70,30 @@ async def raw_round(url: str, n: int, concurrency: int) -> tuple[float, float]:
         return await gather_bounded(n, concurrency, one)
 
 
-async def step_round(home, url: str, n: int, concurrency: int) -> tuple[float, float]:
+async def step_round(home, url: str, n: int, concurrency: int, runner_class=None) -> tuple[float, float]:
+    """The whole step as a job runs it (``runner_class`` defaults to plugwire's Runner)."""
     from plugwire.core.netpolicy import NetworkPolicy
     from plugwire.core.recipes import Step
     from plugwire.core.runner import Runner
 
-    runner = Runner(home, policy=NetworkPolicy(enabled=False))
+    runner = (runner_class or Runner)(home, policy=NetworkPolicy(enabled=False))
     step = Step(name="create", action="create_venue", body={"venue": {"name": "{{trigger.payload.name}}", "capacity": "{{trigger.payload.capacity}}"}})
+    records: list[dict] = []
     try:
         async def one(i: int) -> None:
             record, _ = await runner.run_step(step, {"trigger": {"payload": {"name": f"Hall {i}", "capacity": i}}, "steps": {}})
             assert record["status"] == "succeeded" and record["output"]["body"]["name"] == f"Hall {i}", record.get("error")
-            assert PASSWORD not in str(record)
+            records.append(record)
 
         await one(-1)
-        return await gather_bounded(n, concurrency, one)
+        took = await gather_bounded(n, concurrency, one)
     finally:
         await runner.aclose()
+    # Checked after the clock stops: writing 2,000 records out as text is the bench's
+    # own work, not the step's (a job's records are scrubbed in Runner.run).
+    leaked = [r for r in records if PASSWORD in str(r)]
+    assert not leaked, f"{len(leaked)} step records hold the password"
+    return took
 
 
 async def send_round(home, url: str, n: int, concurrency: int) -> tuple[float, float]:
@@ -111,11 +120,23 @@ async def send_round(home, url: str, n: int, concurrency: int) -> tuple[float, f
         await client.aclose()
 
 
+def _load_runner(path: str):
+    """Return the ``Runner`` class of the module file at ``path``."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    spec = importlib.util.spec_from_file_location("baseline_runner", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Runner
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--baseline", metavar="FILE",
+                        help="a copy of an older core/runner.py (its folder goes on sys.path for its imports): its Runner "
+                             "runs as one more kind in the same alternating rounds, for before/after figures")
     args = parser.parse_args()
     os.environ["PLUGWIRE_HOME"] = tempfile.mkdtemp(prefix="plugwire-bench-")
     from plugwire.core.actions import Actions, build_action
@@ -140,6 +161,8 @@ def main() -> None:
         Actions(home).create(build_action({"name": "create_venue", "connection": "api", "method": "POST", "url": url,
                                            "body_format": "json", "body": {"venue": {"name": "x", "capacity": 1}}}))
         kinds = {"raw httpx2": raw_round, "send_async alone": send_round, "make-request step": step_round}
+        if args.baseline:
+            kinds["step (baseline)"] = functools.partial(step_round, runner_class=_load_runner(args.baseline))
         wall: dict[str, list[float]] = {k: [] for k in kinds}
         cpu: dict[str, list[float]] = {k: [] for k in kinds}
         print(f"{args.requests} POSTs per round at concurrency {args.concurrency}, {args.rounds} rounds, alternating")

@@ -13,6 +13,7 @@ between the braces is refused when the recipe is saved.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -133,6 +134,7 @@ def find_pills(value: Any, where: str = "") -> Iterator[tuple[str, Pill]]:
 
 # -- run time -------------------------------------------------------------------------
 _ABSENT = object()
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 
 def lookup(data: Any, path: tuple[str | int, ...]) -> Any:
@@ -177,22 +179,50 @@ def _value(pill: Pill, context: dict[str, Any], where: str) -> Any:
         ) from None
 
 
+@functools.lru_cache(maxsize=4096)
+def _template(value: str, where: str) -> Pill | tuple[str | Pill, ...]:
+    """Return ``value`` parsed once: the :class:`Pill` when the whole value is one pill,
+    else its parts in order (literal text, escapes already undone, and pills).
+
+    Raises ``UserInputError`` naming ``where`` for a malformed pill (not cached).
+    """
+    found = list(_PILL.finditer(value))
+    if len(found) == 1 and found[0].span() == (0, len(value)):
+        return parse_pill(found[0].group(1), where=where)
+    parts: list[str | Pill] = []
+    last = 0
+    for m in found:
+        if m.start() > last:
+            parts.append(value[last : m.start()].replace("\\{{", "{{"))
+        parts.append(parse_pill(m.group(1), where=where))
+        last = m.end()
+    if last < len(value):
+        parts.append(value[last:].replace("\\{{", "{{"))
+    return tuple(parts)
+
+
 def render(value: Any, context: dict[str, Any], *, where: str = "") -> Any:
     """Return ``value`` with every pill replaced from ``context`` (``{"trigger": event,
     "steps": {name: output}}``): a lone pill keeps its type, embedded pills become text.
 
-    Raises ``MissingValue`` naming the location and the missing field (the caller names the step).
+    Raises ``MissingValue`` naming the location and the missing field (the caller names
+    the step), and ``UserInputError`` for a malformed pill.
     """
     if isinstance(value, str):
         if "{{" not in value:
             return value
-        whole = _PILL.fullmatch(value)
-        if whole:
-            return _value(parse_pill(whole.group(1), where=where), context, where)
-        out = _PILL.sub(lambda m: _as_text(_value(parse_pill(m.group(1), where=where), context, where)), value)
-        return out.replace("\\{{", "{{")
+        # Parsed once per distinct text and place: a recipe's values repeat for every event.
+        tpl = _template(value, where)
+        if isinstance(tpl, Pill):
+            return _value(tpl, context, where)
+        return "".join(p if isinstance(p, str) else _as_text(_value(p, context, where)) for p in tpl)
     if isinstance(value, dict):
-        return {k: render(v, context, where=f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            # Plain text and numbers (most of a request) skip the call and the place's name.
+            out[k] = v if (type(v) is str and "{{" not in v) or type(v) in _SCALARS else render(
+                v, context, where=f"{where}.{k}" if where else str(k))
+        return out
     if isinstance(value, list):
         return [render(v, context, where=f"{where}[{n}]") for n, v in enumerate(value)]
     return value

@@ -170,7 +170,9 @@ class Runner:
             if spec is not None:
                 record["input"] = {"method": spec.method, "url": spec.url}
         else:
-            record["input"] = exchange.request.model_dump(mode="json")
+            # The sent request's fields are already JSON data (built from the rendered
+            # values); a plain copy of them is the record, without a model_dump per step.
+            record["input"] = dict(exchange.request.__dict__)
             record["attempts"] = exchange.attempts
             record["outcome"] = exchange.outcome
             if exchange.response is not None:

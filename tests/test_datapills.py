@@ -67,3 +67,34 @@ def test_check_against_a_datatree():
     (_, header), = find_pills("{{trigger.headers.x-request-id}}")
     assert check_pill(header, header.path[1:], tree) == "headers.x-request-id"
     assert check_pill(header, header.path[1:], tree, open_paths=["headers"]) is None
+
+
+def test_a_value_of_several_pills_is_text():
+    # Two pills side by side fill the whole value, yet it is not one pill: it is text.
+    assert render("{{trigger.payload.venue.name}}-{{trigger.payload.venue.capacity}}", CONTEXT) == "Blue Hall-300"
+    assert render("{{trigger.payload.venue.capacity}}}}", CONTEXT) == "300}}"
+
+
+def test_escapes_are_undone_in_the_value_only_never_in_the_data():
+    context = {"trigger": {"payload": {"raw": "a \\{{b}}"}}, "steps": {}}
+    assert render("x \\{{y}} {{trigger.payload.raw}}", context) == "x {{y}} a \\{{b}}"
+    assert render("{{trigger.payload.raw}}", context) == "a \\{{b}}"
+
+
+def test_a_value_parsed_once_still_renders_each_event_and_each_place():
+    value = {"name": "{{trigger.payload.name}}", "label": "Hall {{trigger.payload.name}}", "n": 3, "tags": ["{{trigger.payload.n}}"]}
+    for n in range(3):
+        context = {"trigger": {"payload": {"name": f"Hall {n}", "n": n}}, "steps": {}}
+        assert render(value, context) == {"name": f"Hall {n}", "label": f"Hall Hall {n}", "n": 3, "tags": [n]}
+    # The same text at another place names that place when its value is missing.
+    for where in ("body.a", "body.b"):
+        with pytest.raises(MissingValue) as info:
+            render({where.split(".")[1]: "x {{trigger.payload.gone}}"}, {"trigger": {"payload": {}}}, where="body")
+        assert f"in {where} has no value" in str(info.value) and info.value.field == "trigger.payload.gone"
+
+
+def test_a_malformed_pill_is_refused_at_run_time_every_time():
+    for _ in range(2):  # a refusal is not remembered as a parsed value
+        with pytest.raises(UserInputError) as info:
+            render({"body": {"v": "Hi {{trigger.payload | upper}}"}}, CONTEXT)
+        assert info.value.field == "body.v"
