@@ -11,13 +11,13 @@ query values with credential-like names are sealed at rest.
 from __future__ import annotations
 
 import email.utils
-import re
 from datetime import datetime, timezone
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from plugwire.core.datatree import DataTree
+from plugwire.core.names import Name
 from plugwire.core.errors import NotFoundError, UserInputError, format_validation_error
 from plugwire.core.exchange import ReceivedResponse, RequestSpec, ResponseFormat, SentRequest, is_sensitive_name, now_iso
 from plugwire.core.home import Home
@@ -27,7 +27,6 @@ __all__ = ["IDEMPOTENT_METHODS", "TABLE", "Action", "Actions", "RetryPolicy", "p
 
 TABLE = "actions"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.@-]{0,79}$")
 #: A stored sample response keeps at most this much text; its datatree was inferred first.
 SAMPLE_TEXT_LIMIT = 256_000
 
@@ -106,7 +105,7 @@ class RetryPolicy(BaseModel):
 class Action(RequestSpec):
     """A make-request action: the request, its connection, and the proof it works."""
 
-    name: str
+    name: Name
     connection: str | None = Field(None, description="connection name; None for a public API")
     description: str = ""
     response_format: ResponseFormat = "auto"
@@ -120,14 +119,6 @@ class Action(RequestSpec):
     suggestion: dict[str, Any] | None = Field(None, description="the suggestion the request started from")
     created_at: str = Field(default_factory=now_iso)
     updated_at: str = Field(default_factory=now_iso)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        v = (v or "").strip()
-        if not _NAME_RE.match(v):
-            raise ValueError("must be 1-80 characters: letters, digits, spaces, '_', '.', '@' or '-', starting with a letter or digit")
-        return v
 
     def spec(self) -> RequestSpec:
         """Return just the request part of this action."""

@@ -3,17 +3,16 @@ private-network route, validated. Split from connections.py, which stores them."
 
 from __future__ import annotations
 
-import re
 import warnings
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from plugwire.core.names import Name
 from plugwire.core.urls import validate_absolute_url
 
 __all__ = ["ClientCertificate", "ConnectionOptions", "PlugwireDeprecationWarning"]
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.@-]{0,79}$")
 
 
 class PlugwireDeprecationWarning(DeprecationWarning):
@@ -90,7 +89,7 @@ class ConnectionOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: Name
     auth_type: str
     description: str = ""
     provider: str | None = Field(None, description="catalogue provider id this connection is for")
@@ -117,16 +116,6 @@ class ConnectionOptions(BaseModel):
                 stacklevel=2,
             )
         return data
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        v = v.strip()
-        if not _NAME_RE.match(v):
-            raise ValueError(
-                "must be 1-80 characters: letters, digits, spaces, '_', '.', '@' or '-', starting with a letter or digit"
-            )
-        return v
 
     @field_validator("test_url", "base_url")
     @classmethod

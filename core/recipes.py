@@ -13,11 +13,12 @@ import re
 import secrets as _random
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from plugwire.core import datapills
 from plugwire.core.actions import Action, Actions
 from plugwire.core.datatree import DataTree, infer
+from plugwire.core.names import Name
 from plugwire.core.errors import NotFoundError, UserInputError, format_validation_error
 from plugwire.core.exchange import now_iso
 from plugwire.core.home import Home
@@ -28,7 +29,6 @@ from plugwire.core.triggers import TriggerType
 __all__ = ["TABLE", "Recipe", "Recipes", "Step", "TriggerSpec"]
 
 TABLE = "recipes"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.@-]{0,79}$")
 _STEP_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
 
 
@@ -67,7 +67,7 @@ class Recipe(BaseModel):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    name: str
+    name: Name
     description: str = ""
     trigger: TriggerSpec
     steps: list[Step] = Field(default_factory=list)
@@ -76,14 +76,6 @@ class Recipe(BaseModel):
     token: str = Field(default_factory=lambda: _random.token_urlsafe(24))
     created_at: str = Field(default_factory=now_iso)
     updated_at: str = Field(default_factory=now_iso)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        v = (v or "").strip()
-        if not _NAME_RE.match(v):
-            raise ValueError("must be 1-80 characters: letters, digits, spaces, '_', '.', '@' or '-', starting with a letter or digit")
-        return v
 
     def trigger_type(self) -> TriggerType:
         """Return the registered trigger type; raises ``UserInputError`` when it is not installed."""
