@@ -12,3 +12,18 @@ def test_create_and_read_connection(connections):
     assert again.settings.username == "u"
     raw = connections.home.store.path.read_text()
     assert "s3cr3t-value" not in raw
+
+
+def test_one_name_rule_for_connections_actions_and_recipes(connections):
+    import pytest
+
+    from plugwire.core.errors import UserInputError
+    from plugwire.core.names import check_name
+
+    assert check_name("  Jira prod ") == "Jira prod"
+    for bad in ("", "-lead", "a/b", "x" * 81):
+        with pytest.raises(ValueError, match="1-80 characters"):
+            check_name(bad)
+    with pytest.raises(UserInputError) as info:
+        connections.create({"name": "a/b", "auth_type": "none"})
+    assert "name" in str(info.value) and "1-80 characters" in str(info.value)
