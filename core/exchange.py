@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from plugwire.core.secrets import MASK
-from plugwire.core.suggest import BodyFormat, SampleRequest
+from plugwire.core.suggest import SampleRequest
 
 __all__ = [
     "BODY_FORMATS",
@@ -196,7 +196,7 @@ class RequestSpec(SampleRequest):
         return self.content_type or DEFAULT_CONTENT_TYPES.get(self.body_format)
 
 
-class SentRequest(BaseModel):
+class SentRequest(SampleRequest):
     """The request of one attempt as it went out, credentials masked.
 
     ``headers`` are those the user configured, the body's Content-Type, and every
@@ -204,13 +204,6 @@ class SentRequest(BaseModel):
     ``body_text`` what went on the wire (shortened; multipart files summarised).
     """
 
-    method: str
-    url: str
-    headers: dict[str, str] = Field(default_factory=dict)
-    query: dict[str, Any] = Field(default_factory=dict)
-    body: Any = None
-    body_format: BodyFormat = "none"
-    content_type: str | None = None
     body_text: str | None = None
     files: list[dict[str, Any]] = Field(default_factory=list)
 
