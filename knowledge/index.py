@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from plugwire.knowledge.normalize import PH, QuerySegment, is_version, template_tokens, token_pattern
-from plugwire.knowledge.sources import MergedProvider
+from plugwire.knowledge.sources import MergedProvider, ProviderInfo
 
 __all__ = ["EPS", "Index", "ProviderEntry", "PH_KEY", "RE_KEY", "word_tokens"]
 
@@ -37,17 +37,9 @@ def word_tokens(tokens: tuple[str, ...]) -> list[str]:
 
 
 @dataclass
-class ProviderEntry:
+class ProviderEntry(ProviderInfo):
     """What the index keeps about one provider (endpoint ids ``start <= id < end``)."""
 
-    provider: str
-    name: str
-    description: str | None
-    docs_url: str | None
-    hosts: list[str]
-    auth: tuple[dict[str, Any], ...]
-    files: list[str]
-    kinds: list[str]
     start: int
     end: int
 

@@ -171,11 +171,8 @@ class Conflict:
 
 
 @dataclass
-class MergedProvider:
-    """A provider after the conflict rule: one entry per provider id.
-
-    ``endpoints`` maps (method, full path) to ``(summary, JSON, file, learned)``.
-    """
+class ProviderInfo:
+    """What is known of one provider besides its endpoints (shared by the merge and the index)."""
 
     provider: str
     name: str
@@ -185,6 +182,15 @@ class MergedProvider:
     auth: tuple[dict[str, Any], ...]
     files: list[str]
     kinds: list[str]
+
+
+@dataclass
+class MergedProvider(ProviderInfo):
+    """A provider after the conflict rule: one entry per provider id.
+
+    ``endpoints`` maps (method, full path) to ``(summary, JSON, file, learned)``.
+    """
+
     endpoints: dict[tuple[str, str], tuple[str, bytes, str, bool]] = field(default_factory=dict)
 
 
