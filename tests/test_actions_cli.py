@@ -11,7 +11,7 @@ import pytest
 
 from plugwire.core.secrets import MASK
 
-from venue_api import serve
+from venue_api import bearer_connection, serve
 
 TOKEN = "evb-cli-token-31337"
 
@@ -23,7 +23,7 @@ def api(live_server):
 
 @pytest.fixture
 def evb(connections):
-    return connections.create({"name": "evb", "auth_type": "header", "settings": {"headers": {"Authorization": f"Bearer {TOKEN}"}}})
+    return bearer_connection(connections, TOKEN)
 
 
 def _new(api, *extra):

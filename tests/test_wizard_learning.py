@@ -11,7 +11,7 @@ from plugwire.core.learning import path_template, strip_values
 from plugwire.core.secrets import MASK
 from plugwire.core.wizard import ApplyRefused, Wizard
 
-from venue_api import serve
+from venue_api import bearer_connection, serve
 
 TOKEN = "evb-learn-token-0042"
 
@@ -23,7 +23,7 @@ def api(live_server):
 
 @pytest.fixture
 def evb(connections):
-    return connections.create({"name": "evb", "auth_type": "header", "settings": {"headers": {"Authorization": f"Bearer {TOKEN}"}}})
+    return bearer_connection(connections, TOKEN)
 
 
 def _learned_file(home):

@@ -214,3 +214,8 @@ def serve(live_server, **options):
     server = live_server(app)
     server.received = app.state.received
     return server
+
+
+def bearer_connection(connections, token: str, name: str = "evb"):
+    """Create a header-auth connection sending ``Authorization: Bearer <token>``."""
+    return connections.create({"name": name, "auth_type": "header", "settings": {"headers": {"Authorization": f"Bearer {token}"}}})
