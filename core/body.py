@@ -19,7 +19,7 @@ import httpx2
 from plugwire.core.errors import UserInputError
 from plugwire.core.exchange import ReceivedResponse, RequestSpec, masked_headers
 
-__all__ = ["canonical_name", "encode_body", "parse_response", "pretty_xml", "xml_to_data"]
+__all__ = ["canonical_name", "encode_body", "header_pairs", "parse_response", "pretty_xml", "xml_to_data"]
 
 #: Text kept of a body for display and storage; parsing always reads all of it.
 TEXT_LIMIT = 1_000_000
@@ -156,43 +156,48 @@ def _kind(ctype: str, content: bytes, wanted: str) -> str:
     return "bytes" if "\x00" in text else "text"
 
 
-def parse_response(response: httpx2.Response, elapsed_ms: float, response_format: str = "auto") -> ReceivedResponse:
+def parse_response(response: httpx2.Response, elapsed_ms: float, response_format: str = "auto", *,
+                   pretty: bool = True) -> ReceivedResponse:
     """Return the response in full: status, headers (sensitive ones masked), body
     parsed by ``response_format`` (``auto`` decides by Content-Type), pretty text,
-    size and time. A body that does not parse as asked is kept as text."""
+    size and time. A body that does not parse as asked is kept as text.
+
+    ``pretty=False`` skips indenting a JSON or XML body for display (``pretty`` stays
+    empty): a job's record keeps the parsed body, and indenting costs more than parsing.
+    """
     content = response.content
-    ctype = response.headers.get("content-type", "")
+    headers: dict[str, str] = {}
+    for key, value in header_pairs(response.headers):
+        name = canonical_name(key)
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    ctype = headers.get("Content-Type", "")
     kind = _kind(ctype, content, response_format)
     text: str | None = None
     body: Any = None
-    pretty = ""
+    shown = ""
     if kind == "bytes":
         body = base64.b64encode(content).decode("ascii")
-        pretty = f"({len(content)} bytes of {ctype or 'unknown type'})"
+        shown = f"({len(content)} bytes of {ctype or 'unknown type'})"
     elif kind != "empty":
         text = _text(response, content, ctype)
         if kind == "json":
             try:
                 body = json.loads(text)
-                pretty = json.dumps(body, indent=2, ensure_ascii=False)
+                shown = json.dumps(body, indent=2, ensure_ascii=False) if pretty else ""
             except ValueError:
                 kind = "text"
         elif kind == "xml":
             try:
                 body = xml_to_data(text)
-                pretty = pretty_xml(text)
+                shown = pretty_xml(text) if pretty else ""
             except ElementTree.ParseError:
                 kind = "text"
         if kind == "text":
             body = text
-            pretty = text
+            shown = text
     truncated = False
     if text is not None and len(text) > TEXT_LIMIT:
-        text, pretty, truncated = text[:TEXT_LIMIT], pretty[:TEXT_LIMIT], True
-    headers: dict[str, str] = {}
-    for key, value in response.headers.multi_items():
-        name = canonical_name(key)
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        text, shown, truncated = text[:TEXT_LIMIT], shown[:TEXT_LIMIT], True
     # Validated, not model_construct: with pydantic-core, validating these few typed
     # fields is about twice as fast as model_construct's Python loop (measured).
     return ReceivedResponse(
@@ -204,7 +209,7 @@ def parse_response(response: httpx2.Response, elapsed_ms: float, response_format
         format=kind,
         body=body,
         text=text,
-        pretty=pretty,
+        pretty=shown,
         size=len(content),
         elapsed_ms=round(elapsed_ms, 1),
         truncated=truncated,
@@ -238,6 +243,17 @@ def _charset(ctype: str) -> str | None:
                 return None
             return value
     return None
+
+
+def header_pairs(headers: httpx2.Headers) -> list[tuple[str, str]]:
+    """Return ``headers`` as ``(lower-case name, value)`` text pairs, repeated names kept.
+
+    The same pairs as ``Headers.multi_items()``, decoded in one pass: httpx2 reads its
+    ``encoding`` property once per name and per value, which costs more than the
+    decoding itself on every request a job sends.
+    """
+    enc = headers.encoding
+    return [(k.decode(enc).lower(), v.decode(enc)) for k, v in headers.raw]
 
 
 @functools.lru_cache(maxsize=256)

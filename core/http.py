@@ -23,6 +23,7 @@ from urllib.parse import quote, quote_plus
 
 import httpx2
 
+from plugwire.core.body import header_pairs
 from plugwire.core.connections import Connection, Connections
 from plugwire.core.errors import UserInputError
 from plugwire.core.secrets import MASK
@@ -208,8 +209,8 @@ def sent_secrets(request: httpx2.Request | None, known: Iterable[str] = ()) -> l
         return []
     known = [k for k in known if k]
     found: list[str] = []
-    for name, value in request.headers.items():
-        if name.lower() in _SENSITIVE_HEADERS or any(k in value for k in known):
+    for name, value in header_pairs(request.headers):
+        if name in _SENSITIVE_HEADERS or any(k in value for k in known):
             found.append(value)
             scheme, _, token = value.partition(" ")
             if token and scheme.isalpha():

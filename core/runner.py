@@ -161,7 +161,7 @@ class Runner:
                 await self.policy.acheck_host(url.host, port=url.port, connection=conn.name if conn else "(none)")
             exchange = await send_async(
                 spec, connection=conn, connections=self.connections, response_format=action.response_format,
-                timeout=action.timeout, retry=action.retry, client=self._client(conn),
+                timeout=action.timeout, retry=action.retry, client=self._client(conn), secrets=found, pretty=False,
             )
         except MissingValue as exc:
             record.update(error=str(exc), field=exc.field)

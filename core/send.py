@@ -51,16 +51,20 @@ def open_client(connection: "Connection | None", connections: "Connections | Non
 class _Prepared:
     """A request ready to go out, with what is needed to describe it afterwards."""
 
-    __slots__ = ("spec", "request", "body_text", "files", "headers_before", "query_before")
+    __slots__ = ("spec", "request", "body_text", "files", "content_type", "url_text", "headers_before", "query_before")
 
-    def __init__(self, spec: RequestSpec, request: httpx2.Request, body_text: str | None, files: list[dict[str, Any]]):
+    def __init__(self, spec: RequestSpec, request: httpx2.Request, body_text: str | None, files: list[dict[str, Any]],
+                 content_type: str | None = None, url_text: str | None = None):
         self.spec = spec
         self.request = request
         self.body_text = body_text
         self.files = files
+        self.content_type = content_type  # as set on the request (None: no Content-Type)
+        self.url_text = url_text  # the request's URL as text, when known without a query
         # Auth flows change the request in place: keep what it was before they ran,
-        # so that whatever they add can be told apart and masked.
-        self.headers_before = dict(request.headers.items())
+        # so that whatever they add can be told apart and masked. Raw byte pairs:
+        # decoding every header here would cost more than the comparison.
+        self.headers_before = frozenset(request.headers.raw)
         self.query_before = request.url.query
 
     def params_before(self) -> set[str]:
@@ -69,10 +73,20 @@ class _Prepared:
             return set()
         return {k for k, _ in httpx2.QueryParams(self.query_before.decode("ascii")).multi_items()}
 
+    def auth_headers(self, final: httpx2.Request) -> dict[str, str]:
+        """Return the headers of ``final`` that an auth flow added or changed, by their usual spelling."""
+        before = self.headers_before
+        added = [(k, v) for k, v in final.headers.raw if (k, v) not in before]
+        if not added:
+            return {}
+        enc = final.headers.encoding
+        return {canonical_name(k.decode(enc)): v.decode(enc) for k, v in added}
+
 
 @functools.lru_cache(maxsize=512)
-def _target(text: str) -> tuple[httpx2.URL, tuple[tuple[str, str], ...]]:
-    """Return ``text`` validated and parsed: the URL without its query, and the query's pairs.
+def _target(text: str) -> tuple[httpx2.URL, tuple[tuple[str, str], ...], str]:
+    """Return ``text`` validated and parsed: the URL without its query, the query's
+    pairs, and that URL as text.
 
     Cached: a job sends to the same few URLs over and over, and parsing and
     validating costs more than encoding a small body. Raises ``UserInputError``
@@ -82,7 +96,7 @@ def _target(text: str) -> tuple[httpx2.URL, tuple[tuple[str, str], ...]]:
     pairs = tuple(url.params.multi_items())
     if url.query or b"?" in url.raw_path:
         url = url.copy_with(query=None)
-    return url, pairs
+    return url, pairs, str(url)
 
 
 def prepare(spec: RequestSpec, client: httpx2.Client | httpx2.AsyncClient, *, timeout: float | None = None) -> _Prepared:
@@ -91,7 +105,7 @@ def prepare(spec: RequestSpec, client: httpx2.Client | httpx2.AsyncClient, *, ti
     Raises ``UserInputError`` naming the field for a bad URL, a body that does not fit
     its format, or an unreadable file.
     """
-    url, own = _target(spec.url)
+    url, own, url_text = _target(spec.url)
     params = None
     if own or spec.query:
         pairs = list(own)
@@ -103,6 +117,8 @@ def prepare(spec: RequestSpec, client: httpx2.Client | httpx2.AsyncClient, *, ti
     headers = {k: v for k, v in spec.headers.items() if not (content_type and k.lower() == "content-type")}
     if content_type:
         headers["Content-Type"] = content_type
+    else:
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
     kwargs: dict[str, Any] = {"headers": headers}
     if params is not None:
         kwargs["params"] = params
@@ -111,7 +127,7 @@ def prepare(spec: RequestSpec, client: httpx2.Client | httpx2.AsyncClient, *, ti
     if timeout is not None:
         kwargs["timeout"] = timeout
     request = client.build_request(spec.method, url, **kwargs)
-    return _Prepared(spec, request, body_text, files)
+    return _Prepared(spec, request, body_text, files, content_type, url_text if params is None else None)
 
 
 def auth_additions(spec: RequestSpec, connection: "Connection", connections: "Connections") -> tuple[dict[str, str], dict[str, str]]:
@@ -127,7 +143,7 @@ def auth_additions(spec: RequestSpec, connection: "Connection", connections: "Co
         if auth is None:
             return {}, {}
         request = next(auth.sync_auth_flow(prepared.request))
-    headers = {canonical_name(k): v for k, v in request.headers.items() if prepared.headers_before.get(k) != v}
+    headers = prepared.auth_headers(request)
     before = prepared.params_before()
     params = {k: v for k, v in request.url.params.multi_items() if k not in before}
     return headers, params
@@ -148,16 +164,13 @@ def _sent(prepared: _Prepared, final: httpx2.Request | None) -> SentRequest:
     added_params: set[str] = set()
     source = built.url
     if final is not None:
-        before = prepared.headers_before
-        for name, value in final.headers.items():
-            if before.get(name) != value:
-                added_headers[canonical_name(name)] = value
+        added_headers = prepared.auth_headers(final)
         source = final.url
         if source.query != prepared.query_before:
             known = prepared.params_before()
             added_params = {k for k, _ in source.params.multi_items() if k not in known}
     headers = dict(spec.headers)
-    content_type = built.headers.get("content-type")
+    content_type = prepared.content_type
     if content_type:
         headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         headers["Content-Type"] = content_type
@@ -174,6 +187,8 @@ def _sent(prepared: _Prepared, final: httpx2.Request | None) -> SentRequest:
             masked = key in added_params or is_sensitive_name(key)
             pairs.append((key, _MASK_TOKEN if masked else value))
         url = str(source.copy_with(query=None)) + "?" + urlencode(pairs).replace(_MASK_TOKEN, MASK)
+    elif source is built.url and prepared.url_text is not None:
+        url = prepared.url_text  # the URL as configured: no auth flow or redirect changed it
     else:
         url = str(source.copy_with(query=None)) if b"?" in source.raw_path else str(source)
     query = {k: (MASK if is_sensitive_name(k) else v) for k, v in spec.query.items()}
@@ -190,11 +205,12 @@ def _sent(prepared: _Prepared, final: httpx2.Request | None) -> SentRequest:
     )
 
 
-def _answer(prepared: _Prepared, response: httpx2.Response, elapsed_ms: float, response_format: str, secrets: list[str], attempts: int) -> Exchange:
+def _answer(prepared: _Prepared, response: httpx2.Response, elapsed_ms: float, response_format: str, secrets: list[str], attempts: int,
+            pretty: bool = True) -> Exchange:
     # What the request carried (a Basic blob, a bearer token) is as secret as the
     # connection's settings: an API that echoes the request must not show it.
     secrets = secrets + sent_secrets(response.request, secrets)
-    received = parse_response(response, elapsed_ms, response_format)
+    received = parse_response(response, elapsed_ms, response_format, pretty=pretty)
     if secrets and _echoes(received, secrets):
         received = _redacted(received, secrets)
     status = response.status_code
@@ -293,11 +309,14 @@ class _Attempts:
     attempts, turn each answer or failure into an exchange, decide about a retry."""
 
     def __init__(self, spec: RequestSpec, connection: "Connection | None", response_format: str, retry: "RetryPolicy | None",
-                 timeout: float | None):
+                 timeout: float | None, secrets: list[str] | None = None, pretty: bool = True):
         self.spec = spec
         self.response_format = response_format
         self.retry = retry
-        self.secrets = connection.secret_values() if connection is not None else []
+        self.pretty = pretty
+        if secrets is None:
+            secrets = connection.secret_values() if connection is not None else []
+        self.secrets = secrets
         # Named in failures: a private-network request that cannot reach its agent is
         # the agent's fault, and a timeout says how long was waited.
         options = connection.options if connection is not None else None
@@ -314,7 +333,7 @@ class _Attempts:
     def answered(self, prepared: _Prepared, response: httpx2.Response) -> float | None:
         """Record the answer; return the delay before a retry, or None when final."""
         elapsed = (time.perf_counter() - self.started) * 1000
-        self.exchange = _answer(prepared, response, elapsed, self.response_format, self.secrets, self.count)
+        self.exchange = _answer(prepared, response, elapsed, self.response_format, self.secrets, self.count, self.pretty)
         return self._delay()
 
     def failed(self, prepared: _Prepared | None, exc: BaseException) -> float | None:
@@ -341,15 +360,20 @@ def send(
     timeout: float | None = None,
     retry: "RetryPolicy | None" = None,
     client: httpx2.Client | None = None,
+    secrets: list[str] | None = None,
+    pretty: bool = True,
 ) -> Exchange:
     """Send ``spec`` through ``connection`` (None for a public API) and return the
     :class:`Exchange`, retrying as ``retry`` says (no retry when None).
 
-    ``client`` reuses an open client (the caller closes it). Never raises for an HTTP
+    ``client`` reuses an open client (the caller closes it). ``secrets`` are the values
+    to keep out of the exchange when the caller has them already (default: the
+    connection's secrets); ``pretty=False`` leaves the response's pretty text empty
+    (a job keeps the parsed body, not its indented copy). Never raises for an HTTP
     status or a network failure: they are the exchange's outcome. Raises
     ``UserInputError`` for a request that cannot be built (bad URL, body, file).
     """
-    run = _Attempts(spec, connection, response_format, retry, timeout)
+    run = _Attempts(spec, connection, response_format, retry, timeout, secrets, pretty)
     owned = client is None
     try:
         while True:
@@ -380,9 +404,11 @@ async def send_async(
     timeout: float | None = None,
     retry: "RetryPolicy | None" = None,
     client: httpx2.AsyncClient | None = None,
+    secrets: list[str] | None = None,
+    pretty: bool = True,
 ) -> Exchange:
     """The asynchronous twin of :func:`send`: same arguments, same result, same errors."""
-    run = _Attempts(spec, connection, response_format, retry, timeout)
+    run = _Attempts(spec, connection, response_format, retry, timeout, secrets, pretty)
     owned = client is None
     try:
         while True:
