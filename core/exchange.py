@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import functools
 import re
-from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from plugwire.core.clock import now_iso
 from plugwire.core.secrets import MASK
 from plugwire.core.suggest import SampleRequest
 
@@ -128,10 +128,6 @@ def parse_body_text(text: str, fmt: str | None) -> tuple[Any, str]:
         return fields, fmt
     return text, fmt
 
-
-def now_iso() -> str:
-    """Return the current UTC time as an ISO 8601 string (milliseconds)."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 class FilePart(BaseModel):
