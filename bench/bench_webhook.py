@@ -156,9 +156,15 @@ def main() -> None:
     bare: list[float] = []
     results: dict[str, list[float]] = {label: [] for label in variants}
     for n in range(args.rounds):
-        bare.append(run_bare(load, args.seconds, args.connections))
-        print(f"  round {n + 1} bare: {bare[-1]:,.0f} requests/s")
-        for label, (sync, workers) in variants.items():
+        # Bare first in odd rounds and last in even ones: the machine's speed drifts,
+        # and a fixed order would hand the drift to one side of the ratio.
+        order = ["bare", *variants] if n % 2 == 0 else [*variants, "bare"]
+        for label in order:
+            if label == "bare":
+                bare.append(run_bare(load, args.seconds, args.connections))
+                print(f"  round {n + 1} bare: {bare[-1]:,.0f} requests/s")
+                continue
+            sync, workers = variants[label]
             rate, accepted, stored = run_plugwire(load, args.seconds, args.connections, sync, workers)
             if stored < accepted:
                 print(f"  LOST: {accepted} accepted but {stored} jobs stored", file=sys.stderr)
@@ -168,7 +174,9 @@ def main() -> None:
     print(f"bare Starlette handler: median {mb:,.0f} requests/s (min {min(bare):,.0f}, max {max(bare):,.0f})")
     for label, values in results.items():
         m = statistics.median(values)
-        print(f"{label}: median {m:,.0f} jobs/s (min {min(values):,.0f}, max {max(values):,.0f}), {m / mb:.2f}x bare")
+        per_round = [v / b for v, b in zip(values, bare)]
+        print(f"{label}: median {m:,.0f} jobs/s (min {min(values):,.0f}, max {max(values):,.0f}), {m / mb:.2f}x bare "
+              f"(per-round ratios {', '.join(f'{r:.2f}' for r in per_round)}; median {statistics.median(per_round):.2f}x)")
 
 if __name__ == "__main__":
     main()

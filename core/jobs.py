@@ -20,19 +20,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import secrets
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from plugwire.core.clock import now_iso
 from plugwire.core.errors import NotFoundError, UserInputError
-from plugwire.core.jobs_writer import Claim, Finish, Insert, Writer, job_row
+from plugwire.core.jsontext import dumps_json, loads_json
+from plugwire.core.jobs_writer import Claim, Finish, Insert, Take, Writer, job_row
 
-__all__ = ["JOB_STATUSES", "JobStore", "new_job_id", "now_iso"]
+__all__ = ["JOB_STATUSES", "FreshJob", "JobStore", "new_job_id", "now_iso"]
 
 JOB_STATUSES = ("pending", "running", "succeeded", "failed")
 INTERRUPTED = "interrupted: the server stopped while this job ran; it was not run again, to avoid sending twice"
@@ -59,14 +59,21 @@ CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, seq);
 _COLUMNS = "id, recipe, status, received_at, started_at, finished_at, duration_ms, error"
 
 
-#: One encoder for every stored event: ``json.dumps`` with arguments builds a new
-#: encoder per call, which costs as much as encoding a small event.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
 
 
-def now_iso() -> str:
-    """Return the current UTC time as ISO 8601 with milliseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+class FreshJob:
+    """A job this process has just stored, as it was stored: handed straight to a
+    worker, it is taken without reading the event back from the store."""
+
+    __slots__ = ("id", "recipe", "received_at", "event_text")
+
+    def __init__(self, job_id: str, recipe: str, received_at: str, event_text: str):
+        self.id, self.recipe, self.received_at, self.event_text = job_id, recipe, received_at, event_text
+
+    def event(self) -> dict[str, Any]:
+        """Return the event exactly as stored (parsed from the stored text)."""
+        return loads_json(self.event_text)
+
 
 
 # Job ids need to be unique, not secret (reading a job takes the API token), so they
@@ -157,7 +164,7 @@ class JobStore:
     # -- operations (each as a function of a connection, so sync and async share them)
     @staticmethod
     def _insert_op(recipe: str, event: dict[str, Any], dedupe: str | None, job_id: str, received_at: str) -> Insert:
-        return Insert(job_id, dedupe, recipe, received_at, _ENCODER.encode(event))
+        return Insert(job_id, dedupe, recipe, received_at, dumps_json(event))
 
     def _insert_args(self, recipe: str, event: dict[str, Any], dedupe: str | None, job_id: str | None):
         job_id = job_id or new_job_id()
@@ -177,6 +184,14 @@ class JobStore:
         """Async :meth:`add`, committed together with concurrent writes; returns ``(job_id, created)``."""
         return await self._write(self._insert_args(recipe, event, dedupe, job_id))
 
+    async def aadd_fresh(self, recipe: str, event: dict[str, Any], *, dedupe: str | None = None,
+                         job_id: str | None = None) -> tuple[FreshJob, bool]:
+        """:meth:`aadd` that returns the stored job as a :class:`FreshJob` (for :meth:`atake`)
+        and whether it was created (False: a re-delivery, and the job is the earlier one)."""
+        op = self._insert_args(recipe, event, dedupe, job_id)
+        stored_id, created = await self._write(op)
+        return FreshJob(stored_id, recipe, op.received_at, op.text), created
+
     @staticmethod
     def _claim_op(job_id: str, started_at: str) -> Claim:
         return Claim(job_id, started_at)
@@ -189,6 +204,15 @@ class JobStore:
     async def aclaim(self, job_id: str) -> dict[str, Any] | None:
         """Async :meth:`claim`; returns the job or None."""
         return await self._write(self._claim_op(job_id, now_iso()))
+
+    def take(self, job_id: str) -> bool:
+        """Atomically take a pending job whose event the caller holds (a :class:`FreshJob`);
+        returns False when it is not pending any more. Nothing is read back."""
+        return self._write_sync(Take(job_id, now_iso()))
+
+    async def atake(self, job_id: str) -> bool:
+        """Async :meth:`take`."""
+        return await self._write(Take(job_id, now_iso()))
 
     @staticmethod
     def _finish_op(job_id: str, status: str, steps_json: str, error: str | None, finished_at: str, duration_ms: float) -> Finish:

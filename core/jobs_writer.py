@@ -8,20 +8,22 @@ asynchronous writes to; the operations (:class:`Insert`, :class:`Claim`,
 
 from __future__ import annotations
 
-import json
+import functools
 import queue
 import sqlite3
 import threading
 from typing import Any, Callable
 
-__all__ = ["Claim", "Finish", "Insert", "Writer", "job_row"]
+from plugwire.core.jsontext import loads_json
+
+__all__ = ["Claim", "Finish", "Insert", "Take", "Writer", "job_row"]
 
 
 def job_row(r: sqlite3.Row, *, full: bool) -> dict[str, Any]:
     out = {k: r[k] for k in ("id", "recipe", "status", "received_at", "started_at", "finished_at", "duration_ms", "error")}
     if full:
-        out["event"] = json.loads(r["event"])
-        out["steps"] = json.loads(r["steps"])
+        out["event"] = loads_json(r["event"])
+        out["steps"] = loads_json(r["steps"])
     return out
 
 
@@ -112,6 +114,21 @@ class Claim:
         return job_row(row, full=True) if row is not None else None
 
 
+class Take:
+    """Taking one pending job whose event the caller already holds (``pending`` ->
+    ``running``, nothing read back); returns True when this take won."""
+
+    __slots__ = ("job_id", "started_at")
+
+    def __init__(self, job_id: str, started_at: str):
+        self.job_id, self.started_at = job_id, started_at
+
+    def __call__(self, conn: sqlite3.Connection) -> bool:
+        cur = conn.execute("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ? AND status = 'pending'",
+                           (self.started_at, self.job_id))
+        return cur.rowcount == 1
+
+
 class Finish:
     """Recording how one job ended."""
 
@@ -130,39 +147,58 @@ class Finish:
 
 #: Rows per joined statement (at most 6 parameters each, far below SQLite's limit).
 _ROWS_PER_STATEMENT = 128
+#: The row counts joined statements are written for: a batch's rows are padded with
+#: NULL rows (which match and insert nothing) up to the next of these, so that only a
+#: dozen statement texts exist and each stays in the connection's statement cache.
+#: Preparing a new text costs a second release and re-take of the interpreter lock,
+#: and while the event loop is busy each re-take waits up to the switch interval.
+_SHAPES = (4, 16, 64, _ROWS_PER_STATEMENT)
 
 
 def _chunks(items: list[int]) -> list[list[int]]:
     return [items[i : i + _ROWS_PER_STATEMENT] for i in range(0, len(items), _ROWS_PER_STATEMENT)]
 
 
+def _shape(count: int) -> int:
+    return next(size for size in _SHAPES if size >= count)
+
+
+@functools.lru_cache(maxsize=64)
 def _rows(count: int, width: int) -> str:
     return ",".join(["(" + ",".join("?" * width) + ")"] * count)
 
 
+def _padded(values: list, count: int, width: int) -> tuple[list, int]:
+    """Return ``values`` (``count`` rows of ``width``) padded with NULL rows to a cached shape, and that shape."""
+    size = _shape(count)
+    return values + [None] * ((size - count) * width), size
+
+
+def _marks(count: int) -> str:
+    return _rows(count, 1).replace("(", "").replace(")", "")
+
+
 def _insert_many(conn: sqlite3.Connection, ops: list, chunk: list[int], results: list) -> None:
-    values = [v for n in chunk for v in (ops[n].job_id, ops[n].recipe, ops[n].received_at, ops[n].text)]
+    values, size = _padded([v for n in chunk for v in (ops[n].job_id, ops[n].recipe, ops[n].received_at, ops[n].text)], len(chunk), 4)
     conn.execute("INSERT INTO jobs (id, recipe, status, received_at, event) SELECT column1, column2, 'pending', column3, column4 "
-                 f"FROM (VALUES {_rows(len(chunk), 4)})", values)
+                 f"FROM (VALUES {_rows(size, 4)}) WHERE column1 IS NOT NULL", values)
     for n in chunk:
         results[n] = ((ops[n].job_id, True), None)
 
 
 def _claim_many(conn: sqlite3.Connection, ops: list, chunk: list[int], results: list) -> None:
-    ids = [ops[n].job_id for n in chunk]
-    marks = ",".join("?" * len(ids))
+    ids, size = _padded([ops[n].job_id for n in chunk], len(chunk), 1)
     # The pending ones among them, all in one row (one statement step, see _run_batch).
     (found,) = conn.execute(
         "SELECT json_group_array(json_array(id, recipe, received_at, finished_at, duration_ms, error, event, steps)) "
-        f"FROM jobs WHERE status = 'pending' AND id IN ({marks})", ids,
+        f"FROM jobs WHERE +status = 'pending' AND id IN ({_marks(size)})", ids,
     ).fetchone()
     # Parsed before anything changes: a job whose event does not parse is claimed alone.
     jobs = {r[0]: {"id": r[0], "recipe": r[1], "status": "running", "received_at": r[2], "started_at": None, "finished_at": r[3],
-                   "duration_ms": r[4], "error": r[5], "event": json.loads(r[6]), "steps": json.loads(r[7])} for r in json.loads(found)}
+                   "duration_ms": r[4], "error": r[5], "event": loads_json(r[6]), "steps": loads_json(r[7])} for r in loads_json(found)}
     values = [v for n in chunk if ops[n].job_id in jobs for v in (ops[n].job_id, ops[n].started_at)]
     if values:
-        conn.execute(f"UPDATE jobs SET status = 'running', started_at = v.column2 FROM (VALUES {_rows(len(values) // 2, 2)}) AS v "
-                     "WHERE jobs.id = v.column1 AND jobs.status = 'pending'", values)
+        _set_running(conn, values)
     for n in chunk:
         job = jobs.get(ops[n].job_id)
         if job is not None:
@@ -170,10 +206,33 @@ def _claim_many(conn: sqlite3.Connection, ops: list, chunk: list[int], results: 
         results[n] = (job, None)
 
 
+def _set_running(conn: sqlite3.Connection, values: list) -> None:
+    """Mark pending jobs running: ``values`` is ``[id, started_at, id, started_at, ...]``."""
+    values, size = _padded(values, len(values) // 2, 2)
+    conn.execute(f"UPDATE jobs SET status = 'running', started_at = v.column2 FROM (VALUES {_rows(size, 2)}) AS v "
+                 "WHERE jobs.id = v.column1 AND jobs.status = 'pending'", values)
+
+
+def _take_many(conn: sqlite3.Connection, ops: list, chunk: list[int], results: list) -> None:
+    ids, size = _padded([ops[n].job_id for n in chunk], len(chunk), 1)
+    # Which are pending, in one row: RETURNING would hand back a row per job, each
+    # row a statement step (and a re-take of the interpreter lock). ``+status`` keeps
+    # SQLite on the id index: through the status index it would read every pending
+    # job, and a backlog of them would slow every take down.
+    (found,) = conn.execute(f"SELECT json_group_array(id) FROM jobs WHERE +status = 'pending' AND id IN ({_marks(size)})", ids).fetchone()
+    pending = set(loads_json(found))
+    values = [v for n in chunk if ops[n].job_id in pending for v in (ops[n].job_id, ops[n].started_at)]
+    if values:
+        _set_running(conn, values)
+    for n in chunk:
+        results[n] = (ops[n].job_id in pending, None)
+
+
 def _finish_many(conn: sqlite3.Connection, ops: list, chunk: list[int], results: list) -> None:
     values = [v for n in chunk for v in (ops[n].job_id, ops[n].status, ops[n].steps_json, ops[n].error, ops[n].finished_at, ops[n].duration_ms)]
+    values, size = _padded(values, len(chunk), 6)
     conn.execute("UPDATE jobs SET status = v.column2, steps = v.column3, error = v.column4, finished_at = v.column5, "
-                 f"duration_ms = v.column6 FROM (VALUES {_rows(len(chunk), 6)}) AS v WHERE jobs.id = v.column1", values)
+                 f"duration_ms = v.column6 FROM (VALUES {_rows(size, 6)}) AS v WHERE jobs.id = v.column1", values)
     for n in chunk:
         results[n] = (None, None)
 
@@ -181,7 +240,7 @@ def _finish_many(conn: sqlite3.Connection, ops: list, chunk: list[int], results:
 def _run_batch(conn: sqlite3.Connection, ops: list[Callable[[sqlite3.Connection], Any]]) -> list[tuple[Any, BaseException | None]]:
     """Run ``ops`` in the open transaction; returns ``(result, error)`` per op, in order.
 
-    Inserts (without a dedupe key), claims and finishes of the batch are each joined
+    Inserts (without a dedupe key), claims, takes and finishes of the batch are each joined
     into one statement per kind. Why it matters: the writer thread gives the GIL up
     for every statement step and, while the event loop is busy, waits up to the
     interpreter's switch interval to get it back; a statement per event made a
@@ -192,14 +251,15 @@ def _run_batch(conn: sqlite3.Connection, ops: list[Callable[[sqlite3.Connection]
     nothing, and its ops are retried one by one, so each gets its own error.
     """
     results: list[tuple[Any, BaseException | None] | None] = [None] * len(ops)
-    kinds: dict[Any, list[int]] = {_insert_many: [], _claim_many: [], _finish_many: []}
-    seen: set[str] = set()
+    joins = {Claim: _claim_many, Take: _take_many, Finish: _finish_many}
+    kinds: dict[Any, list[int]] = {_insert_many: [], _claim_many: [], _take_many: [], _finish_many: []}
+    seen: set[tuple[type, str]] = set()
     for n, op in enumerate(ops):
         if isinstance(op, Insert) and op.dedupe is None:
             kinds[_insert_many].append(n)
-        elif isinstance(op, (Claim, Finish)) and (type(op), op.job_id) not in seen:
-            seen.add((type(op), op.job_id))  # type: ignore[arg-type]
-            kinds[_claim_many if isinstance(op, Claim) else _finish_many].append(n)
+        elif type(op) in joins and (type(op), op.job_id) not in seen:
+            seen.add((type(op), op.job_id))
+            kinds[joins[type(op)]].append(n)
     for joined, members in kinds.items():
         if len(members) < 2:
             continue

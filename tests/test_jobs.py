@@ -149,3 +149,79 @@ def test_the_store_is_durable_by_default_and_private(store):
     assert oct(store.path.stat().st_mode & 0o777) == "0o600"
     with pytest.raises(UserInputError):
         JobStore(store.path.parent, synchronous="OFF")
+
+
+def test_a_fresh_job_is_taken_once_even_when_claims_and_takes_meet_in_one_batch(store):
+    """A job this process just stored is taken without reading it back; a take and a
+    claim of the same job in one batch still let exactly one of them win."""
+
+    async def main():
+        fresh = [job for job, created in await asyncio.gather(*(store.aadd_fresh("r", {"n": n, "t": "é\"x"}) for n in range(40)))]
+        ids = [job.id for job in fresh]
+        results = await asyncio.gather(*(store.atake(i) for i in ids), *(store.aclaim(i) for i in ids[:10]),
+                                                 *(store.atake(i) for i in ids[10:20]))
+        return fresh, results
+
+    fresh, results = asyncio.run(main())
+    ids = [job.id for job in fresh]
+    takes, claims, again = results[:40], results[40:50], results[50:]
+    winners = {i: [] for i in ids}
+    for i, won in zip(ids, takes):
+        if won:
+            winners[i].append("take")
+    for i, job in zip(ids[:10], claims):
+        if job is not None:
+            winners[i].append("claim")
+    for i, won in zip(ids[10:20], again):
+        if won:
+            winners[i].append("take again")
+    assert all(len(w) == 1 for w in winners.values()), winners
+    assert store.counts() == {"running": 40}
+    for job in fresh:  # the handed-over event is the stored one
+        assert job.event() == store.get(job.id)["event"] and job.event()["event_id"] == job.id
+    assert store.take(ids[0]) is False  # not pending any more
+
+
+def test_joined_statements_find_their_jobs_by_id_and_reuse_a_few_statement_texts(store, monkeypatch):
+    """Every statement a batch runs reads jobs through the id index (not through the
+    status index, which would read the whole pending backlog), and batches of any
+    size share a few statement texts (a new text costs a prepare in the writer)."""
+    import plugwire.core.jobs as jobs_module
+
+    seen: list[tuple[str, tuple]] = []
+
+    class Recorded:
+        def __init__(self, conn):
+            self._conn = conn
+
+        def execute(self, sql, params=()):
+            seen.append((sql, tuple(params)))
+            return self._conn.execute(sql, params)
+
+        def __getattr__(self, name):
+            return getattr(self._conn, name)
+
+    class RecordingWriter(jobs_module.Writer):
+        def __init__(self, connect):
+            super().__init__(lambda: Recorded(connect()))
+
+    monkeypatch.setattr(jobs_module, "Writer", RecordingWriter)
+
+    async def burst(size: int):
+        added = await asyncio.gather(*(store.aadd_fresh("r", {"n": n}) for n in range(size)))
+        ids = [job.id for job, _ in added]
+        await asyncio.gather(*(store.atake(i) for i in ids[: size // 2]), *(store.aclaim(i) for i in ids[size // 2:]))
+        await asyncio.gather(*(store.afinish(i, "succeeded", "[]", error=None, duration_ms=1) for i in ids))
+
+    sizes = (*range(1, 41), 64, 65, 130)  # one statement text per batch size would give dozens
+    for size in sizes:
+        asyncio.run(burst(size))
+    assert store.counts() == {"succeeded": sum(sizes)}
+    texts = {sql for sql, _ in seen if sql not in ("BEGIN IMMEDIATE", "COMMIT")}
+    # Five joined statements in four shapes each, and the four one-row statements.
+    assert len(texts) <= 24, sorted(t[:60] for t in texts)
+    conn = sqlite3.connect(store.path)
+    for sql, params in {(sql, params) for sql, params in seen if sql in texts}:
+        plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+        assert "jobs_by_status" not in plan, (sql[:80], plan)
+    conn.close()

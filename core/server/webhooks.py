@@ -8,13 +8,17 @@ Standard Webhooks ``webhook-id`` gets the same job back, not a second one.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from plugwire.core.triggers import InboundRequest, TriggerRefused
 
-__all__ = ["receive_webhook"]
+if TYPE_CHECKING:
+    from plugwire.core.server.state import ServerState
+
+__all__ = ["webhook_endpoint"]
 
 
 def _headers(request: Request) -> dict[str, str]:
@@ -40,34 +44,40 @@ def _query(request: Request) -> dict[str, object]:
     return out
 
 
-async def receive_webhook(request: Request) -> Response:
-    """Turn the request into a pending job of the recipe its URL names, and answer."""
-    state = request.app.state.plugwire
-    found = state.by_token(request.path_params["token"])
-    if found is None:
-        return JSONResponse({"error": "No recipe listens at this URL."}, status_code=404)
-    recipe, config, kind = found
-    if kind is None or not kind.receives_http:
-        return JSONResponse({"error": f"The recipe {recipe.name!r} does not take webhooks."}, status_code=404)
-    if recipe.status != "started":
-        return JSONResponse(
-            {"error": f"The recipe {recipe.name!r} is stopped: events are refused until it is started."},
-            status_code=409,
+def webhook_endpoint(state: "ServerState") -> Callable[[Request], Awaitable[Response]]:
+    """Return the endpoint that turns a request to a recipe's URL into a pending job of
+    that recipe and answers (``state`` bound once, not looked up per request)."""
+    jobs, worker = state.jobs, state.worker
+
+    async def receive_webhook(request: Request) -> Response:
+        found = state.by_token(request.path_params["token"])
+        if found is None:
+            return JSONResponse({"error": "No recipe listens at this URL."}, status_code=404)
+        recipe, config, kind = found
+        if kind is None or not kind.receives_http:
+            return JSONResponse({"error": f"The recipe {recipe.name!r} does not take webhooks."}, status_code=404)
+        if recipe.status != "started":
+            return JSONResponse(
+                {"error": f"The recipe {recipe.name!r} is stopped: events are refused until it is started."},
+                status_code=409,
+            )
+        inbound = InboundRequest(
+            method=request.method,
+            headers=_headers(request),
+            query=_query(request),
+            body=await request.body(),
+            received_at=datetime.now(timezone.utc),
         )
-    inbound = InboundRequest(
-        method=request.method,
-        headers=_headers(request),
-        query=_query(request),
-        body=await request.body(),
-        received_at=datetime.now(timezone.utc),
-    )
-    try:
-        received = kind.receive(config, inbound)
-    except TriggerRefused as exc:
-        return JSONResponse({"error": exc.message}, status_code=exc.status)
-    dedupe = f"{recipe.name}:{received.event_id}" if received.event_id else None
-    job_id, created = await state.jobs.aadd(recipe.name, received.event, dedupe=dedupe)
-    if created:
-        state.worker.notify(job_id)
-    headers = {**received.headers, "X-Plugwire-Job": job_id}
-    return Response(received.body, status_code=received.status, media_type=received.content_type, headers=headers)
+        try:
+            received = kind.receive(config, inbound)
+        except TriggerRefused as exc:
+            return JSONResponse({"error": exc.message}, status_code=exc.status)
+        dedupe = f"{recipe.name}:{received.event_id}" if received.event_id else None
+        job, created = await jobs.aadd_fresh(recipe.name, received.event, dedupe=dedupe)
+        job_id = job.id
+        if created:
+            worker.notify(job_id, job)
+        headers = {**received.headers, "X-Plugwire-Job": job_id}
+        return Response(received.body, status_code=received.status, media_type=received.content_type, headers=headers)
+
+    return receive_webhook

@@ -9,13 +9,14 @@ only after its atomic claim succeeds, so a job noticed twice still runs once.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from plugwire.core.errors import PlugwireError
+from plugwire.core.jobs import FreshJob
+from plugwire.core.jsontext import dumps_json
 
 if TYPE_CHECKING:
     from plugwire.core.server.state import ServerState
@@ -24,7 +25,6 @@ __all__ = ["Scheduler", "Worker"]
 
 log = logging.getLogger(__name__)
 
-_ENCODER = json.JSONEncoder(default=str)  # one for every job: json.dumps(default=...) builds one per call
 
 
 class Worker:
@@ -39,11 +39,17 @@ class Worker:
         # them (under load, most pending jobs are these, and claiming each twice
         # would cost a write for nothing).
         self._handed: set[str] = set()
+        # Jobs this process stored a moment ago, with their stored event: taken
+        # without reading the event back (the read cost the writer thread more than
+        # the insert itself).
+        self._fresh: dict[str, FreshJob] = {}
         self._tasks: list[asyncio.Task] = []
 
-    def notify(self, job_id: str) -> None:
-        """Hand a freshly stored job to the worker."""
+    def notify(self, job_id: str, fresh: FreshJob | None = None) -> None:
+        """Hand a freshly stored job to the worker (with ``fresh``, the job as stored)."""
         if self.concurrency:
+            if fresh is not None and job_id not in self._handed:
+                self._fresh[job_id] = fresh
             self._hand(job_id)
 
     def _hand(self, job_id: str) -> None:
@@ -91,8 +97,12 @@ class Worker:
 
     async def run(self, job_id: str) -> None:
         """Claim and run one job; does nothing when it is not pending any more."""
+        fresh = self._fresh.pop(job_id, None)
         try:
-            job = await self.state.jobs.aclaim(job_id)
+            if fresh is not None:
+                job = {"recipe": fresh.recipe, "event": fresh.event()} if await self.state.jobs.atake(job_id) else None
+            else:
+                job = await self.state.jobs.aclaim(job_id)
         finally:
             self._handed.discard(job_id)
         if job is None:
@@ -108,7 +118,7 @@ class Worker:
             result = {"status": "failed", "error": f"internal error: {type(exc).__name__}", "steps": []}
 
         await self.state.jobs.afinish(
-            job_id, result["status"], _ENCODER.encode(result["steps"]), error=result["error"],
+            job_id, result["status"], dumps_json(result["steps"]), error=result["error"],
             duration_ms=(time.perf_counter() - t0) * 1000,
         )
 
@@ -162,9 +172,9 @@ class Scheduler:
             while due is not None and due <= now:
                 event: dict[str, Any] = kind.event_at(config, due, now)
                 dedupe = f"{recipe.name}@{recipe.started_at}#{due.isoformat()}"
-                job_id, created = await self.state.jobs.aadd(recipe.name, event, dedupe=dedupe)
+                job, created = await self.state.jobs.aadd_fresh(recipe.name, event, dedupe=dedupe)
                 if created:
-                    self.state.worker.notify(job_id)
+                    self.state.worker.notify(job.id, job)
                 # Missed slots are skipped: the next one is the first after now.
                 due = kind.next_fire(config, started, max(due, now))
             self._due[key] = due

@@ -157,7 +157,9 @@ def _verify_standard(sig: StandardWebhooksSignature, request: InboundRequest) ->
 
 def _answer(resp: WebhookResponse) -> tuple[bytes, str]:
     """Return the body and content type of the configured answer (encoded once per configuration)."""
-    cached = resp._encoded
+    # Read from the private-attribute dict itself: the attribute lookup goes through
+    # pydantic's __getattr__, which costs more than the rest of this function.
+    cached = resp.__pydantic_private__.get("_encoded") if resp.__pydantic_private__ else None
     # Checked against the fields it came from: a copy made with other values
     # (model_copy carries private attributes over) must not answer the old body.
     if cached is not None and cached[0] is resp.body and cached[1] == resp.content_type:
