@@ -25,9 +25,10 @@ class _Point:
 def test_stored_json_reads_back_as_the_json_module_would_write_it():
     values = [
         {"payload": {"name": "Hall é", "capacity": 300, "tags": ["a", "b"], "ok": True, "none": None, "f": 1.5}},
-        {1: "int key", 2.5: "float key", True: "bool key", None: "none key"},
+        {1: "int key", 2.5: "float key", False: "bool key", None: "none key"},
         {"when": datetime(2026, 1, 31, 9, 0, tzinfo=timezone.utc), "day": date(2026, 1, 31), "point": _Point(3)},
-        {"big": 2**70, "neg": -(2**65), "tuple": (1, 2)},
+        {"big": 2**70 + 1, "neg": -(2**65) - 3, "u64": 2**64 - 1, "i64": -(2**63), "tuple": (1, 2)},
+        {"id": "12345678901234567890123", "n": 123456789012345678901234567890},
         {"surrogate": "\ud800 alone"},
         [],
         "text",
@@ -35,6 +36,27 @@ def test_stored_json_reads_back_as_the_json_module_would_write_it():
     for value in values:
         text = dumps_json(value)
         assert loads_json(text) == json.loads(_json_module(value)), value
+
+
+def test_json_is_read_exactly_as_the_json_module_reads_it():
+    texts = ['{"a": 123456789012345678901234567891}', '{"a": -9223372036854775809}', '{"a": 18446744073709551615}',
+             '{"a": NaN, "b": Infinity}', '{"a": 1, "a": 2}', '"\\ud800"', '[1.5, 1e400, "é"]', '{"x": {"y": [true, null]}}']
+    for text in texts:
+        expected = json.loads(text)
+        got = loads_json(text)
+        assert repr(got) == repr(expected) and type(got) is type(expected), text
+        assert repr(loads_json(text.encode())) == repr(expected)
+    for bad in ('{"a": }', "{'a': 1}", "[1,]"):
+        try:
+            json.loads(bad)
+        except ValueError as exc:
+            expected = type(exc)
+        try:
+            loads_json(bad)
+        except ValueError as exc:
+            assert type(exc) is expected
+        else:
+            raise AssertionError(f"{bad!r} was read")
 
 
 def test_non_finite_floats_become_null_and_old_texts_with_nan_still_read():

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field
 
 from plugwire import hookimpl
 from plugwire.core.body import xml_to_data
+from plugwire.core.jsontext import loads_json
 from plugwire.core.secrets import MASK
 from plugwire.core.triggers import InboundRequest, Received, TriggerRefused, TriggerType
 
@@ -101,7 +102,7 @@ def parse_payload(body: bytes, fmt: str) -> Any:
         return {"base64": base64.b64encode(body).decode("ascii"), "size": len(body)}
     text = body.decode("utf-8", errors="strict")
     if fmt == "json":
-        return json.loads(text) if text.strip() else None
+        return loads_json(text) if text.strip() else None
     if fmt == "form":
         return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text, keep_blank_values=True).items()}
     if fmt == "xml":
