@@ -7,6 +7,10 @@ The step path is what a job runs per step: datapills filled in from the trigger'
 event, the request built and sent through the connection's client (auth: basic),
 the exchange captured with credentials masked, and the step record scrubbed of
 secrets. Raw is one ``httpx2.AsyncClient`` posting the same body with the same auth.
+
+The server and this client are pinned to one core each (``--no-pin`` leaves them to
+the scheduler), and the order of the kinds flips every round; the headline is the
+median of the per-round ratios, the ratio of the medians is printed beside it.
 """
 
 from __future__ import annotations
