@@ -133,10 +133,10 @@ def run_plugwire(load, seconds: int, connections: int, synchronous: str, workers
     from plugwire.core.jobs import JobStore
 
     store = JobStore(folder)
-    stored = sum(store.counts().values())
+    counts = store.counts()
     store.close()
     shutil.rmtree(folder, ignore_errors=True)
-    return rate, total - non2xx, stored
+    return rate, total - non2xx, counts
 
 
 def main() -> None:
@@ -165,11 +165,15 @@ def main() -> None:
                 print(f"  round {n + 1} bare: {bare[-1]:,.0f} requests/s")
                 continue
             sync, workers = variants[label]
-            rate, accepted, stored = run_plugwire(load, args.seconds, args.connections, sync, workers)
+            rate, accepted, counts = run_plugwire(load, args.seconds, args.connections, sync, workers)
+            stored = sum(counts.values())
             if stored < accepted:
                 print(f"  LOST: {accepted} accepted but {stored} jobs stored", file=sys.stderr)
             results[label].append(rate)
-            print(f"  round {n + 1} {label}: {rate:,.0f} jobs/s, {accepted} accepted, {stored} stored")
+            # Jobs the worker finished before the server stopped (the rest stay pending,
+            # or running if cut short, and are picked up at the next start).
+            print(f"  round {n + 1} {label}: {rate:,.0f} jobs/s, {accepted} accepted, {stored} stored, "
+                  f"{counts.get('succeeded', 0)} run to the end during the round")
     mb = statistics.median(bare)
     print(f"bare Starlette handler: median {mb:,.0f} requests/s (min {min(bare):,.0f}, max {max(bare):,.0f})")
     for label, values in results.items():
