@@ -11,7 +11,8 @@ Durability: an event is inserted as a ``pending`` job and committed (with
 ``synchronous=FULL`` by default) before the webhook is answered. Concurrent inserts
 share one commit (group commit, in :class:`JobStore`'s writer thread), so the fsync
 cost is paid once per batch, not once per event. A worker takes a job with an
-atomic claim (``pending`` -> ``running`` in one UPDATE), so no job runs twice; a job
+atomic claim or take (``pending`` -> ``running`` in one UPDATE; a take, for a job
+this process just stored, reads nothing back), so no job runs twice; a job
 found ``running`` at start-up was cut short by a crash and is marked failed, not
 re-run, because its requests may already have reached the API.
 """

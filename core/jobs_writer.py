@@ -1,9 +1,9 @@
 """The job store's writes: batched into one transaction (and one fsync) per group,
-with the batch's inserts, claims and finishes each joined into one statement.
+with the batch's inserts, claims, takes and finishes each joined into one statement.
 
 :class:`Writer` is the thread :class:`plugwire.core.jobs.JobStore` hands its
 asynchronous writes to; the operations (:class:`Insert`, :class:`Claim`,
-:class:`Finish`) also run alone, for the synchronous calls.
+:class:`Take`, :class:`Finish`) also run alone, for the synchronous calls.
 """
 
 from __future__ import annotations

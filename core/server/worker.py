@@ -1,9 +1,11 @@
 """The server's background work: running pending jobs, and firing schedules.
 
-Jobs reach the worker in two ways: a webhook stored a moment ago notifies it
-directly, and a periodic look at the store picks up anything else that is pending
-(jobs added by another process, and those found at start-up). Either way a job runs
-only after its atomic claim succeeds, so a job noticed twice still runs once.
+Jobs reach the worker in two ways: a webhook or a schedule stored a moment ago
+notifies it directly, with the job as stored, and a periodic look at the store
+picks up anything else that is pending (jobs added by another process, and those
+found at start-up). A job runs only after its atomic take (a job handed over with
+its event) or claim (a job read from the store) succeeds, so a job noticed twice
+still runs once.
 """
 
 from __future__ import annotations
