@@ -9,7 +9,8 @@ of history cost the same at ten or ten million jobs.
 
 Durability: an event is inserted as a ``pending`` job and committed (with
 ``synchronous=FULL`` by default) before the webhook is answered. Concurrent inserts
-share one commit (group commit, in :class:`JobStore`'s writer thread), so the fsync
+share one commit (group commit, in the writer process of
+:mod:`plugwire.core.jobs_process`), so the fsync
 cost is paid once per batch, not once per event. A worker takes a job with an
 atomic claim or take (``pending`` -> ``running`` in one UPDATE; a take, for a job
 this process just stored, reads nothing back), so no job runs twice; a job
@@ -31,7 +32,8 @@ from typing import Any, Callable
 from plugwire.core.clock import now_iso
 from plugwire.core.errors import NotFoundError, UserInputError
 from plugwire.core.jsontext import dumps_json, loads_json
-from plugwire.core.jobs_writer import Claim, Finish, Insert, Take, Writer, job_row
+from plugwire.core.jobs_process import WriterProcess
+from plugwire.core.jobs_writer import Claim, Finish, Insert, Take, job_row
 
 __all__ = ["JOB_STATUSES", "FreshJob", "JobStore", "new_job_id", "now_iso"]
 
@@ -107,8 +109,10 @@ class JobStore:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._synchronous = synchronous.upper()
         self._local = threading.local()
-        self._writer: Writer | None = None
-        self._writer_lock = threading.Lock()
+        # One writer process per event loop that writes (a server has one; tests run
+        # several loops one after the other).
+        self._writers: dict[int, WriterProcess] = {}
+        self._writers_lock = threading.Lock()
         with self._conn() as conn:  # creates the file and schema once
             conn.executescript(_SCHEMA)
         self.path.chmod(0o600)
@@ -140,23 +144,28 @@ class JobStore:
         return result
 
     async def _write(self, op: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run ``op`` in the writer thread, batched with other writes; returns its result once committed."""
-        if self._writer is None:
-            with self._writer_lock:
-                if self._writer is None:
-                    self._writer = Writer(self._open)
-                    self._writer.start()
+        """Commit ``op`` in the writer process, batched with other writes; returns its result once committed."""
         loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        self._writer.queue.put((op, fut, loop))
-        return await fut
+        writer = self._writers.get(id(loop))
+        if writer is None or writer.closed or writer.loop is not loop:
+            writer = self._writer_for(loop)
+        return await writer.submit(op)
+
+    def _writer_for(self, loop: asyncio.AbstractEventLoop) -> WriterProcess:
+        with self._writers_lock:
+            for key, old in list(self._writers.items()):  # those of closed loops, or stopped
+                if old.closed or old.loop.is_closed() or old.loop is loop:
+                    old.close()
+                    del self._writers[key]
+            writer = self._writers[id(loop)] = WriterProcess(str(self.path), self._synchronous, loop)
+            return writer
 
     def close(self) -> None:
-        """Stop the writer thread (after the writes already queued) and close connections."""
-        if self._writer is not None:
-            self._writer.queue.put(None)
-            self._writer.join(timeout=10)
-            self._writer = None
+        """Stop the writer processes (after the batch each holds) and close connections."""
+        with self._writers_lock:
+            writers, self._writers = list(self._writers.values()), {}
+        for writer in writers:
+            writer.close()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()

@@ -1,22 +1,20 @@
 """The job store's writes: batched into one transaction (and one fsync) per group,
 with the batch's inserts, claims, takes and finishes each joined into one statement.
 
-:class:`Writer` is the thread :class:`plugwire.core.jobs.JobStore` hands its
-asynchronous writes to; the operations (:class:`Insert`, :class:`Claim`,
+:func:`run_committed` is what the writer process (:mod:`plugwire.core.jobs_process`)
+does with each batch; the operations (:class:`Insert`, :class:`Claim`,
 :class:`Take`, :class:`Finish`) also run alone, for the synchronous calls.
 """
 
 from __future__ import annotations
 
 import functools
-import queue
 import sqlite3
-import threading
 from typing import Any, Callable
 
 from plugwire.core.jsontext import loads_json
 
-__all__ = ["Claim", "Finish", "Insert", "Take", "Writer", "job_row"]
+__all__ = ["Claim", "Finish", "Insert", "Take", "job_row", "run_committed"]
 
 
 def job_row(r: sqlite3.Row, *, full: bool) -> dict[str, Any]:
@@ -27,55 +25,21 @@ def job_row(r: sqlite3.Row, *, full: bool) -> dict[str, Any]:
     return out
 
 
-class Writer(threading.Thread):
-    """Runs write operations in batches, one transaction (and one fsync) per batch."""
-
-    MAX_BATCH = 512
-
-    def __init__(self, connect: Callable[[], sqlite3.Connection]):
-        super().__init__(name="plugwire-job-writer", daemon=True)
-        self._connect = connect
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
-
-    def run(self) -> None:
-        conn = self._connect()
-        while True:
-            item = self.queue.get()
-            if item is None:
-                conn.close()
-                return
-            batch = [item]
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    nxt = self.queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self.queue.put(None)  # stop after this batch
-                    break
-                batch.append(nxt)
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                results = _run_batch(conn, [op for op, _, _ in batch])
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:  # the commit itself failed: nothing in the batch is durable
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                results = [(None, exc)] * len(batch)
-            by_loop: dict[Any, list] = {}
-            for (op, fut, loop), res in zip(batch, results):
-                by_loop.setdefault(loop, []).append((fut, res))
-            for loop, items in by_loop.items():
-                if loop is None:
-                    for fut, res in items:
-                        _settle(fut, res)
-                else:
-                    try:
-                        loop.call_soon_threadsafe(_settle_all, items)
-                    except RuntimeError:  # that loop has closed; nobody waits any more
-                        pass
+def run_committed(conn: sqlite3.Connection, ops: list) -> list[tuple[Any, BaseException | None]]:
+    """Run ``ops`` in one transaction (one fsync); returns ``(result, error)`` per op, in
+    order. When the commit itself fails nothing in the batch is durable, and every op
+    gets that error."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        results = _run_batch(conn, ops)
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        return [(None, exc)] * len(ops)
+    return results
 
 
 class Insert:
@@ -241,10 +205,9 @@ def _run_batch(conn: sqlite3.Connection, ops: list[Callable[[sqlite3.Connection]
     """Run ``ops`` in the open transaction; returns ``(result, error)`` per op, in order.
 
     Inserts (without a dedupe key), claims, takes and finishes of the batch are each joined
-    into one statement per kind. Why it matters: the writer thread gives the GIL up
-    for every statement step and, while the event loop is busy, waits up to the
-    interpreter's switch interval to get it back; a statement per event made a
-    batch of 30 inserts take ~8 ms instead of ~0.5 ms, most of a webhook's wait.
+    into one statement per kind: a statement per event made a batch of 30 inserts
+    take ~8 ms instead of ~0.5 ms (measured when the writer was a thread, which gave
+    the interpreter lock up for every statement step).
     Ops of one batch never depend on each other (a job is claimed only after its
     insert is committed, finished only after its claim), except a job claimed twice,
     which is left to the one-by-one path. A joined statement that fails changes
@@ -276,18 +239,3 @@ def _run_batch(conn: sqlite3.Connection, ops: list[Callable[[sqlite3.Connection]
             except sqlite3.Error as exc:
                 results[n] = (None, exc)
     return results  # type: ignore[return-value]
-
-
-def _settle(fut: Any, res: tuple[Any, BaseException | None]) -> None:
-    if fut.done():
-        return
-    value, exc = res
-    if exc is not None:
-        fut.set_exception(exc)
-    else:
-        fut.set_result(value)
-
-
-def _settle_all(items: list) -> None:
-    for fut, res in items:
-        _settle(fut, res)

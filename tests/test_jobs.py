@@ -182,11 +182,12 @@ def test_a_fresh_job_is_taken_once_even_when_claims_and_takes_meet_in_one_batch(
     assert store.take(ids[0]) is False  # not pending any more
 
 
-def test_joined_statements_find_their_jobs_by_id_and_reuse_a_few_statement_texts(store, monkeypatch):
+def test_joined_statements_find_their_jobs_by_id_and_reuse_a_few_statement_texts(store):
     """Every statement a batch runs reads jobs through the id index (not through the
     status index, which would read the whole pending backlog), and batches of any
-    size share a few statement texts (a new text costs a prepare in the writer)."""
-    import plugwire.core.jobs as jobs_module
+    size share a few statement texts (a new text costs a prepare)."""
+    from plugwire.core.clock import now_iso
+    from plugwire.core.jobs_writer import Take, run_committed
 
     seen: list[tuple[str, tuple]] = []
 
@@ -198,30 +199,54 @@ def test_joined_statements_find_their_jobs_by_id_and_reuse_a_few_statement_texts
             seen.append((sql, tuple(params)))
             return self._conn.execute(sql, params)
 
-        def __getattr__(self, name):
-            return getattr(self._conn, name)
-
-    class RecordingWriter(jobs_module.Writer):
-        def __init__(self, connect):
-            super().__init__(lambda: Recorded(connect()))
-
-    monkeypatch.setattr(jobs_module, "Writer", RecordingWriter)
-
-    async def burst(size: int):
-        added = await asyncio.gather(*(store.aadd_fresh("r", {"n": n}) for n in range(size)))
-        ids = [job.id for job, _ in added]
-        await asyncio.gather(*(store.atake(i) for i in ids[: size // 2]), *(store.aclaim(i) for i in ids[size // 2:]))
-        await asyncio.gather(*(store.afinish(i, "succeeded", "[]", error=None, duration_ms=1) for i in ids))
-
+    conn = Recorded(store._open())
     sizes = (*range(1, 41), 64, 65, 130)  # one statement text per batch size would give dozens
     for size in sizes:
-        asyncio.run(burst(size))
+        inserts = [store._insert_args("r", {"n": n}, None, None) for n in range(size)]
+        assert all(error is None for _, error in run_committed(conn, inserts))
+        ids = [op.job_id for op in inserts]
+        taken = run_committed(conn, [Take(i, now_iso()) for i in ids[: size // 2]]
+                              + [store._claim_op(i, now_iso()) for i in ids[size // 2:]])
+        assert all(error is None and value for value, error in taken)
+        run_committed(conn, [store._finish_op(i, "succeeded", "[]", None, now_iso(), 1) for i in ids])
     assert store.counts() == {"succeeded": sum(sizes)}
     texts = {sql for sql, _ in seen if sql not in ("BEGIN IMMEDIATE", "COMMIT")}
     # Five joined statements in four shapes each, and the four one-row statements.
     assert len(texts) <= 24, sorted(t[:60] for t in texts)
-    conn = sqlite3.connect(store.path)
+    plain = sqlite3.connect(store.path)
     for sql, params in {(sql, params) for sql, params in seen if sql in texts}:
-        plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+        plan = " | ".join(row[3] for row in plain.execute("EXPLAIN QUERY PLAN " + sql, params))
         assert "jobs_by_status" not in plan, (sql[:80], plan)
-    conn.close()
+    plain.close()
+
+
+def test_a_writer_process_that_dies_fails_its_writes_and_the_next_write_starts_another(store):
+    """Writes the writer process did not commit fail with a StorageError (a webhook is
+    then not acknowledged); nothing committed is lost, and writing goes on."""
+    from plugwire.core.errors import StorageError
+
+    async def main():
+        first, _ = await store.aadd("r", {"n": 1})
+        writer = next(iter(store._writers.values()))
+        writer.proc.kill()
+        writer.proc.wait()
+        with pytest.raises(StorageError, match="not stored"):
+            await store.aadd("r", {"n": 2})
+        second, _ = await store.aadd("r", {"n": 3})
+        assert next(iter(store._writers.values())) is not writer
+        return first, second
+
+    first, second = asyncio.run(main())
+    assert store.get(first)["event"]["n"] == 1 and store.get(second)["event"]["n"] == 3
+    assert store.counts() == {"pending": 2}
+
+
+def test_closing_the_store_stops_its_writer_processes_after_their_batch(store):
+    async def main():
+        added = await asyncio.gather(*(store.aadd("r", {"n": n}) for n in range(50)))
+        return [job_id for job_id, _ in added], list(store._writers.values())
+
+    ids, writers = asyncio.run(main())
+    store.close()
+    assert writers and all(w.proc.poll() is not None for w in writers)
+    assert store.counts() == {"pending": 50} and store.get(ids[-1])["status"] == "pending"

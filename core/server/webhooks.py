@@ -7,18 +7,23 @@ Standard Webhooks ``webhook-id`` gets the same job back, not a second one.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from plugwire.core.errors import StorageError
 from plugwire.core.triggers import InboundRequest, TriggerRefused
 
 if TYPE_CHECKING:
     from plugwire.core.server.state import ServerState
 
 __all__ = ["webhook_endpoint"]
+
+log = logging.getLogger(__name__)
 
 
 def _headers(request: Request) -> dict[str, str]:
@@ -73,7 +78,11 @@ def webhook_endpoint(state: "ServerState") -> Callable[[Request], Awaitable[Resp
         except TriggerRefused as exc:
             return JSONResponse({"error": exc.message}, status_code=exc.status)
         dedupe = f"{recipe.name}:{received.event_id}" if received.event_id else None
-        job, created = await jobs.aadd_fresh(recipe.name, received.event, dedupe=dedupe)
+        try:
+            job, created = await jobs.aadd_fresh(recipe.name, received.event, dedupe=dedupe)
+        except (StorageError, sqlite3.Error) as exc:  # not stored, so not acknowledged: the sender retries
+            log.error("webhook for recipe %r not stored: %s", recipe.name, exc)
+            return JSONResponse({"error": f"{exc} The event was not accepted; send it again."}, status_code=503)
         job_id = job.id
         if created:
             worker.notify(job_id, job)

@@ -42,8 +42,8 @@ class Worker:
         # would cost a write for nothing).
         self._handed: set[str] = set()
         # Jobs this process stored a moment ago, with their stored event: taken
-        # without reading the event back (the read cost the writer thread more than
-        # the insert itself).
+        # without reading the event back (the read cost the writer more than the
+        # insert itself).
         self._fresh: dict[str, FreshJob] = {}
         self._tasks: list[asyncio.Task] = []
 
