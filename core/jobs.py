@@ -151,6 +151,14 @@ class JobStore:
             writer = self._writer_for(loop)
         return await writer.submit(op)
 
+    async def astart(self) -> None:
+        """Start this event loop's writer process now (a server calls it at start-up, so
+        that its first webhook does not wait for the process to come up)."""
+        loop = asyncio.get_running_loop()
+        writer = self._writers.get(id(loop))
+        if writer is None or writer.closed or writer.loop is not loop:
+            self._writer_for(loop)
+
     def _writer_for(self, loop: asyncio.AbstractEventLoop) -> WriterProcess:
         with self._writers_lock:
             for key, old in list(self._writers.items()):  # those of closed loops, or stopped

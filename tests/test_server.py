@@ -324,3 +324,37 @@ def test_oauth2_callback_through_the_server(home, connections, live_server, monk
         assert replay.status_code == 400 and "unknown or expired" in replay.text
     token = connections.tokens("acme").load()
     assert token["access_token"] and token["access_token"] not in page.text
+
+
+def test_a_webhook_the_job_store_could_not_store_is_not_acknowledged(home):
+    """When the job store's writer process is gone, the event is answered 503 (the
+    sender retries) rather than 2xx, and the next event is stored by a new one."""
+    from plugwire.core.server import create_app
+    from plugwire.core.server.state import ServerState
+    from plugwire.core.netpolicy import NetworkPolicy
+
+    recipes = Recipes(home)
+    recipes.create({"name": "hooked", "trigger": {"type": "webhook"}, "steps": []})
+    token = recipes.start("hooked").token
+    state = ServerState(home, policy=NetworkPolicy(enabled=False), api_token=API_TOKEN, workers=0)
+    app = create_app(state, background=False)
+
+    async def main():
+        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://plugwire") as client:
+            first = await client.post(f"/hooks/{token}", json={"n": 1})
+            writer = next(iter(state.jobs._writers.values()))
+            writer.proc.kill()
+            writer.proc.wait()
+            lost = await client.post(f"/hooks/{token}", json={"n": 2})
+            again = await client.post(f"/hooks/{token}", json={"n": 3})
+            return first, lost, again
+
+    first, lost, again = asyncio.run(main())
+    try:
+        assert first.status_code == 202 and again.status_code == 202
+        assert lost.status_code == 503 and "not stored" in lost.json()["error"] and "send it again" in lost.json()["error"]
+        assert "X-Plugwire-Job" not in lost.headers
+        stored = {state.jobs.get(r.headers["X-Plugwire-Job"])["event"]["payload"]["n"] for r in (first, again)}
+        assert stored == {1, 3} and sum(state.jobs.counts().values()) == 2
+    finally:
+        state.jobs.close()

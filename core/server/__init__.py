@@ -54,6 +54,7 @@ def create_app(state: ServerState, *, background: bool = True, bind_host: str = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await state.jobs.astart()
         if background:
             pending = state.jobs.recover()
             state.worker.start(pending)
