@@ -145,21 +145,19 @@ class JobStore:
 
     async def _write(self, op: Callable[[sqlite3.Connection], Any]) -> Any:
         """Commit ``op`` in the writer process, batched with other writes; returns its result once committed."""
-        loop = asyncio.get_running_loop()
-        writer = self._writers.get(id(loop))
-        if writer is None or writer.closed or writer.loop is not loop:
-            writer = self._writer_for(loop)
-        return await writer.submit(op)
+        return await self._writer().submit(op)
 
     async def astart(self) -> None:
         """Start this event loop's writer process now (a server calls it at start-up, so
         that its first webhook does not wait for the process to come up)."""
+        self._writer()
+
+    def _writer(self) -> WriterProcess:
+        """Return the running event loop's writer process, started if it has none (or a stopped one)."""
         loop = asyncio.get_running_loop()
         writer = self._writers.get(id(loop))
-        if writer is None or writer.closed or writer.loop is not loop:
-            self._writer_for(loop)
-
-    def _writer_for(self, loop: asyncio.AbstractEventLoop) -> WriterProcess:
+        if writer is not None and not writer.closed and writer.loop is loop:
+            return writer
         with self._writers_lock:
             for key, old in list(self._writers.items()):  # those of closed loops, or stopped
                 if old.closed or old.loop.is_closed() or old.loop is loop:
@@ -200,7 +198,8 @@ class JobStore:
 
     async def aadd(self, recipe: str, event: dict[str, Any], *, dedupe: str | None = None, job_id: str | None = None) -> tuple[str, bool]:
         """Async :meth:`add`, committed together with concurrent writes; returns ``(job_id, created)``."""
-        return await self._write(self._insert_args(recipe, event, dedupe, job_id))
+        job, created = await self.aadd_fresh(recipe, event, dedupe=dedupe, job_id=job_id)
+        return job.id, created
 
     async def aadd_fresh(self, recipe: str, event: dict[str, Any], *, dedupe: str | None = None,
                          job_id: str | None = None) -> tuple[FreshJob, bool]:

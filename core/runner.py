@@ -9,7 +9,6 @@ whole record, in case an API echoed one back.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any, Callable
 
@@ -25,6 +24,7 @@ from plugwire.core.http import client_for, redact
 from plugwire.core.netpolicy import NetworkPolicy
 from plugwire.core.recipes import Recipe, Step
 from plugwire.core.send import send_async
+from plugwire.core.storage import StoreWatch
 from plugwire.core.urls import validate_absolute_url
 
 __all__ = ["ConfigCache", "Runner", "scrub"]
@@ -35,33 +35,14 @@ class ConfigCache:
     until the store file changes: reading and decrypting the store for every job
     would cost more than the request itself."""
 
-    #: How long one look at the store file is trusted (a change made by another
-    #: process, such as the CLI, is seen within this time).
-    REFRESH_SECONDS = 0.25
-
     def __init__(self, home: Home):
-        self._path = home.store.path
-        self._stamp: tuple | None = ()
-        self._checked = 0.0
+        self._watch = StoreWatch(home.store.path)
         self._items: dict[tuple[str, str], Any] = {}
-
-    def _current(self) -> None:
-        now = time.monotonic()
-        if now - self._checked < self.REFRESH_SECONDS:
-            return
-        self._checked = now
-        try:
-            st = os.stat(self._path)
-            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        except FileNotFoundError:
-            stamp = None
-        if stamp != self._stamp:  # the store is replaced atomically on every write
-            self._items = {}
-            self._stamp = stamp
 
     def get(self, kind: str, name: str, load: Callable[[str], Any]) -> Any:
         """Return ``load(name)``, cached under ``(kind, name)`` while the store is unchanged."""
-        self._current()
+        if self._watch.changed():
+            self._items = {}
         key = (kind, name)
         if key not in self._items:
             self._items[key] = load(name)

@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -25,7 +26,7 @@ from tinydb.storages import Storage
 
 from plugwire.core.errors import AlreadyExistsError, NotFoundError, StorageError
 
-__all__ = ["Store", "Transaction"]
+__all__ = ["Store", "StoreWatch", "Transaction"]
 
 _KEY = "_key"
 
@@ -228,3 +229,38 @@ class Store:
                 tx.delete(table, key)
             else:
                 tx.put(table, key, new)
+
+
+class StoreWatch:
+    """Tells whether the store file changed since the last look, looking at most every
+    ``refresh_seconds``: a stat per lookup would cost more than what the caches that
+    use this save. The store is replaced atomically on every write, so a change shows
+    in the file's inode, time or size; one made by another process (the CLI) is seen
+    within ``refresh_seconds``."""
+
+    def __init__(self, path: Path | str, refresh_seconds: float = 0.25):
+        self._path = path
+        self._refresh_seconds = refresh_seconds
+        self._stamp: tuple | None = ()
+        self._checked = 0.0
+
+    def changed(self) -> bool:
+        """Return True when the file changed (or appeared, or went) since the last True."""
+        now = time.monotonic()
+        if now - self._checked < self._refresh_seconds:
+            return False
+        self._checked = now
+        try:
+            st = os.stat(self._path)
+            stamp: tuple | None = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        return True
+
+    def forget(self) -> None:
+        """Make the next :meth:`changed` say True (after a change this process made)."""
+        self._checked = 0.0
+        self._stamp = ()

@@ -206,3 +206,22 @@ def test_unwritable_data_folder_names_the_variable(tmp_path):
     with pytest.raises(StorageError) as info:
         Store(Path(blocker) / "sub")
     assert info.value.field == "PLUGWIRE_HOME" and "PLUGWIRE_HOME" in str(info.value)
+
+
+def test_store_watch_sees_each_write_once_and_forgets_on_demand(tmp_path):
+    from plugwire.core.storage import Store, StoreWatch
+
+    store = Store(tmp_path)
+    watch = StoreWatch(store.path, refresh_seconds=0)
+    assert watch.changed()  # the first look: nothing seen yet
+    assert not watch.changed()
+    store.put("t", "a", {"v": 1})  # replaced atomically: another inode
+    assert watch.changed() and not watch.changed()
+    watch.forget()
+    assert watch.changed()
+    slow = StoreWatch(store.path, refresh_seconds=60)
+    assert slow.changed()
+    store.put("t", "a", {"v": 2})
+    assert not slow.changed()  # not looked at again within its refresh time
+    slow.forget()
+    assert slow.changed()

@@ -3,7 +3,6 @@ worker, scheduler and poller, and a cache of the recipes by webhook token."""
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any, Iterator
 
@@ -18,6 +17,7 @@ from plugwire.core.recipes import Recipe, Recipes
 from plugwire.core.runner import Runner
 from plugwire.core.server.poller import Poller
 from plugwire.core.server.worker import Scheduler, Worker
+from plugwire.core.storage import StoreWatch
 from plugwire.core.triggers import TriggerType
 
 __all__ = ["ServerState"]
@@ -47,34 +47,27 @@ class ServerState:
         self.scheduler = Scheduler(self)
         self.poller = Poller(self)
         self.pending_auth: dict[str, tuple[str, PendingAuthorization, float]] = {}
-        self._stamp: tuple | None = ()
-        self._checked = 0.0
+        self._watch = StoreWatch(home.store.path)
         self._by_name: dict[str, tuple[Recipe, BaseModel | None, TriggerType | None]] = {}
         self._by_token: dict[str, str] = {}
 
     # -- recipes, cached while the store file is unchanged -------------------------------
-    #: How long a look at the store file is trusted: a stat per request costs more
-    #: than the rest of the lookup, and a change made elsewhere (the CLI) may take
-    #: this long to be seen. Changes made through this server are seen at once.
-    REFRESH_SECONDS = 0.25
-
+    # A change made elsewhere (the CLI) is seen within the watch's quarter second;
+    # changes made through this server call invalidate() and are seen at once.
     def invalidate(self) -> None:
         """Forget the cached recipes (after a change made through this server)."""
-        self._checked = 0.0
-        self._stamp = ()
+        self._watch.forget()
 
     def _refresh(self) -> None:
-        now = time.monotonic()
-        if now - self._checked < self.REFRESH_SECONDS:
+        if not self._watch.changed():
             return
-        self._checked = now
         try:
-            st = os.stat(self.home.store.path)
-            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        except FileNotFoundError:
-            stamp = None
-        if stamp == self._stamp:
-            return
+            self._load_recipes()
+        except BaseException:
+            self._watch.forget()  # read again at the next lookup
+            raise
+
+    def _load_recipes(self) -> None:
         by_name: dict[str, tuple[Recipe, BaseModel | None, TriggerType | None]] = {}
         for recipe in self.recipes.list():
             try:
@@ -84,7 +77,6 @@ class ServerState:
             by_name[recipe.name] = (recipe, config, kind)
         self._by_name = by_name
         self._by_token = {r.token: name for name, (r, _, _) in by_name.items()}
-        self._stamp = stamp
 
     def by_token(self, token: str) -> tuple[Recipe, BaseModel | None, TriggerType | None] | None:
         """Return the recipe whose webhook token is ``token`` with its trigger config
