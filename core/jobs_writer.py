@@ -138,8 +138,9 @@ def _padded(values: list, count: int, width: int) -> tuple[list, int]:
     return values + [None] * ((size - count) * width), size
 
 
+@functools.lru_cache(maxsize=8)
 def _marks(count: int) -> str:
-    return _rows(count, 1).replace("(", "").replace(")", "")
+    return ",".join("?" * count)
 
 
 def _insert_many(conn: sqlite3.Connection, ops: list, chunk: list[int], results: list) -> None:

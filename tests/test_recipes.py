@@ -1,12 +1,9 @@
 """Recipes: saving (every pill checked), secrets sealed, start and stop, and the CLI."""
 
-import io
 import json
-import sys
 
 import pytest
 
-from plugwire.core.cli import main
 from plugwire.core.errors import AlreadyExistsError, NotFoundError, UserInputError
 from plugwire.core.recipes import Recipes
 from recipes_support import save_action
@@ -101,19 +98,9 @@ def test_start_stop_remove(actions):
 
 
 @pytest.fixture
-def cli(actions, capsys, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def run(*args: str):
-        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as info:
-            main(list(args))
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return info.value.code, out, err
-
-    return run
+def cli(actions, run_cli):
+    """conftest's ``run_cli``, on a data folder with the recipes' actions saved."""
+    return run_cli
 
 
 def test_cli_add_list_show_start_stop_remove(cli, tmp_path, monkeypatch):
