@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx2
 import pytest
 
-from plugwire.core.datatree import infer
+from plugwire.core.wizard.datatree import infer
 
 TOKEN = "evb-recipe-token-0b7e55"
 SAMPLE_VENUE = {"id": "52041000", "name": "Example Hall", "resource_uri": "https://www.eventbriteapi.com/v3/venues/52041000/",
@@ -64,7 +64,10 @@ def test_webhook_recipe_with_datapills_runs_and_its_job_shows_input_and_output(p
     webhook_url = page.input_value("#webhook-url")
     assert webhook_url.startswith(f"{console.url}/hooks/")
     page.click("#copy-webhook")
-    assert page.locator("#copy-webhook").inner_text() == "Copied"
+    from playwright.sync_api import expect  # here: without playwright the e2e tests skip, not fail to import
+
+    # the label changes once the clipboard write has resolved: wait for it, never read it at once
+    expect(page.locator("#copy-webhook")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == webhook_url
     assert httpx2.post(webhook_url, json={}).status_code == 409  # stopped: refused
     page.click("#start")
