@@ -76,9 +76,9 @@ async def raw_round(url: str, n: int, concurrency: int) -> tuple[float, float]:
 
 async def step_round(home, url: str, n: int, concurrency: int, runner_class=None) -> tuple[float, float]:
     """The whole step as a job runs it (``runner_class`` defaults to plugwire's Runner)."""
-    from plugwire.core.netpolicy import NetworkPolicy
-    from plugwire.core.recipes import Step
-    from plugwire.core.runner import Runner
+    from plugwire.core.http.netpolicy import NetworkPolicy
+    from plugwire.core.recipes.model import Step
+    from plugwire.core.recipes.runner import Runner
 
     runner = (runner_class or Runner)(home, policy=NetworkPolicy(enabled=False))
     step = Step(name="create", action="create_venue", body={"venue": {"name": "{{trigger.payload.name}}", "capacity": "{{trigger.payload.capacity}}"}})
@@ -106,10 +106,10 @@ async def step_round(home, url: str, n: int, concurrency: int, runner_class=None
 
 async def send_round(home, url: str, n: int, concurrency: int) -> tuple[float, float]:
     """The shared send function alone (core.send.send_async), for attribution."""
-    from plugwire.core.actions import Actions
-    from plugwire.core.connections import Connections
-    from plugwire.core.http import client_for
-    from plugwire.core.send import send_async
+    from plugwire.core.wizard.actions import Actions
+    from plugwire.core.connections.model import Connections
+    from plugwire.core.http.client import client_for
+    from plugwire.core.http.send import send_async
 
     connections = Connections(home)
     conn = connections.get("api")
@@ -148,9 +148,9 @@ def main() -> None:
     parser.add_argument("--no-pin", action="store_true", help="leave the server and the client on any core")
     args = parser.parse_args()
     os.environ["PLUGWIRE_HOME"] = tempfile.mkdtemp(prefix="plugwire-bench-")
-    from plugwire.core.actions import Actions, build_action
-    from plugwire.core.connections import Connections
-    from plugwire.core.home import Home
+    from plugwire.core.wizard.actions import Actions, build_action
+    from plugwire.core.connections.model import Connections
+    from plugwire.core.storage.home import Home
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/venues"

@@ -113,8 +113,8 @@ def run_bare(load, seconds: int, connections: int) -> float:
 def run_plugwire(load, seconds: int, connections: int, synchronous: str, workers: int) -> tuple[float, int, int]:
     folder = Path(tempfile.mkdtemp(prefix="plugwire-bench-"))
     env = {**os.environ, "PLUGWIRE_HOME": str(folder), "PLUGWIRE_API_TOKEN": "bench"}
-    from plugwire.core.home import Home
-    from plugwire.core.recipes import Recipes
+    from plugwire.core.storage.home import Home
+    from plugwire.core.recipes.model import Recipes
 
     os.environ["PLUGWIRE_HOME"] = str(folder)
     recipes = Recipes(Home(folder))
@@ -130,7 +130,7 @@ def run_plugwire(load, seconds: int, connections: int, synchronous: str, workers
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-    from plugwire.core.jobs import JobStore
+    from plugwire.core.storage.jobs import JobStore
 
     store = JobStore(folder)
     counts = store.counts()

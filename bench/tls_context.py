@@ -12,9 +12,10 @@ from pathlib import Path
 
 import trustme
 
-from plugwire.core import http
-from plugwire.core.connections import Connections
-from plugwire.core.home import Home
+from plugwire.core.connections import tls
+from plugwire.core.http import client as http
+from plugwire.core.connections.model import Connections
+from plugwire.core.storage.home import Home
 
 
 def _ms(fn, n: int) -> float:
@@ -37,9 +38,9 @@ def main(n: int = 30) -> None:
             "ca_bundle": ca.cert_pem.bytes().decode(),
         },
     })
-    print(f"build a TLS context (system CAs + CA bundle + client cert): {_ms(lambda: http._build_tls_context(conn), n):7.2f} ms")
-    http.tls_context(conn)
-    print(f"tls_context, shared (same settings):                       {_ms(lambda: http.tls_context(conn), n):7.2f} ms")
+    print(f"build a TLS context (system CAs + CA bundle + client cert): {_ms(lambda: tls._build_tls_context(conn), n):7.2f} ms")
+    tls.tls_context(conn)
+    print(f"tls_context, shared (same settings):                       {_ms(lambda: tls.tls_context(conn), n):7.2f} ms")
 
     def client() -> None:
         with http.client_for(conn, connections):

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from plugwire.core.suggest import BodyFormat, FieldConstraint
+from plugwire.core.plugincore.suggesters import BodyFormat, FieldConstraint
 
 __all__ = [
     "AuthHint",
@@ -90,7 +90,7 @@ class _Strict(BaseModel):
 
 
 class Constraint(FieldConstraint):
-    """A :class:`plugwire.core.suggest.FieldConstraint` as written in a catalogue file
+    """A :class:`plugwire.FieldConstraint` as written in a catalogue file
     (unknown keys refused)."""
 
     model_config = ConfigDict(extra="forbid")

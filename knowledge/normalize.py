@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
-from plugwire.core.errors import UserInputError
+from plugwire.core.base.errors import UserInputError
 
 __all__ = [
     "ID",

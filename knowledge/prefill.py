@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from plugwire.core.errors import UserInputError
+from plugwire.core.base.errors import UserInputError
 
 __all__ = ["connection_defaults", "find_provider", "settings_from_hint"]
 

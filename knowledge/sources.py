@@ -71,7 +71,7 @@ class Source:
 
 def user_catalogue_dir(home: Any) -> Path:
     """Return ``<data folder>/catalogue`` for a Home, a path, or None (the default)."""
-    from plugwire.core.home import default_home_path
+    from plugwire.core.storage.home import default_home_path
 
     if home is None:
         base = default_home_path()
@@ -83,14 +83,14 @@ def user_catalogue_dir(home: Any) -> Path:
 def default_sources(home: Any = None, *, plugins: bool = True) -> list[Source]:
     """Return every catalogue source in priority order (lowest first).
 
-    ``home`` is a :class:`plugwire.core.home.Home`, a path or None (the default data
+    ``home`` is a :class:`plugwire.core.storage.home.Home`, a path or None (the default data
     folder); ``plugins=False`` leaves out plugin-registered sources.
     """
     out = [Source("builtin", BUILTIN_DIR)]
     if CONTRIB_DIR.is_dir():
         out.append(Source("contrib", CONTRIB_DIR))
     if plugins:
-        from plugwire.core.plugins import catalogue_sources
+        from plugwire.core.plugincore.manager import catalogue_sources
 
         owners = catalogue_sources.owners()
         for name, path in sorted(catalogue_sources.items().items()):

@@ -1,4 +1,4 @@
-"""Turning matches into :class:`plugwire.core.suggest.Suggestion` objects.
+"""Turning matches into :class:`plugwire.core.plugincore.suggesters.Suggestion` objects.
 
 The sample request keeps the user's scheme, host and port, fills the template's
 placeholders with the ids found in the user's URL (placeholders the URL does not
@@ -16,17 +16,30 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from plugwire.core.suggest import Suggestion
+from plugwire.core.plugincore.suggesters import Suggestion
+from plugwire.knowledge.base import get_knowledge
 from plugwire.knowledge.index import Index
 from plugwire.knowledge.match import CUTOFF, Match, match_url
 from plugwire.knowledge.models import DEFAULT_CONTENT_TYPES
 from plugwire.knowledge.normalize import PH, NormalizedUrl, QuerySegment, is_version, normalize_url
 
-__all__ = ["SUGGESTER_NAME", "suggest_from_index", "to_suggestion"]
+__all__ = ["SUGGESTER_NAME", "suggest_from_catalogue", "suggest_from_index", "to_suggestion"]
 
 SUGGESTER_NAME = "knowledge"
 _PLACEHOLDER_RE = re.compile(r"\{([^{}/]*)\}")
 _LEARNED_BONUS = 0.02
+
+
+def suggest_from_catalogue(method: str, url: str, *, limit: int = 5, provider: str | None = None) -> list[Suggestion]:
+    """Return up to ``limit`` suggestions from the whole endpoint catalogue (built-in,
+    contrib, plugin and the user's own files) for ``method`` and ``url``, best first;
+    ``provider`` (a connection's catalogue provider) stands in for an unknown host.
+
+    This is what the built-in knowledge suggester answers, offered to any plugin
+    through ``plugwire.suggest_from_catalogue``. Raises ``UserInputError`` (field
+    ``url``) when the URL is not absolute http(s).
+    """
+    return suggest_from_index(get_knowledge().catalogue().index, method, url, limit=limit, provider=provider)
 
 
 def suggest_from_index(

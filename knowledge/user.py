@@ -18,7 +18,7 @@ import yaml
 from filelock import FileLock
 from pydantic import ValidationError
 
-from plugwire.core.errors import StorageError, UserInputError
+from plugwire.core.base.errors import StorageError, UserInputError
 from plugwire.knowledge.loader import format_loc, read_catalogue
 from plugwire.knowledge.models import CatalogueFile
 from plugwire.knowledge.sources import LEARNED_FILE, user_catalogue_dir

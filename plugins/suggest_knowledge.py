@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugwire import hookimpl
-from plugwire.core.suggest import Suggester, Suggestion
+from plugwire import Suggester, Suggestion, hookimpl, suggest_from_catalogue
 
 
 class KnowledgeSuggester(Suggester):
@@ -21,13 +20,10 @@ class KnowledgeSuggester(Suggester):
 
         Raises ``UserInputError`` (field ``url``) when the URL is not absolute http(s).
         """
-        from plugwire.knowledge.base import get_knowledge
-        from plugwire.knowledge.suggestions import suggest_from_index
-
         # a connection made with --provider says which API a self-hosted host serves
         options = getattr(connection, "options", connection)
         provider = getattr(options, "provider", None)
-        return suggest_from_index(get_knowledge().catalogue().index, method, url, limit=limit, provider=provider)
+        return suggest_from_catalogue(method, url, limit=limit, provider=provider)
 
 
 @hookimpl

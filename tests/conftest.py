@@ -17,14 +17,14 @@ from typing import Any, Iterator
 
 import pytest
 
-from plugwire.core.plugins import get_plugin_manager
+from plugwire.core.plugincore.manager import get_plugin_manager
 from plugwire.core.testing.server import ServerThread
 
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     """A fresh data folder for this test, set as PLUGWIRE_HOME."""
-    from plugwire.core.home import Home
+    from plugwire.core.storage.home import Home
 
     folder = tmp_path / "plugwire-home"
     monkeypatch.setenv("PLUGWIRE_HOME", str(folder))
@@ -34,7 +34,7 @@ def home(tmp_path, monkeypatch):
 @pytest.fixture
 def connections(home):
     """The connections service on the test's data folder."""
-    from plugwire.core.connections import Connections
+    from plugwire.core.connections.model import Connections
 
     return Connections(home)
 

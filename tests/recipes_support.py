@@ -11,9 +11,9 @@ from typing import Any, Callable, Iterator
 
 import uvicorn
 
-from plugwire.core.actions import Actions, build_action
-from plugwire.core.datatree import infer
-from plugwire.core.netpolicy import NetworkPolicy
+from plugwire.core.wizard.actions import Actions, build_action
+from plugwire.core.wizard.datatree import infer
+from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.server import ServerState, create_app
 
 API_TOKEN = "test-api-token-0123456789"

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from plugwire.core.secrets import MASK
+from plugwire.core.base.secrets import MASK
 
 from venue_api import bearer_connection, serve
 
@@ -160,6 +160,6 @@ def test_interactive_wizard_at_a_prompt(home, api, evb, monkeypatch, capsys):
     assert "400 Bad Request" in out and "Field at fault: venue.address.country" in out
     assert "Only a request that succeeded" in out
     assert "Saved action Prompted venue." in out
-    from plugwire.core.actions import Actions
+    from plugwire.core.wizard.actions import Actions
 
     assert Actions(home).get("Prompted venue").body["venue"]["address"]["country"] == "US"

@@ -12,11 +12,12 @@ import pytest
 from api_server import make_api, parse_digest_header
 from conftest import free_port
 
-from plugwire.core.auth import AuthContext, MemoryTokenStore
-from plugwire.core.errors import UserInputError
-from plugwire.core.http import Outcome, client_for
-from plugwire.core.http import test_connection as check  # aliased: pytest would collect test_*
-from plugwire.core.plugins import auth_types
+from plugwire.core.plugincore.auth import AuthContext, MemoryTokenStore
+from plugwire.core.base.errors import UserInputError
+from plugwire.core.http.client import client_for
+from plugwire.core.http.outcomes import Outcome
+from plugwire.core.http.testconn import test_connection as check  # aliased: pytest would collect test_*
+from plugwire.core.plugincore.manager import auth_types
 
 BASIC = ("octo-user", "S3CRET-basic-pw-4b1d")
 BEARER = "tok-BEARER-7f3a9e11"
@@ -241,7 +242,7 @@ def test_secrets_stay_out_of_logs_and_messages(api, server, connections, caplog)
 
 
 def test_describe_fields_gives_factory_defaults_and_no_secret_defaults():
-    from plugwire.core.plugins import auth_types
+    from plugwire.core.plugincore.manager import auth_types
 
     fields = {f["name"]: f for f in auth_types.get("custom").describe_fields()}
     assert fields["headers"]["default"] == {} and fields["headers"]["secret"] is True

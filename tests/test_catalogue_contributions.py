@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from plugwire.core.suggest import suggest
+from plugwire.core.wizard.suggest import suggest
 from plugwire.knowledge.loader import CATALOGUE_SUFFIXES
 
 ROOT = Path(__file__).resolve().parent.parent

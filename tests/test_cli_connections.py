@@ -18,7 +18,7 @@ import pytest
 from api_server import make_api
 
 from plugwire.core.cli import main
-from plugwire.core.connections import Connections, PlugwireDeprecationWarning
+from plugwire.core.connections.model import Connections, PlugwireDeprecationWarning
 
 PW = "PW-planted-9d2f71e0"
 TOKEN = "TOKEN-planted-a61c44"

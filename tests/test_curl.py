@@ -8,12 +8,12 @@ import subprocess
 
 import pytest
 
-from plugwire.core.curl import action_to_curl, parse_curl, split_command, to_curl
-from plugwire.core.errors import UserInputError
-from plugwire.core.exchange import FilePart, RequestSpec
-from plugwire.core.secrets import MASK
-from plugwire.core.send import send
-from plugwire.core.wizard import Wizard
+from plugwire.core.curl.parse import action_to_curl, parse_curl, split_command, to_curl
+from plugwire.core.base.errors import UserInputError
+from plugwire.core.http.exchange import FilePart, RequestSpec
+from plugwire.core.base.secrets import MASK
+from plugwire.core.http.send import send
+from plugwire.core.wizard.steps import Wizard
 
 from venue_api import serve
 

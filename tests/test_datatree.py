@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from xml.etree.ElementTree import ParseError
 
-from plugwire.core.body import xml_to_data
-from plugwire.core.datatree import infer, infer_xml
-from plugwire.core.secrets import MASK
+from plugwire.core.http.body import xml_to_data
+from plugwire.core.wizard.datatree import infer, infer_xml
+from plugwire.core.base.secrets import MASK
 
 
 def test_nested_objects_and_scalar_types():

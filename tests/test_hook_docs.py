@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from plugwire.core import hookspecs, plugins
+from plugwire.core.plugincore import hookspecs
+from plugwire.core.plugincore import manager as plugins
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "hooks.md"
@@ -43,7 +44,7 @@ def pytest_collection_finish(session):
 
 
 def hook_names() -> list[str]:
-    """Return every hook declared in plugwire.core.hookspecs."""
+    """Return every hook declared in plugwire.core.plugincore.hookspecs."""
     return sorted(
         name for name, obj in vars(hookspecs).items()
         if inspect.isfunction(obj) and getattr(obj, "plugwire_spec", None) is not None

@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from plugwire.core.errors import NotFoundError, UserInputError
-from plugwire.core.jobs import INTERRUPTED, JobStore
+from plugwire.core.base.errors import NotFoundError, UserInputError
+from plugwire.core.storage.jobs import INTERRUPTED, JobStore
 
 
 @pytest.fixture
@@ -186,8 +186,8 @@ def test_joined_statements_find_their_jobs_by_id_and_reuse_a_few_statement_texts
     """Every statement a batch runs reads jobs through the id index (not through the
     status index, which would read the whole pending backlog), and batches of any
     size share a few statement texts (a new text costs a prepare)."""
-    from plugwire.core.clock import now_iso
-    from plugwire.core.jobs_writer import Take, run_committed
+    from plugwire.core.base.clock import now_iso
+    from plugwire.core.storage.jobwriter import Take, run_committed
 
     seen: list[tuple[str, tuple]] = []
 
@@ -223,7 +223,7 @@ def test_joined_statements_find_their_jobs_by_id_and_reuse_a_few_statement_texts
 def test_a_writer_process_that_dies_fails_its_writes_and_the_next_write_starts_another(store):
     """Writes the writer process did not commit fail with a StorageError (a webhook is
     then not acknowledged); nothing committed is lost, and writing goes on."""
-    from plugwire.core.errors import StorageError
+    from plugwire.core.base.errors import StorageError
 
     async def main():
         first, _ = await store.aadd("r", {"n": 1})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge_helpers import TOY, kb_over, write_docs
-from plugwire.core.errors import UserInputError
+from plugwire.core.base.errors import UserInputError
 from plugwire.knowledge.base import KnowledgeBase
 from plugwire.knowledge.normalize import ID, LIT, NUM, VER, normalize_url
 from plugwire.knowledge.sources import Source

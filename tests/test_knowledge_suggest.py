@@ -12,9 +12,10 @@ import yaml
 from knowledge_helpers import TOY, write_docs
 from plugwire import hookimpl
 from plugwire.core.cli import main
-from plugwire.core.errors import StorageError, UserInputError
-from plugwire.core.plugins import suggesters
-from plugwire.core.suggest import SampleRequest, Suggester, Suggestion, suggest
+from plugwire.core.base.errors import StorageError, UserInputError
+from plugwire.core.plugincore.manager import suggesters
+from plugwire.core.plugincore.suggesters import SampleRequest, Suggester, Suggestion
+from plugwire.core.wizard.suggest import suggest
 from plugwire.knowledge.loader import read_catalogue
 from plugwire.knowledge.prefill import connection_defaults
 from plugwire.knowledge.sources import user_catalogue_dir

@@ -9,9 +9,9 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from plugwire.core.netpolicy import NetworkPolicy, NetworkPolicyError, blocked_reason
-from plugwire.core.recipes import Recipes
-from plugwire.core.runner import Runner
+from plugwire.core.http.netpolicy import NetworkPolicy, NetworkPolicyError, blocked_reason
+from plugwire.core.recipes.model import Recipes
+from plugwire.core.recipes.runner import Runner
 from proxy_server import ForwardProxy
 from recipes_support import save_action
 

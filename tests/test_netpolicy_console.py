@@ -12,9 +12,9 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from plugwire.core.netpolicy import NetworkPolicy
-from plugwire.core.testconn import test_connection
-from plugwire.core.wizard import Wizard
+from plugwire.core.http.netpolicy import NetworkPolicy
+from plugwire.core.http.testconn import test_connection
+from plugwire.core.wizard.steps import Wizard
 from proxy_server import ForwardProxy
 from recipes_support import plugwire_server
 from test_web_console import Browser

@@ -19,10 +19,11 @@ import pytest
 
 from conftest import free_port
 from oauth_provider import OAuthProvider
-from plugwire.core.authorize import finish_from_callback, run_authorization, start
-from plugwire.core.errors import AuthorizationRequired, PlugwireError, UserInputError
-from plugwire.core.http import Outcome, client_for
-from plugwire.core.testconn import test_connection
+from plugwire.core.connections.authorize import finish_from_callback, run_authorization, start
+from plugwire.core.base.errors import AuthorizationRequired, PlugwireError, UserInputError
+from plugwire.core.http.client import client_for
+from plugwire.core.http.outcomes import Outcome
+from plugwire.core.http.testconn import test_connection
 
 SECRET = "s3cret-client-Value-93hdk2"
 CC_SECRET = "cc-secret-Value-4kd82nv"

@@ -12,7 +12,7 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from plugwire.core.errors import UserInputError
+from plugwire.core.base.errors import UserInputError
 from plugwire.knowledge.models import CatalogueFile
 from plugwire.knowledge.openapi import import_openapi
 from plugwire.knowledge.openapi.document import Faults, Resolver

@@ -20,14 +20,14 @@ from pathlib import Path
 import pytest
 
 from plugwire import PLUGIN_API_VERSION
-from plugwire.core.plugins import _api_problem
+from plugwire.core.plugincore.manager import _api_problem
 
 PLUGWIRE = str(Path(sys.executable).with_name("plugwire"))
 
 _AUTH = """
 from pydantic import BaseModel, SecretStr
 from plugwire import hookimpl
-from plugwire.core.auth import AuthType
+from plugwire.core.plugincore.auth import AuthType
 
 PLUGWIRE_PLUGIN_API = {api!r}
 

@@ -16,9 +16,9 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 from plugwire import hookimpl
-from plugwire.core import hookspecs
-from plugwire.core.auth import AuthContext, AuthType
-from plugwire.core.plugins import (
+from plugwire.core.plugincore import hookspecs
+from plugwire.core.plugincore.auth import AuthContext, AuthType
+from plugwire.core.plugincore.manager import (
     _REGISTRIES,
     auth_types,
     catalogue_sources,
@@ -204,7 +204,7 @@ _FAKE_DIST = {
         """
         from pydantic import BaseModel, SecretStr
         from plugwire import hookimpl
-        from plugwire.core.auth import AuthType
+        from plugwire.core.plugincore.auth import AuthType
 
         class Settings(BaseModel):
             token: SecretStr
@@ -252,7 +252,7 @@ def _fresh(code: str, site: Path | None = None, **env_changes: str | None) -> st
     return done.stdout
 
 
-_NAMES = "from plugwire.core.plugins import auth_types, load_problems; import json; " \
+_NAMES = "from plugwire.core.plugincore.manager import auth_types, load_problems; import json; " \
          "print(json.dumps([auth_types.names(), [p.plugin for p in load_problems()]]))"
 
 

@@ -12,13 +12,13 @@ import pytest
 from pydantic import BaseModel
 
 from plugwire import hookimpl
-from plugwire.core.errors import PluginError, PlugwireError
-from plugwire.core.jobs import JobStore
-from plugwire.core.netpolicy import NetworkPolicy
-from plugwire.core.recipes import Recipes
-from plugwire.core.server.poller import CURSOR_TABLE, StorePollContext, poll_once, poll_status
+from plugwire.core.base.errors import PluginError, PlugwireError
+from plugwire.core.storage.jobs import JobStore
+from plugwire.core.http.netpolicy import NetworkPolicy
+from plugwire.core.recipes.model import Recipes
+from plugwire.core.recipes.polling import CURSOR_TABLE, StorePollContext, poll_once, poll_status
 from plugwire.core.testing import ProgrammableAPI
-from plugwire.core.triggers import PollCancelled, TriggerType
+from plugwire.core.plugincore.triggers import PollCancelled, TriggerType
 from proxy_server import ForwardProxy
 from recipes_support import plugwire_server, wait_for
 

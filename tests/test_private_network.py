@@ -16,7 +16,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from tls_pki import Pki, hello_app
 
-from plugwire.core.http import Outcome, client_for, test_connection
+from plugwire.core.http.client import client_for
+from plugwire.core.http.outcomes import Outcome
+from plugwire.core.http.testconn import test_connection
 
 PW = "PW-planted-0c5e88"
 

@@ -12,12 +12,13 @@ import pytest
 from pydantic import BaseModel
 
 from plugwire import hookimpl
-from plugwire.core import plugins
-from plugwire.core.auth import AuthType
-from plugwire.core.errors import PluginError, UserInputError
-from plugwire.core.suggest import SampleRequest, Suggester, Suggestion, suggest
+from plugwire.core.plugincore import manager as plugins
+from plugwire.core.plugincore.auth import AuthType
+from plugwire.core.base.errors import PluginError, UserInputError
+from plugwire.core.plugincore.suggesters import SampleRequest, Suggester, Suggestion
+from plugwire.core.wizard.suggest import suggest
 from plugwire.core.testing import Reply
-from plugwire.core.triggers import TriggerType
+from plugwire.core.plugincore.triggers import TriggerType
 
 pytest_plugins = ["pytester"]
 
@@ -228,8 +229,8 @@ def test_plugin_is_unregistered_after_a_failing_test(pytester):
             """
             import pytest
             from plugwire import hookimpl
-            from plugwire.core import plugins
-            from plugwire.core.suggest import Suggester
+            from plugwire.core.plugincore import manager as plugins
+            from plugwire.core.plugincore.suggesters import Suggester
 
             class Leaky(Suggester):
                 name = "leaky"

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from plugwire.core.errors import AlreadyExistsError, NotFoundError, UserInputError
-from plugwire.core.recipes import Recipes
+from plugwire.core.base.errors import AlreadyExistsError, NotFoundError, UserInputError
+from plugwire.core.recipes.model import Recipes
 from recipes_support import save_action
 
 WEBHOOK = {"type": "webhook", "config": {"sample_payload": {"venue": {"name": "Hall", "tags": ["a"]}}}}

@@ -9,7 +9,7 @@ import tomllib
 import pytest
 
 from plugin_venv import shared_venv
-from plugwire.core.scaffold import KINDS
+from plugwire.core.plugincore.scaffold import KINDS
 
 NAMES = {kind: f"scaffolded-{kind}" for kind in KINDS}
 

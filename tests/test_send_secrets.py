@@ -15,13 +15,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from plugwire.core.actions import Actions, build_action
-from plugwire.core.exchange import RequestSpec
-from plugwire.core.netpolicy import NetworkPolicy
-from plugwire.core.recipes import Recipe, Step
-from plugwire.core.runner import Runner
-from plugwire.core.send import send
-from plugwire.core.wizard import Wizard
+from plugwire.core.wizard.actions import Actions, build_action
+from plugwire.core.http.exchange import RequestSpec
+from plugwire.core.http.netpolicy import NetworkPolicy
+from plugwire.core.recipes.model import Recipe, Step
+from plugwire.core.recipes.runner import Runner
+from plugwire.core.http.send import send
+from plugwire.core.wizard.steps import Wizard
 
 from conftest import free_port
 

@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from plugwire.core.connections import Connections
-from plugwire.core.recipes import Recipes
+from plugwire.core.connections.model import Connections
+from plugwire.core.recipes.model import Recipes
 from conftest import free_port
 from recipes_support import API_TOKEN, finished_job, plugwire_server, save_action, wait_for
 from test_triggers import standard_headers
@@ -277,7 +277,7 @@ def test_kill_9_during_a_burst_loses_no_acknowledged_event_and_runs_none_twice(h
         proc.wait(timeout=10)
         assert proc.returncode == -signal.SIGKILL and len(acknowledged) >= 150
         proc = start()  # the restart resumes what was pending
-        from plugwire.core.jobs import JobStore
+        from plugwire.core.storage.jobs import JobStore
 
         store = JobStore(home.path)
         wait_for(lambda: not store.counts().get("pending") and not store.counts().get("running"), 15, "pending jobs to be resumed")
@@ -330,8 +330,8 @@ def test_a_webhook_the_job_store_could_not_store_is_not_acknowledged(home):
     """When the job store's writer process is gone, the event is answered 503 (the
     sender retries) rather than 2xx, and the next event is stored by a new one."""
     from plugwire.core.server import create_app
-    from plugwire.core.server.state import ServerState
-    from plugwire.core.netpolicy import NetworkPolicy
+    from plugwire.core.server.runtime import ServerState
+    from plugwire.core.http.netpolicy import NetworkPolicy
 
     recipes = Recipes(home)
     recipes.create({"name": "hooked", "trigger": {"type": "webhook"}, "steps": []})

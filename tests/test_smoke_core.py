@@ -1,4 +1,4 @@
-from plugwire.core.plugins import auth_types
+from plugwire.core.plugincore.manager import auth_types
 
 
 def test_builtin_auth_types_register_through_entry_points():
@@ -17,8 +17,8 @@ def test_create_and_read_connection(connections):
 def test_one_name_rule_for_connections_actions_and_recipes(connections):
     import pytest
 
-    from plugwire.core.errors import UserInputError
-    from plugwire.core.names import check_name
+    from plugwire.core.base.errors import UserInputError
+    from plugwire.core.base.names import check_name
 
     assert check_name("  Jira prod ") == "Jira prod"
     for bad in ("", "-lead", "a/b", "x" * 81):

@@ -17,19 +17,19 @@ import pytest
 from cryptography.fernet import Fernet
 from filelock import FileLock
 
-from plugwire.core.connections import Connections
-from plugwire.core.errors import AlreadyExistsError, StorageError
-from plugwire.core.home import Home
-from plugwire.core.storage import Store
+from plugwire.core.connections.model import Connections
+from plugwire.core.base.errors import AlreadyExistsError, StorageError
+from plugwire.core.storage.home import Home
+from plugwire.core.storage.store import Store
 
 SECRET = "PW-at-rest-planted-3e9a51"
 
 _WRITER = textwrap.dedent(
     """
     import sys
-    from plugwire.core.connections import Connections
-    from plugwire.core.home import Home
-    from plugwire.core.plugins import auth_types
+    from plugwire.core.connections.model import Connections
+    from plugwire.core.storage.home import Home
+    from plugwire.core.plugincore.manager import auth_types
 
     home, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     service = Connections(Home(home))
@@ -191,7 +191,7 @@ def test_wrong_key_in_the_cli_is_one_plain_line(tmp_path, monkeypatch, capsys):
 
 
 def test_data_folder_comes_from_the_environment(tmp_path, monkeypatch):
-    from plugwire.core.home import default_home_path
+    from plugwire.core.storage.home import default_home_path
 
     monkeypatch.setenv("PLUGWIRE_HOME", str(tmp_path / "x"))
     assert default_home_path() == tmp_path / "x"
@@ -209,7 +209,7 @@ def test_unwritable_data_folder_names_the_variable(tmp_path):
 
 
 def test_store_watch_sees_each_write_once_and_forgets_on_demand(tmp_path):
-    from plugwire.core.storage import Store, StoreWatch
+    from plugwire.core.storage.store import Store, StoreWatch
 
     store = Store(tmp_path)
     watch = StoreWatch(store.path, refresh_seconds=0)

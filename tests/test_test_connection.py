@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from plugwire.core.http import Outcome, test_connection
+from plugwire.core.http.outcomes import Outcome
+from plugwire.core.http.testconn import test_connection
 
 USER, PW = "octo", "PW-planted-e41b9c"
 API_KEY = "KEY-planted-5a7d20"

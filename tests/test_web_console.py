@@ -12,8 +12,8 @@ import pytest
 from starlette.requests import Request
 
 from api_server import make_api
-from plugwire.core.netpolicy import NetworkPolicy
-from plugwire.core.web.access import COOKIE, ConsoleAccess, is_loopback_host
+from plugwire.core.http.netpolicy import NetworkPolicy
+from plugwire.core.web.session import COOKIE, ConsoleAccess, is_loopback_host
 from recipes_support import API_TOKEN, plugwire_server
 from tls_pki import Pki, hello_app
 

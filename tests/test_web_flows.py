@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from plugwire.core.actions import Actions
+from plugwire.core.wizard.actions import Actions
 from plugwire.core.web.pills import body_from_rows, body_leaves
 from plugwire.core.web.render import json_lines
 from recipes_support import plugwire_server, save_action

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from plugwire import hookimpl
-from plugwire.core.actions import Actions
-from plugwire.core.errors import UserInputError
-from plugwire.core.secrets import MASK
-from plugwire.core.suggest import FieldConstraint, SampleRequest, Suggester, Suggestion
-from plugwire.core.wizard import ApplyRefused, Wizard, WizardStateError
+from plugwire.core.wizard.actions import Actions
+from plugwire.core.base.errors import UserInputError
+from plugwire.core.base.secrets import MASK
+from plugwire.core.plugincore.suggesters import FieldConstraint, SampleRequest, Suggester, Suggestion
+from plugwire.core.wizard.steps import ApplyRefused, Wizard, WizardStateError
 
 from venue_api import serve
 

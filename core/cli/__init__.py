@@ -15,8 +15,8 @@ import typer
 from plugwire.core.cli import connections as _connections
 from plugwire.core.cli import plugins as _plugins
 from plugwire.core.cli.common import err_console
-from plugwire.core.connections import PlugwireDeprecationWarning
-from plugwire.core.errors import PlugwireError
+from plugwire.core.connections.model import PlugwireDeprecationWarning
+from plugwire.core.base.errors import PlugwireError
 
 __all__ = ["app", "main"]
 

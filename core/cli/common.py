@@ -11,8 +11,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from plugwire.core.errors import UserInputError
-from plugwire.core.home import Home, get_home
+from plugwire.core.base.errors import UserInputError
+from plugwire.core.storage.home import Home, get_home
 
 __all__ = [
     "JSON_OPTION",

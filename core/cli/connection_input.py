@@ -10,8 +10,8 @@ from typing import Any, Optional
 import typer
 
 from plugwire.core.cli.common import read_secret, stdin_is_interactive
-from plugwire.core.errors import UserInputError
-from plugwire.core.plugins import auth_types
+from plugwire.core.base.errors import UserInputError
+from plugwire.core.plugincore.manager import auth_types
 
 __all__ = [
     "ask_provider_fields",

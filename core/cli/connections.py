@@ -19,9 +19,9 @@ from plugwire.core.cli.connection_input import (
     settings_from_flags,
 )
 from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, stdin_is_interactive
-from plugwire.core.connections import Connections
-from plugwire.core.errors import UserInputError
-from plugwire.core.plugins import auth_types
+from plugwire.core.connections.model import Connections
+from plugwire.core.base.errors import UserInputError
+from plugwire.core.plugincore.manager import auth_types
 
 app = typer.Typer(help="Accounts on HTTP APIs: their auth, certificate and route.", no_args_is_help=True)
 
@@ -228,7 +228,7 @@ def test(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Send a GET through the connection and say plainly what happened."""
-    from plugwire.core.http import test_connection
+    from plugwire.core.http.testconn import test_connection
 
     service = _service()
     conn = service.get(name)
@@ -256,7 +256,7 @@ def connect(
 ) -> None:
     """Run an interactive authorization (OAuth2): open the authorize URL, wait for the
     callback on 127.0.0.1, store the token."""
-    from plugwire.core.authorize import run_authorization
+    from plugwire.core.connections.authorize import run_authorization
 
     service = _service()
     conn = service.get(name)

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from plugwire.core.cli.common import JSON_OPTION, console, print_json
-from plugwire.core.plugins import load_problems, plugin_summaries
+from plugwire.core.plugincore.manager import load_problems, plugin_summaries
 
 app = typer.Typer(help="Installed plugins and what they provide.", invoke_without_command=True)
 
@@ -48,7 +48,7 @@ def new_command(
 ) -> None:
     """Write a plugin package (pyproject with the entry point, module, tests, README)
     that installs and passes its own tests as generated."""
-    from plugwire.core.scaffold import write_plugin
+    from plugwire.core.plugincore.scaffold import write_plugin
 
     root, files = write_plugin(name, kind, folder)
     if as_json:

@@ -12,7 +12,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, read_secret
-from plugwire.core.errors import UserInputError
+from plugwire.core.base.errors import UserInputError
 
 __all__ = ["attach"]
 
@@ -22,13 +22,13 @@ BASE_HELP = "Base URL the server is reached at, to show webhook URLs."
 
 
 def _recipes():
-    from plugwire.core.recipes import Recipes
+    from plugwire.core.recipes.model import Recipes
 
     return Recipes(home())
 
 
 def _jobs():
-    from plugwire.core.jobs import JobStore
+    from plugwire.core.storage.jobs import JobStore
 
     return JobStore(home().path)
 
@@ -148,6 +148,55 @@ def remove(name: str, as_json: bool = JSON_OPTION) -> None:
         print_json({"removed": name})
     else:
         console.print(f"Removed recipe [bold]{name}[/].")
+
+
+@recipes_app.command("poll")
+def poll(
+    once: bool = typer.Option(False, "--once", help="Poll every polling recipe once, then exit (for cron)."),
+    tick: float = typer.Option(1.0, "--tick", min=0.05, help="Seconds between looks for due polls."),
+    no_network_policy: bool = typer.Option(
+        False, "--no-network-policy",
+        help="Allow polls into loopback and private networks (local use only, as plugwire serve --no-network-policy)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Poll the started recipes whose trigger polls, for a data folder whose server
+    does not run or from cron (``plugwire serve`` polls by itself). The jobs it
+    stores are pending: the server runs them. Exits 1 when ``--once`` met a failed poll."""
+    import time
+
+    from plugwire.core.http.netpolicy import NetworkPolicy
+    from plugwire.core.recipes.polling import poll_due
+
+    jobs = _jobs()
+    policy = NetworkPolicy(enabled=not no_network_policy)
+    failed = False
+    try:
+        while True:
+            results = poll_due(home(), jobs, policy=policy, force=once)
+            for name, result in results.items():
+                failed = _say_poll(name, result, as_json) or failed
+            if once:
+                raise typer.Exit(1 if failed else 0)
+            time.sleep(tick)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        jobs.close()
+
+
+def _say_poll(name: str, result: Any, as_json: bool) -> bool:
+    """Print one recipe's poll outcome; returns whether it failed."""
+    error = result if isinstance(result, str) else (None if result.ok else result.error)
+    if as_json:
+        print_json({"recipe": name, "ok": error is None, "error": error,
+                    "skipped": getattr(result, "skipped", False), "created": getattr(result, "created", [])})
+    elif error is not None:
+        err_console.print(f"{name}: poll failed: {error}", markup=False, highlight=False)
+    elif result.skipped:
+        console.print(f"{name}: skipped, another poll of it is under way", markup=False, highlight=False)
+    else:
+        console.print(f"{name}: {len(result.created)} new item(s)", markup=False, highlight=False)
+    return error is not None
 
 
 @jobs_app.command("list")

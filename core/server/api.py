@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from plugwire.core.actions import Actions, build_action
-from plugwire.core.connections import Connections
-from plugwire.core.errors import AlreadyExistsError, NotFoundError, PlugwireError, UserInputError
+from plugwire.core.wizard.actions import Actions, build_action
+from plugwire.core.connections.model import Connections
+from plugwire.core.base.errors import AlreadyExistsError, NotFoundError, PlugwireError, UserInputError
 
 __all__ = ["routes"]
 
@@ -89,7 +89,7 @@ def create_recipe(state, request, body) -> Any:
 
 
 def get_recipe(state, request, body) -> Any:
-    from plugwire.core.server.poller import poll_status
+    from plugwire.core.recipes.polling import poll_status
 
     recipe = state.recipes.get(request.path_params["name"])
     out = recipe.public(_base(state, request))
@@ -126,7 +126,7 @@ def get_job(state, request, body) -> Any:
 
 def start_authorization(state, request, body) -> Any:
     """Begin the OAuth2 authorization of a connection with this server's callback URL."""
-    from plugwire.core import authorize
+    from plugwire.core.connections import authorize
 
     conn = Connections(state.home).get(request.path_params["name"])
     pending = authorize.start(conn, f"{_base(state, request)}/oauth/callback")
@@ -141,7 +141,7 @@ def _page(title: str, text: str, status: int) -> HTMLResponse:
 
 async def oauth_callback(request: Request) -> Response:
     """Finish an authorization when the provider sends the browser back here."""
-    from plugwire.core import authorize
+    from plugwire.core.connections import authorize
 
     state = request.app.state.plugwire
     found = state.take_authorization(request.query_params.get("state", ""))

@@ -1,5 +1,6 @@
-"""What one running server holds: the data folder, the job store, the runner, the
-worker, scheduler and poller, and a cache of the recipes by webhook token."""
+"""What one running server shares between its routes and background tasks: the data
+folder, the job store, the runner, the network policy and a cache of the recipes by
+webhook token."""
 
 from __future__ import annotations
 
@@ -8,23 +9,24 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel
 
-from plugwire.core.auth import PendingAuthorization
-from plugwire.core.errors import NotFoundError
-from plugwire.core.home import Home
-from plugwire.core.jobs import JobStore
-from plugwire.core.netpolicy import NetworkPolicy
-from plugwire.core.recipes import Recipe, Recipes
-from plugwire.core.runner import Runner
-from plugwire.core.server.poller import Poller
-from plugwire.core.server.worker import Scheduler, Worker
-from plugwire.core.storage import StoreWatch
-from plugwire.core.triggers import TriggerType
+from plugwire.core.plugincore.auth import PendingAuthorization
+from plugwire.core.base.errors import NotFoundError
+from plugwire.core.storage.home import Home
+from plugwire.core.storage.jobs import JobStore
+from plugwire.core.http.netpolicy import NetworkPolicy
+from plugwire.core.recipes.model import Recipe, Recipes
+from plugwire.core.recipes.runner import Runner
+from plugwire.core.storage.store import StoreWatch
+from plugwire.core.plugincore.triggers import TriggerType
 
-__all__ = ["ServerState"]
+__all__ = ["SharedState"]
 
 
-class ServerState:
-    """Everything the routes and background tasks share."""
+class SharedState:
+    """What the routes and the background tasks share: the data folder, the job store,
+    the runner, the network policy, the recipes (cached) and pending authorizations.
+    The background tasks themselves are added by
+    :class:`plugwire.core.server.runtime.ServerState`."""
 
     def __init__(
         self,
@@ -33,7 +35,6 @@ class ServerState:
         policy: NetworkPolicy | None = None,
         api_token: str | None = None,
         synchronous: str = "FULL",
-        workers: int = 16,
         public_url: str | None = None,
     ):
         self.home = home
@@ -43,9 +44,6 @@ class ServerState:
         self.jobs = JobStore(home.path, synchronous=synchronous)
         self.recipes = Recipes(home)
         self.runner = Runner(home, policy=self.policy)
-        self.worker = Worker(self, concurrency=workers)
-        self.scheduler = Scheduler(self)
-        self.poller = Poller(self)
         self.pending_auth: dict[str, tuple[str, PendingAuthorization, float]] = {}
         self._watch = StoreWatch(home.store.path)
         self._by_name: dict[str, tuple[Recipe, BaseModel | None, TriggerType | None]] = {}

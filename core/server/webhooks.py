@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from plugwire.core.errors import StorageError
-from plugwire.core.triggers import InboundRequest, TriggerRefused
+from plugwire.core.base.errors import StorageError
+from plugwire.core.plugincore.triggers import InboundRequest, TriggerRefused
 
 if TYPE_CHECKING:
-    from plugwire.core.server.state import ServerState
+    from plugwire.core.server.runtime import ServerState
 
 __all__ = ["webhook_endpoint"]
 

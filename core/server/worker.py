@@ -16,12 +16,12 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from plugwire.core.errors import PlugwireError
-from plugwire.core.jobs import FreshJob
-from plugwire.core.jsontext import dumps_json
+from plugwire.core.base.errors import PlugwireError
+from plugwire.core.storage.jobs import FreshJob
+from plugwire.core.base.jsontext import dumps_json
 
 if TYPE_CHECKING:
-    from plugwire.core.server.state import ServerState
+    from plugwire.core.server.state import SharedState
 
 __all__ = ["Scheduler", "Worker"]
 
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 class Worker:
     """Runs pending jobs with ``concurrency`` asyncio tasks."""
 
-    def __init__(self, state: "ServerState", *, concurrency: int = 16, poll_seconds: float = 2.0):
+    def __init__(self, state: "SharedState", *, concurrency: int = 16, poll_seconds: float = 2.0):
         self.state = state
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
@@ -133,8 +133,9 @@ class Scheduler:
     except the first event of a recipe started while the server was down.
     """
 
-    def __init__(self, state: "ServerState", *, tick_seconds: float = 0.25):
+    def __init__(self, state: "SharedState", worker: Worker, *, tick_seconds: float = 0.25):
         self.state = state
+        self.worker = worker
         self.tick_seconds = tick_seconds
         self._due: dict[tuple[str, str], datetime | None] = {}
         self._task: asyncio.Task | None = None
@@ -176,7 +177,7 @@ class Scheduler:
                 dedupe = f"{recipe.name}@{recipe.started_at}#{due.isoformat()}"
                 job, created = await self.state.jobs.aadd_fresh(recipe.name, event, dedupe=dedupe)
                 if created:
-                    self.state.worker.notify(job.id, job)
+                    self.worker.notify(job.id, job)
                 # Missed slots are skipped: the next one is the first after now.
                 due = kind.next_fire(config, started, max(due, now))
             self._due[key] = due

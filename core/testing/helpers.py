@@ -23,7 +23,7 @@ class PluginRegistrar:
     """
 
     def __init__(self) -> None:
-        from plugwire.core.plugins import get_plugin_manager
+        from plugwire.core.plugincore.manager import get_plugin_manager
 
         self.pm = get_plugin_manager()
         self._added: list[Any] = []
@@ -35,8 +35,8 @@ class PluginRegistrar:
         the plugin registered, or when its declared ``PLUGWIRE_PLUGIN_API`` is
         incompatible; the plugin is then not left registered.
         """
-        from plugwire.core.errors import PluginError
-        from plugwire.core.plugins import _api_problem
+        from plugwire.core.base.errors import PluginError
+        from plugwire.core.plugincore.manager import _api_problem
 
         label = name or getattr(plugin, "__name__", None) or type(plugin).__name__
         api = _api_problem(plugin)
@@ -54,7 +54,7 @@ class PluginRegistrar:
     def problems(self, plugin_name: str | None = None) -> list[str]:
         """Return the refusals recorded for ``plugin_name`` (default: every plugin
         registered through this registrar), running each registration hook."""
-        from plugwire.core import plugins
+        from plugwire.core.plugincore import manager as plugins
 
         names = {plugin_name} if plugin_name else {self.pm.get_name(p) for p in self._added if self.pm.is_registered(p)}
         out = []
@@ -70,7 +70,7 @@ class PluginRegistrar:
         while installed plugins are kept out of the test run. Raises
         ``LookupError`` when the distribution declares no ``plugwire`` entry point.
         """
-        from plugwire.core.plugins import ENTRY_POINT_GROUP
+        from plugwire.core.plugincore.manager import ENTRY_POINT_GROUP
 
         eps = [ep for ep in metadata.distribution(distribution).entry_points if ep.group == ENTRY_POINT_GROUP]
         if not eps:
@@ -103,8 +103,8 @@ class ConnectionFactory:
     """
 
     def __init__(self, home_path: Path | str):
-        from plugwire.core.connections import Connections
-        from plugwire.core.home import Home
+        from plugwire.core.connections.model import Connections
+        from plugwire.core.storage.home import Home
 
         self.home = Home(home_path)
         self.service = Connections(self.home)
@@ -127,7 +127,7 @@ class ConnectionFactory:
     def client(self, connection: Any, *, asynchronous: bool = False, **kwargs: Any):
         """Return an ``httpx2.Client`` (or ``AsyncClient``) sending as ``connection``
         (a ``Connection`` or its name). Close it, or use it in a ``with`` block."""
-        from plugwire.core.http import client_for
+        from plugwire.core.http.client import client_for
 
         conn = self.get(connection) if isinstance(connection, str) else connection
         return client_for(conn, self.service, asynchronous=asynchronous, **kwargs)

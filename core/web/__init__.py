@@ -15,7 +15,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from plugwire.core.web.access import ConsoleAccess, login_page, logout, page
+from plugwire.core.web.access import login_page, logout, page
+from plugwire.core.web.session import ConsoleAccess
 from plugwire.core.web.render import HERE
 
 __all__ = ["attach", "console_routes"]
@@ -28,8 +29,8 @@ async def _home(request: Request) -> Response:
 async def overview(request: Request, session) -> Response:
     from starlette.concurrency import run_in_threadpool
 
-    from plugwire.core.actions import Actions
-    from plugwire.core.connections import Connections
+    from plugwire.core.wizard.actions import Actions
+    from plugwire.core.connections.model import Connections
     from plugwire.core.web.render import render
 
     state = request.app.state.plugwire

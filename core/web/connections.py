@@ -11,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from plugwire.core.connections import Connection, Connections
-from plugwire.core.errors import NotFoundError, PlugwireError, UserInputError
-from plugwire.core.plugins import auth_types
-from plugwire.core.web.access import Session, page
+from plugwire.core.connections.model import Connection, Connections
+from plugwire.core.base.errors import NotFoundError, PlugwireError, UserInputError
+from plugwire.core.plugincore.manager import auth_types
+from plugwire.core.web.access import page
+from plugwire.core.web.session import Session
 from plugwire.core.web.connection_form import auth_fields, connection_input, current_values, form_values
 from plugwire.core.web.render import render, render_error
 
@@ -43,7 +44,7 @@ def _status(conn: Connection, service: Connections) -> dict[str, Any]:
     token = service.tokens(conn.name).load() if interactive else None
     expires = None
     if token and token.get("expires_at"):
-        from plugwire.core.authorize import token_summary
+        from plugwire.core.connections.authorize import token_summary
 
         expires = token_summary(conn, token)["expires_at"]
     return {"interactive": interactive, "connected": bool(token) if interactive else None, "expires_at": expires}
@@ -164,7 +165,7 @@ async def edit_page(request: Request, session: Session) -> Response:
 
 async def test_action(request: Request, session: Session) -> Response:
     """Send the test GET and show what happened on the connection's page."""
-    from plugwire.core.testconn import test_connection
+    from plugwire.core.http.testconn import test_connection
 
     conn = await _get(request)
     if conn is None:
@@ -181,7 +182,7 @@ async def test_action(request: Request, session: Session) -> Response:
 async def connect_action(request: Request, session: Session) -> Response:
     """Start the OAuth2 authorization and send the browser to the provider's page;
     the provider sends it back to ``/oauth/callback``, which stores the token."""
-    from plugwire.core import authorize
+    from plugwire.core.connections import authorize
 
     conn = await _get(request)
     if conn is None:

@@ -11,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from plugwire.core.errors import NotFoundError, PlugwireError
-from plugwire.core.exchange import masked_headers
-from plugwire.core.jobs import JOB_STATUSES
-from plugwire.core.web.access import Session, page
+from plugwire.core.base.errors import NotFoundError, PlugwireError
+from plugwire.core.http.exchange import masked_headers
+from plugwire.core.storage.jobs import JOB_STATUSES
+from plugwire.core.web.access import page
+from plugwire.core.web.session import Session
 from plugwire.core.web.render import render, render_error
 
 __all__ = ["routes"]

@@ -9,9 +9,9 @@ import json
 import re
 from typing import Any, Iterator
 
-from plugwire.core.constraints import set_path
-from plugwire.core.datapills import format_path
-from plugwire.core.datatree import DataField, DataTree
+from plugwire.core.wizard.constraints import set_path
+from plugwire.core.recipes.datapills import format_path
+from plugwire.core.wizard.datatree import DataField, DataTree
 
 __all__ = ["PillGroup", "body_leaves", "body_from_rows", "pill_groups"]
 
@@ -45,7 +45,7 @@ def _group(title: str, root: tuple[str | int, ...], tree: DataTree | None, note:
 def pill_groups(recipe: Any, actions: dict[str, Any], upto: int) -> list[PillGroup]:
     """Return the pill groups a step at position ``upto`` may use: the trigger's
     event, then each earlier step's response (status, headers, body fields)."""
-    from plugwire.core.datatree import infer
+    from plugwire.core.wizard.datatree import infer
 
     kind = recipe.trigger_type()
     config = recipe.trigger_config()

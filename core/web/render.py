@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.templating import Jinja2Templates
 
-from plugwire.core.errors import UserInputError
-from plugwire.core.exchange import is_sensitive_name
-from plugwire.core.secrets import MASK
-from plugwire.core.web.access import Session
+from plugwire.core.base.errors import UserInputError
+from plugwire.core.http.exchange import is_sensitive_name
+from plugwire.core.base.secrets import MASK
+from plugwire.core.web.session import Session
 
 __all__ = [
     "HERE",

@@ -12,8 +12,8 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from plugwire.core.errors import UserInputError
-from plugwire.core.secrets import MASK
+from plugwire.core.base.errors import UserInputError
+from plugwire.core.base.secrets import MASK
 from plugwire.core.web.render import field, json_lines
 
 __all__ = ["trigger_config", "trigger_values"]

@@ -1,6 +1,6 @@
 """Console pages for make-request actions and the three-step wizard that builds them.
 
-A wizard in progress is a :class:`~plugwire.core.wizard.Wizard` kept in this
+A wizard in progress is a :class:`~plugwire.core.wizard.steps.Wizard` kept in this
 server's memory under an unguessable id (a draft), so a page can be reloaded and
 every attempt stays in its history. Drafts idle for hours are dropped; a saved
 action is in the store like any other.
@@ -21,13 +21,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from plugwire.core.actions import Actions, build_action
-from plugwire.core.connections import Connections
-from plugwire.core.errors import AlreadyExistsError, NotFoundError, PlugwireError, UserInputError
-from plugwire.core.exchange import BODY_FORMATS, METHODS, RequestSpec, add_field, is_sensitive_name, parse_body_text
-from plugwire.core.web.access import Session, page
+from plugwire.core.wizard.actions import Actions, build_action
+from plugwire.core.connections.model import Connections
+from plugwire.core.base.errors import AlreadyExistsError, NotFoundError, PlugwireError, UserInputError
+from plugwire.core.http.exchange import BODY_FORMATS, METHODS, RequestSpec, add_field, is_sensitive_name, parse_body_text
+from plugwire.core.web.access import page
+from plugwire.core.web.session import Session
 from plugwire.core.web.render import field, form_rows, json_lines, render, render_error
-from plugwire.core.wizard import Wizard
+from plugwire.core.wizard.steps import Wizard
 
 __all__ = ["Drafts", "routes"]
 

@@ -1,4 +1,4 @@
-"""Field constraints (``plugwire.core.suggest.FieldConstraint``) read from schemas.
+"""Field constraints (``plugwire.core.plugincore.suggesters.FieldConstraint``) read from schemas.
 
 Paths are dotted as in the catalogue format: ``venue.address.country``, list items
 as ``[]`` (``fields[].name``), query parameters prefixed ``query.``.

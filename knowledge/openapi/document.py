@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 import yaml
 
-from plugwire.core.errors import UserInputError
+from plugwire.core.base.errors import UserInputError
 
 __all__ = ["Faults", "Resolver", "load_document", "plain"]
 

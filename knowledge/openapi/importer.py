@@ -9,7 +9,7 @@ from typing import Callable
 
 from pydantic import ValidationError
 
-from plugwire.core.errors import UserInputError, format_validation_error
+from plugwire.core.base.errors import UserInputError, format_validation_error
 from plugwire.knowledge.models import FORMAT_VERSION, CatalogueFile, Endpoint
 from plugwire.knowledge.openapi.document import Faults, Resolver, load_document
 from plugwire.knowledge.openapi.operations import METHODS, OperationBuilder, Skip

@@ -6,8 +6,7 @@ from __future__ import annotations
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from plugwire import hookimpl
-from plugwire.core.auth import AuthContext, AuthType
+from plugwire import AuthContext, AuthType, hookimpl
 
 
 class BasicSettings(BaseModel):

@@ -9,8 +9,7 @@ from typing import Generator
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from plugwire import hookimpl
-from plugwire.core.auth import AuthContext, AuthType
+from plugwire import AuthContext, AuthType, hookimpl
 from plugwire.plugins.auth.header import apply_headers, check_headers
 from plugwire.plugins.auth.query import apply_params, check_params
 

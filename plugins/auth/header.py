@@ -9,8 +9,7 @@ from typing import Generator
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from plugwire import hookimpl
-from plugwire.core.auth import AuthContext, AuthType
+from plugwire import AuthContext, AuthType, hookimpl
 
 __all__ = ["HeaderAuthType", "HeaderSettings", "HeadersAuth", "check_headers"]
 

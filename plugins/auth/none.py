@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from plugwire import hookimpl
-from plugwire.core.auth import AuthContext, AuthType
+from plugwire import AuthContext, AuthType, hookimpl
 
 
 class NoSettings(BaseModel):

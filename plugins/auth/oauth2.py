@@ -17,10 +17,15 @@ from authlib.common.security import generate_token
 from authlib.oauth2.client import OAuth2Client as _ProtocolClient
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
-from plugwire import hookimpl
-from plugwire.core.auth import AuthContext, AuthType, PendingAuthorization
-from plugwire.core.errors import AuthorizationRequired, PlugwireError
-from plugwire.core.urls import validate_absolute_url
+from plugwire import (
+    AuthContext,
+    AuthType,
+    AuthorizationRequired,
+    PendingAuthorization,
+    PlugwireError,
+    hookimpl,
+    validate_absolute_url,
+)
 from plugwire.plugins.auth.oauth2_tokens import BearerTokenAuth, Grant, TokenEndpoint, reconnect_command
 
 __all__ = [

@@ -21,8 +21,7 @@ from authlib.common.urls import url_encode
 from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuth2Client, OAuthError
 from authlib.oauth2.rfc6750 import add_bearer_token
 
-from plugwire.core.auth import AuthContext, TokenStore
-from plugwire.core.errors import AuthorizationRequired, PlugwireError
+from plugwire import AuthContext, AuthorizationRequired, PlugwireError, TokenStore, classify_error
 
 __all__ = [
     "BearerTokenAuth",
@@ -157,8 +156,6 @@ class TokenEndpoint:
                 fix="check that token_url is the provider's token endpoint",
             ) from None
         except httpx2.TransportError as exc:
-            from plugwire.core.http import classify_error  # core.http imports the connection layer
-
             _, message = classify_error(exc)
             raise PlugwireError(
                 f"Could not reach the token endpoint {self.token_url}: {message}",

@@ -8,8 +8,7 @@ from typing import Generator
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from plugwire import hookimpl
-from plugwire.core.auth import AuthContext, AuthType
+from plugwire import AuthContext, AuthType, hookimpl
 
 __all__ = ["QueryAuthType", "QueryParamsAuth", "QuerySettings", "apply_params", "check_params"]
 

@@ -15,8 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from plugwire import hookimpl
-from plugwire.core.triggers import TriggerType
+from plugwire import TriggerType, hookimpl
 
 
 class SchedulerConfig(BaseModel):

@@ -22,11 +22,7 @@ from urllib.parse import parse_qs
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
-from plugwire import hookimpl
-from plugwire.core.body import xml_to_data
-from plugwire.core.jsontext import loads_json
-from plugwire.core.secrets import MASK
-from plugwire.core.triggers import InboundRequest, Received, TriggerRefused, TriggerType
+from plugwire import MASK, InboundRequest, Received, TriggerRefused, TriggerType, hookimpl, loads_json, xml_to_data
 
 #: Headers a sender may authenticate with: kept out of events (and so out of jobs).
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})

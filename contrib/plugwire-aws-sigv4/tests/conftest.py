@@ -19,7 +19,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 import plugwire_aws_sigv4
-from plugwire.core.testing import RecordedRequest, Reply
+from plugwire.testing import RecordedRequest, Reply
 
 KEY_ID = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"

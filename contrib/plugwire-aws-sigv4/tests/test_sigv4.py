@@ -11,8 +11,7 @@ import pytest
 from conftest import KEY_ID, SECRET
 from pydantic import SecretStr
 
-from plugwire.core import plugins
-from plugwire.core.errors import UserInputError
+from plugwire import UserInputError, testing
 from plugwire_aws_sigv4.signer import Credentials, SigV4Auth, canonical_query, sign
 
 TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE//session+token="
@@ -141,7 +140,7 @@ def test_secrets_stay_masked(aws_api, make_connection):
     shown = str(make_connection.factory.get(conn.name).public())
     assert SECRET not in shown and TOKEN not in shown
     assert SECRET not in repr(auth) and SECRET not in str(api.requests[0].headers)
-    fields = {f["name"]: f for f in plugins.auth_types.get("aws_sigv4").describe_fields()}
+    fields = {f["name"]: f for f in testing.auth_types.get("aws_sigv4").describe_fields()}
     assert fields["secret_access_key"]["secret"] and fields["session_token"]["secret"]
     assert not fields["access_key_id"]["secret"] and fields["region"]["required"]
 
@@ -158,4 +157,4 @@ def test_bad_settings_name_the_field(make_connection):
 def test_the_installed_entry_point_registers_the_auth_type(plugwire_plugin):
     (module,) = plugwire_plugin.from_distribution("plugwire-aws-sigv4")
     assert module.PLUGWIRE_PLUGIN_API == 1
-    assert plugins.auth_types.owners()["aws_sigv4"] == "aws_sigv4"
+    assert testing.auth_types.owners()["aws_sigv4"] == "aws_sigv4"

@@ -1,7 +1,7 @@
 """The polling trigger against a local paginated API: new items once each, oldest
 first, none missed and none repeated across restarts and crashes, whether
 ``plugwire serve`` polls (a real server process, restarted and killed with -9 in the
-middle of a poll) or ``plugwire-poll --once`` does; loopback refused by the server's
+middle of a poll) or ``plugwire recipes poll --once`` does; loopback refused by the server's
 network policy unless the connection is private-network or the policy is off."""
 
 from __future__ import annotations
@@ -17,12 +17,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from plugwire.core import plugins
-from plugwire.core.errors import UserInputError
-from plugwire.core.home import Home
-from plugwire.core.jobs import JobStore
-from plugwire.core.recipes import Recipes
-from plugwire.core.server.poller import CURSOR_TABLE, StorePollContext, poll_status
+from plugwire import UserInputError, testing
+from plugwire.testing import CURSOR_TABLE, Home, JobStore, Recipes, StorePollContext, poll_status
 from plugwire_polling_trigger import Poller, PollError, PollingConfig
 
 BIN = Path(sys.executable).parent
@@ -122,7 +118,7 @@ def test_link_headers_tokens_and_a_since_cursor(plugwire_api, plugwire_home):
         start = int(req.query.get("cursor", "0"))
         chunk = rows[start : start + 2]
         headers = {"Link": f'<{plugwire_api.url}/events?cursor={start + 2}&since={since}>; rel="next"'} if start + 2 < len(rows) else {}
-        from plugwire.core.testing import Reply
+        from plugwire.testing import Reply
 
         return Reply(json={"events": chunk}, headers=headers)
 
@@ -136,7 +132,7 @@ def test_link_headers_tokens_and_a_since_cursor(plugwire_api, plugwire_home):
 
 
 def test_the_trigger_type_and_its_recipe(polling, plugwire_connections, items_api):
-    trigger = plugins.triggers.get("polling")
+    trigger = testing.triggers.get("polling")
     cfg = trigger.Config(url=items_api.url, sample_item={"id": "o-1", "total": 12.5})
     assert trigger.sample_event(cfg)["item"]["total"] == 12.5 and trigger.sample_event(cfg)["item_id"] == "o-1"
     assert trigger.polls and trigger.poll_interval(cfg) == 300 and trigger.poll_connection(cfg) is None
@@ -254,12 +250,12 @@ def test_the_servers_network_policy_refuses_loopback_unless_private_network_or_o
     server.stop()
 
 
-def test_plugwire_poll_once_from_cron(polling, plugwire_home, items_api):
+def test_plugwire_recipes_poll_once_from_cron(polling, plugwire_home, items_api):
     _recipe(plugwire_home, "orders", items_api.url)
     items_api.add(4)
-    refused = subprocess.run([str(BIN / "plugwire-poll"), "--once"], env=_env(plugwire_home), capture_output=True, text=True, timeout=60)
+    refused = subprocess.run([str(BIN / "plugwire"), "recipes", "poll", "--once"], env=_env(plugwire_home), capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1 and "orders: poll failed: Refused by the network policy" in refused.stderr
-    done = subprocess.run([str(BIN / "plugwire-poll"), "--once", "--no-network-policy"], env=_env(plugwire_home),
+    done = subprocess.run([str(BIN / "plugwire"), "recipes", "poll", "--once", "--no-network-policy"], env=_env(plugwire_home),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "orders: 4 new item(s)" in done.stdout and len(_ids(plugwire_home)) == 4

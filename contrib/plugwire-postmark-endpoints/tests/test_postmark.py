@@ -9,7 +9,7 @@ import httpx2
 import pytest
 
 import plugwire_postmark_endpoints
-from plugwire.core import plugins
+from plugwire import testing
 
 FILE = plugwire_postmark_endpoints.CATALOGUE / "postmark.yaml"
 MESSAGE_ID = "0ac29aee-e1cd-480d-b08d-4f48548ff48d"
@@ -98,5 +98,5 @@ def test_unrelated_urls_get_nothing_from_the_plugin(postmark, plugwire_cli):
 
 def test_the_installed_entry_point_registers_both(plugwire_plugin):
     plugwire_plugin.from_distribution("plugwire-postmark-endpoints")
-    assert plugins.suggesters.owners()["postmark"] == "postmark"
-    assert [path for path, owner in plugins.catalogue_sources.owners().items() if owner == "postmark"]
+    assert testing.suggesters.owners()["postmark"] == "postmark"
+    assert [path for path, owner in testing.catalogue_sources.owners().items() if owner == "postmark"]

@@ -9,8 +9,7 @@ import re
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from plugwire import hookimpl
-from plugwire.core.auth import AuthContext, AuthType
+from plugwire import AuthContext, AuthType, hookimpl
 from plugwire_aws_sigv4.signer import Credentials, SigV4Auth
 
 __all__ = ["AwsSigV4AuthType", "AwsSigV4Settings", "SigV4Auth"]

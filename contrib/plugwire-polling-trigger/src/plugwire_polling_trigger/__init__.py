@@ -1,7 +1,6 @@
 """plugwire trigger type ``polling``: new items of a paginated list API, each once,
 with the cursor kept in the plugwire store across restarts. ``plugwire serve`` runs
-the polls; ``plugwire-poll`` runs them once, from cron (see
-:mod:`plugwire_polling_trigger.runner`)."""
+the polls; ``plugwire recipes poll --once`` runs them once, from cron."""
 
 from __future__ import annotations
 

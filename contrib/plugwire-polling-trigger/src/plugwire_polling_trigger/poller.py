@@ -1,7 +1,7 @@
 """One poll of one recipe: read pages until the known items, emit the new ones
 oldest first, then remember them.
 
-It works through plugwire's :class:`~plugwire.core.triggers.PollContext`: pages are
+It works through plugwire's :class:`~plugwire.core.plugincore.triggers.PollContext`: pages are
 read with ``context.client`` (the recipe's connection, under the server's network
 policy), the state (recent item ids, the ``since`` cursor) is the context's cursor
 in the plugwire store, so it survives restarts, and items go to ``context.emit``.
@@ -20,8 +20,7 @@ from urllib.parse import urljoin
 
 import httpx2
 
-from plugwire.core.errors import PlugwireError
-from plugwire.core.triggers import PollContext
+from plugwire import PlugwireError, PollContext
 from plugwire_polling_trigger.trigger import PollingConfig
 
 __all__ = ["PollError", "PollResult", "Poller", "dig"]

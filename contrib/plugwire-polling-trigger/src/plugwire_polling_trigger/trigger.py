@@ -17,9 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from plugwire.core.errors import UserInputError
-from plugwire.core.triggers import PollContext, TriggerType
-from plugwire.core.urls import validate_absolute_url
+from plugwire import PollContext, TriggerType, UserInputError, validate_absolute_url
 
 __all__ = ["PollingConfig", "PollingTrigger"]
 

@@ -14,7 +14,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from plugwire.core.suggest import SampleRequest, Suggester, Suggestion
+from plugwire import SampleRequest, Suggester, Suggestion
 from plugwire_postmark_endpoints.webhooks import PAYLOADS, WORDS
 
 API_HOST = "api.postmarkapp.com"

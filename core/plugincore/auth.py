@@ -1,0 +1,196 @@
+"""What an auth type is: the contract every auth plugin (built in or not) fulfils.
+
+An auth type has a name, a pydantic model of its input fields (secrets typed as
+``SecretStr``, so they are masked when shown and encrypted at rest), and builds an
+``httpx2.Auth`` from validated settings. Interactive types (OAuth2 authorization
+code) also know how to start and finish an authorization; every type that keeps
+tokens receives a :class:`TokenStore` bound to its connection.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+import httpx2
+from pydantic import BaseModel, ValidationError
+
+from plugwire.core.base.errors import PlugwireError, UserInputError, format_validation_error
+
+__all__ = [
+    "AuthType",
+    "AuthContext",
+    "PendingAuthorization",
+    "TokenStore",
+    "MemoryTokenStore",
+]
+
+
+class TokenStore(Protocol):
+    """Where an auth type keeps the tokens of one connection (encrypted at rest)."""
+
+    def load(self) -> dict[str, Any] | None:
+        """Return the stored token dict, or None when there is none."""
+
+    def save(self, token: dict[str, Any]) -> None:
+        """Persist ``token`` (replacing the previous one)."""
+
+    def clear(self) -> None:
+        """Forget the stored token."""
+
+
+class MemoryTokenStore:
+    """A TokenStore in memory, for connections that are not saved (tests, one-offs)."""
+
+    def __init__(self, token: dict[str, Any] | None = None):
+        self._token = dict(token) if token else None
+
+    def load(self) -> dict[str, Any] | None:
+        return dict(self._token) if self._token else None
+
+    def save(self, token: dict[str, Any]) -> None:
+        self._token = dict(token)
+
+    def clear(self) -> None:
+        self._token = None
+
+
+@dataclass
+class AuthContext:
+    """What the core hands an auth type besides its settings.
+
+    ``tokens`` stores the connection's tokens; ``verify``, ``cert`` and ``proxy``
+    are the TLS and routing options of the connection, so that an auth type making
+    its own requests (a token endpoint) goes the same way as the connection does.
+    """
+
+    connection_name: str
+    tokens: TokenStore
+    verify: Any = True
+    cert: Any = None
+    proxy: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass
+class PendingAuthorization:
+    """An interactive authorization in progress: the URL to send the user to and the
+    state needed to finish it (``state``, PKCE ``code_verifier``...). ``secret_state``
+    must never be shown."""
+
+    url: str
+    state: str
+    redirect_uri: str
+    secret_state: dict[str, Any] = field(default_factory=dict)
+
+
+class AuthType(ABC):
+    """Base class of auth types. Subclass, set the class attributes, implement
+    :meth:`build_auth`, and register an instance from ``register_auth_types``."""
+
+    #: Unique name (``basic``, ``oauth2``...), used in connection records.
+    name: ClassVar[str]
+    #: Short human title for forms and listings.
+    title: ClassVar[str]
+    #: One sentence on when to use it.
+    description: ClassVar[str] = ""
+    #: The input fields: a pydantic model, secrets as ``SecretStr``.
+    Settings: ClassVar[type[BaseModel]]
+    #: True when the user must complete a browser flow (``plugwire connections connect``).
+    interactive: ClassVar[bool] = False
+
+    def parse_settings(self, data: dict[str, Any] | BaseModel) -> BaseModel:
+        """Validate raw input into this type's ``Settings``.
+
+        Returns the model. Raises ``UserInputError`` naming each bad field.
+        """
+        if isinstance(data, self.Settings):
+            return data
+        try:
+            return self.Settings.model_validate(data)
+        except ValidationError as exc:
+            raise UserInputError(
+                f"Invalid settings for auth type {self.name!r}: "
+                + format_validation_error(exc, prefix="settings."),
+                field="settings",
+                fix=f"see `plugwire connections fields {self.name}` for the fields and their types",
+            ) from None
+
+    @abstractmethod
+    def build_auth(self, settings: BaseModel, context: AuthContext) -> httpx2.Auth | None:
+        """Return the ``httpx2.Auth`` that authenticates requests, or None for no auth.
+
+        Raises ``AuthorizationRequired`` when an interactive type has no token yet.
+        """
+
+    # Interactive flows ---------------------------------------------------------
+    def start_authorization(self, settings: BaseModel, redirect_uri: str | None = None) -> PendingAuthorization:
+        """Return the URL the user must visit and the state to finish with.
+
+        Only interactive types implement this; others raise ``PlugwireError``.
+        """
+        raise PlugwireError(f"Auth type {self.name!r} has no interactive authorization.", field="auth_type")
+
+    def finish_authorization(
+        self,
+        settings: BaseModel,
+        pending: PendingAuthorization,
+        callback_url: str,
+        context: AuthContext,
+    ) -> dict[str, Any]:
+        """Exchange the callback for a token, save it in ``context.tokens`` and return it.
+
+        Raises ``PlugwireError`` (state mismatch, provider error) with the provider's message.
+        """
+        raise PlugwireError(f"Auth type {self.name!r} has no interactive authorization.", field="auth_type")
+
+    def describe_fields(self) -> list[dict[str, Any]]:
+        """Return the Settings fields as ``{name, type, required, secret, description, default}``."""
+        out = []
+        schema = self.Settings.model_json_schema()
+        props = schema.get("properties", {})
+        required = set(schema.get("required", []))
+        for fname, finfo in self.Settings.model_fields.items():
+            prop = props.get(fname, {})
+            out.append(
+                {
+                    "name": fname,
+                    "type": _type_label(prop),
+                    "required": fname in required,
+                    "secret": _is_secret(finfo.annotation),
+                    "description": finfo.description or prop.get("description", ""),
+                    "default": None if finfo.is_required() else _jsonable_default(finfo.get_default(call_default_factory=True)),
+                }
+            )
+        return out
+
+
+def _type_label(prop: dict[str, Any]) -> str:
+    if "type" in prop:
+        t = prop["type"]
+        if t == "object":
+            return "mapping"
+        return t
+    if "anyOf" in prop:
+        return " | ".join(_type_label(p) for p in prop["anyOf"] if p.get("type") != "null")
+    return "value"
+
+
+def _is_secret(annotation: Any) -> bool:
+    from pydantic import SecretStr
+
+    text = repr(annotation)
+    return annotation is SecretStr or "SecretStr" in text
+
+
+def _jsonable_default(value: Any) -> Any:
+    from pydantic import SecretStr
+
+    if isinstance(value, SecretStr):  # never show a secret default
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (dict, list)):
+        return value
+    return str(value)

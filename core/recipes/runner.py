@@ -1,0 +1,198 @@
+"""Running a recipe's steps for one event: datapills filled in, each request sent
+through its connection (retried as its action says), and the job recorded.
+
+A job record keeps, per step, the input (the request actually sent, with the
+connection's credentials masked) and the output (status, headers, body) or the
+error. Every secret value of the connections involved is also scrubbed from the
+whole record, in case an API echoed one back.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import httpx2
+
+from plugwire.core.wizard.actions import Action, Actions
+from plugwire.core.connections.model import Connection, Connections
+from plugwire.core.recipes.datapills import MissingValue, render
+from plugwire.core.base.errors import PlugwireError
+from plugwire.core.http.exchange import RequestSpec, is_sensitive_name, now_iso
+from plugwire.core.storage.home import Home
+from plugwire.core.http.client import client_for
+from plugwire.core.http.outcomes import redact
+from plugwire.core.http.netpolicy import NetworkPolicy
+from plugwire.core.recipes.model import Recipe, Step
+from plugwire.core.http.send import send_async
+from plugwire.core.storage.store import StoreWatch
+from plugwire.core.base.urls import validate_absolute_url
+
+__all__ = ["ConfigCache", "Runner", "scrub"]
+
+
+class ConfigCache:
+    """Configuration records (actions, connections, recipes) read once and kept
+    until the store file changes: reading and decrypting the store for every job
+    would cost more than the request itself."""
+
+    def __init__(self, home: Home):
+        self._watch = StoreWatch(home.store.path)
+        self._items: dict[tuple[str, str], Any] = {}
+
+    def get(self, kind: str, name: str, load: Callable[[str], Any]) -> Any:
+        """Return ``load(name)``, cached under ``(kind, name)`` while the store is unchanged."""
+        if self._watch.changed():
+            self._items = {}
+        key = (kind, name)
+        if key not in self._items:
+            self._items[key] = load(name)
+        return self._items[key]
+
+
+def scrub(value: Any, secrets: list[str]) -> Any:
+    """Return ``value`` (JSON-like data) with every secret string masked wherever it appears."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {k: scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v, secrets) for v in value]
+    return value
+
+
+def _step_request(spec: RequestSpec, step: Step, context: dict[str, Any]) -> RequestSpec:
+    """Return the request of ``step``: the action's ``spec``, with the step's values, pills filled in.
+
+    Raises ``MissingValue`` naming the field a pill found no value for.
+    """
+    values: dict[str, Any] = {
+        "url": step.url if step.url is not None else spec.url,
+        "headers": {**spec.headers, **step.headers},
+        "query": {**spec.query, **step.query},
+        "body": step.body if "body" in step.model_fields_set else spec.body,
+    }
+    rendered = render(values, context)
+    headers = {k: "" if v is None else str(v) if not isinstance(v, str) else v for k, v in rendered["headers"].items()}
+    url = rendered["url"] if isinstance(rendered["url"], str) else str(rendered["url"])
+    return spec.model_copy(update={"url": url, "headers": headers, "query": rendered["query"], "body": rendered["body"]})
+
+
+def _action_secrets(action: Action) -> list[str]:
+    found = [v for part in (action.headers, action.query) for k, v in part.items() if is_sensitive_name(k) and isinstance(v, str)]
+    return [s for s in found if len(s) >= 4]
+
+
+class Runner:
+    """Runs recipes' steps; keeps one HTTP client per connection for the server's life."""
+
+    def __init__(self, home: Home, *, policy: NetworkPolicy | None = None):
+        self.home = home
+        self.policy = policy or NetworkPolicy(enabled=False)
+        self.connections = Connections(home)
+        self.actions = Actions(home)
+        self.cache = ConfigCache(home)
+        self._clients: dict[tuple[str | None, str], httpx2.AsyncClient] = {}
+
+    def _client(self, conn: Connection | None) -> httpx2.AsyncClient:
+        key = (conn.name, conn.updated_at) if conn is not None else (None, "")
+        client = self._clients.get(key)
+        if client is None:
+            hooks = self.policy.event_hooks(conn, asynchronous=True)
+            if conn is not None:
+                client = client_for(conn, self.connections, asynchronous=True, event_hooks=hooks)
+            else:
+                client = httpx2.AsyncClient(
+                    timeout=httpx2.Timeout(30.0), follow_redirects=True, trust_env=False,
+                    headers={"User-Agent": "plugwire"}, event_hooks=hooks,
+                )
+            self._clients[key] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Close every HTTP client."""
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+    def _load_action(self, name: str) -> tuple[Action, RequestSpec, Connection | None, list[str]]:
+        """Return an action, its request part, its connection and the secrets to scrub (cached together)."""
+        action = self.actions.get(name)
+        conn = self.connections.get(action.connection) if action.connection else None
+        secrets = _action_secrets(action) + (conn.secret_values() if conn is not None else [])
+        return action, action.spec(), conn, secrets
+
+    async def run_step(self, step: Step, context: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """Run one step; returns its record and the secret values to scrub from it.
+
+        Never raises for what a user or an API can cause: a missing pill value, a
+        refused destination, an error status or a network failure is the step's error.
+        """
+        started, t0 = now_iso(), time.perf_counter()
+        record: dict[str, Any] = {"name": step.name, "action": step.action, "status": "failed", "started_at": started}
+        secrets: list[str] = []
+        spec = None
+        try:
+            action, base, conn, found = self.cache.get("step", step.action, self._load_action)
+            secrets += found
+            spec = _step_request(base, step, context)
+            if self.policy.enabled and not (conn is not None and conn.options.private_network):
+                url = httpx2.URL(validate_absolute_url(spec.url, "url"))
+                await self.policy.acheck_host(url.host, port=url.port, connection=conn.name if conn else "(none)")
+            exchange = await send_async(
+                spec, connection=conn, connections=self.connections, response_format=action.response_format,
+                timeout=action.timeout, retry=action.retry, client=self._client(conn), secrets=found, pretty=False,
+            )
+        except MissingValue as exc:
+            record.update(error=str(exc), field=exc.field)
+        except PlugwireError as exc:
+            record["error"] = str(exc)
+            if spec is not None:
+                record["input"] = {"method": spec.method, "url": spec.url}
+        else:
+            # The sent request's fields are already JSON data (built from the rendered
+            # values); a plain copy of them is the record, without a model_dump per step.
+            record["input"] = dict(exchange.request.__dict__)
+            record["attempts"] = exchange.attempts
+            record["outcome"] = exchange.outcome
+            if exchange.response is not None:
+                r = exchange.response
+                record["output"] = {
+                    "status": r.status, "reason": r.reason, "headers": r.headers, "content_type": r.content_type,
+                    "format": r.format, "body": r.body if r.format in ("json", "xml") else r.text, "size": r.size,
+                    "elapsed_ms": r.elapsed_ms,
+                }
+            if exchange.ok:
+                record["status"] = "succeeded"
+            else:
+                record["error"] = exchange.message
+        record["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+        return record, secrets
+
+    async def run(self, recipe: Recipe, event: dict[str, Any]) -> dict[str, Any]:
+        """Run ``recipe``'s steps in order for ``event``; stops at the first failed step.
+
+        Returns ``{"status", "error", "steps"}`` with every secret scrubbed.
+        """
+        context: dict[str, Any] = {"trigger": event, "steps": {}}
+        steps: list[dict[str, Any]] = []
+        secrets: list[str] = []
+        error = None
+        for step in recipe.steps:
+            record, found = await self.run_step(step, context)
+            secrets += found
+            steps.append(record)
+            if record["status"] != "succeeded":
+                error = f"Step {step.name!r} failed: {record.get('error')}"
+                break
+            out = record.get("output") or {}
+            context["steps"][step.name] = {
+                "request": record.get("input"),
+                "response": {"status": out.get("status"), "headers": out.get("headers", {}), "body": out.get("body")},
+            }
+        for step in recipe.steps[len(steps):]:
+            steps.append({"name": step.name, "action": step.action, "status": "skipped"})
+        result = {"status": "failed" if error else "succeeded", "error": error, "steps": steps}
+        return scrub(result, sorted(set(secrets)))

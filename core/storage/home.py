@@ -1,0 +1,45 @@
+"""The data folder: where the store and the secret key live.
+
+``PLUGWIRE_HOME`` names it; otherwise ``$XDG_DATA_HOME/plugwire`` or
+``~/.local/share/plugwire``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from plugwire.core.base.secrets import Cipher, load_cipher
+from plugwire.core.storage.store import Store
+
+__all__ = ["HOME_ENV", "Home", "default_home_path", "get_home"]
+
+HOME_ENV = "PLUGWIRE_HOME"
+
+
+def default_home_path() -> Path:
+    """Return the data folder from the environment or the per-user default."""
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "plugwire"
+
+
+class Home:
+    """One data folder: its store and its cipher."""
+
+    def __init__(self, path: Path | str | None = None):
+        self.path = Path(path) if path is not None else default_home_path()
+        self.store = Store(self.path)
+
+    @cached_property
+    def cipher(self) -> Cipher:
+        """Return the cipher for secrets at rest (key created on first use)."""
+        return load_cipher(self.path)
+
+
+def get_home(path: Path | str | None = None) -> Home:
+    """Return a :class:`Home` for ``path`` or the default data folder."""
+    return Home(path)

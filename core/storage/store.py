@@ -1,0 +1,266 @@
+"""The one small storage layer: every read and write of plugwire's records.
+
+The embedded default is TinyDB in a single JSON file in the data folder. TinyDB has
+no locking and writes in place, so this layer adds what it lacks: a file lock held
+for each transaction (several processes writing at once lose nothing), and an
+atomic write (temporary file, fsync, rename) so a crash never leaves half a file.
+
+Records are JSON documents addressed by ``(table, key)``. Nothing above this module
+knows TinyDB exists, so a larger backend can replace it behind the same methods.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from filelock import FileLock, Timeout
+from tinydb import Query, TinyDB
+from tinydb.storages import Storage
+
+from plugwire.core.base.errors import AlreadyExistsError, NotFoundError, StorageError
+
+__all__ = ["Store", "StoreWatch", "Transaction"]
+
+_KEY = "_key"
+
+
+class _AtomicJSONStorage(Storage):
+    """TinyDB storage for one transaction: reads the file once, keeps changes in
+    memory and writes them at :meth:`commit` with one atomic replace, so a
+    transaction that fails half-way leaves the file exactly as it was."""
+
+    def __init__(self, path: str):
+        self._path = Path(path)
+        self._data: dict[str, Any] | None = None
+        self._loaded = False
+        self._dirty = False
+
+    def read(self) -> dict[str, Any] | None:
+        if not self._loaded:
+            self._data = self._load()
+            self._loaded = True
+        return self._data
+
+    def write(self, data: dict[str, Any]) -> None:
+        self._data = data
+        self._loaded = True
+        self._dirty = True
+
+    def commit(self) -> None:
+        """Write the transaction's changes, if any, to the file (atomically)."""
+        if self._dirty and self._data is not None:
+            self._replace(self._data)
+            self._dirty = False
+
+    def _load(self) -> dict[str, Any] | None:
+        try:
+            text = self._path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        if not text.strip():
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise StorageError(
+                f"The store file {self._path} is not valid JSON ({exc}).",
+                field="PLUGWIRE_HOME",
+                fix="restore it from a backup, or point PLUGWIRE_HOME at another folder",
+            ) from None
+
+    def _replace(self, data: dict[str, Any]) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=".plugwire-", suffix=".tmp", dir=self._path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, separators=(",", ":"), sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self._path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+    def close(self) -> None:
+        pass
+
+
+class Transaction:
+    """Reads and writes inside one locked transaction; get one from :meth:`Store.transaction`."""
+
+    def __init__(self, db: TinyDB):
+        self._db = db
+
+    def get(self, table: str, key: str) -> dict[str, Any] | None:
+        """Return the record ``key`` of ``table`` (without the key field), or None."""
+        doc = self._db.table(table).get(Query()[_KEY] == key)
+        return _strip(doc) if doc is not None else None
+
+    def all(self, table: str) -> dict[str, dict[str, Any]]:
+        """Return every record of ``table`` by key."""
+        return {d[_KEY]: _strip(d) for d in self._db.table(table).all()}
+
+    def put(self, table: str, key: str, record: dict[str, Any]) -> None:
+        """Insert or replace the record ``key``."""
+        doc = dict(record)
+        doc[_KEY] = key
+        self._db.table(table).upsert(doc, Query()[_KEY] == key)
+
+    def insert(self, table: str, key: str, record: dict[str, Any]) -> None:
+        """Insert a new record; raises ``AlreadyExistsError`` when ``key`` is taken."""
+        if self._db.table(table).contains(Query()[_KEY] == key):
+            raise AlreadyExistsError(
+                f"A {table[:-1] if table.endswith('s') else table} named {key!r} already exists.",
+                field="name",
+                fix="choose another name, or edit the existing one",
+            )
+        self.put(table, key, record)
+
+    def delete(self, table: str, key: str) -> bool:
+        """Delete the record ``key``; returns whether it existed."""
+        return bool(self._db.table(table).remove(Query()[_KEY] == key))
+
+
+def _strip(doc: dict[str, Any]) -> dict[str, Any]:
+    out = dict(doc)
+    out.pop(_KEY, None)
+    return out
+
+
+class Store:
+    """The embedded store in ``folder`` (created 0700 if missing)."""
+
+    FILE = "plugwire.json"
+
+    def __init__(self, folder: Path, *, lock_timeout: float = 30.0):
+        self.folder = Path(folder)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot create the data folder {self.folder}: {exc.strerror}.",
+                field="PLUGWIRE_HOME",
+                fix="set PLUGWIRE_HOME to a folder you can write",
+            ) from None
+        self.path = self.folder / self.FILE
+        self._file_lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        self._thread_lock = threading.RLock()
+        self._active: Transaction | None = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Hold the store's lock (across threads and processes) for a group of
+        operations, written together when the block ends; an exception inside the
+        block writes nothing. A transaction opened inside another (same thread)
+        joins it, so the inner one cannot write over the outer one's changes."""
+        with self._thread_lock:
+            if self._active is not None:  # only the thread holding the lock gets here
+                yield self._active
+                return
+            try:
+                self._file_lock.acquire()
+            except Timeout:
+                raise StorageError(
+                    f"The store {self.path} stayed locked by another process.",
+                    field="PLUGWIRE_HOME",
+                    fix="wait for the other plugwire process to finish, then try again",
+                ) from None
+            try:
+                db = TinyDB(str(self.path), storage=_AtomicJSONStorage)
+                self._active = Transaction(db)
+                yield self._active
+                # Only a transaction that finished without an exception is written.
+                db.storage.commit()
+            finally:
+                self._active = None
+                self._file_lock.release()
+
+    # Single-operation conveniences, each its own transaction.
+    def get(self, table: str, key: str) -> dict[str, Any] | None:
+        """Return the record or None."""
+        with self.transaction() as tx:
+            return tx.get(table, key)
+
+    def require(self, table: str, key: str, what: str) -> dict[str, Any]:
+        """Return the record or raise ``NotFoundError`` naming ``what``."""
+        rec = self.get(table, key)
+        if rec is None:
+            raise NotFoundError(
+                f"No {what} named {key!r}.", field="name", fix=f"list them with `plugwire {table} list`"
+            )
+        return rec
+
+    def all(self, table: str) -> dict[str, dict[str, Any]]:
+        """Return every record of ``table`` by key."""
+        with self.transaction() as tx:
+            return tx.all(table)
+
+    def put(self, table: str, key: str, record: dict[str, Any]) -> None:
+        """Insert or replace a record."""
+        with self.transaction() as tx:
+            tx.put(table, key, record)
+
+    def insert(self, table: str, key: str, record: dict[str, Any]) -> None:
+        """Insert a new record; raises ``AlreadyExistsError`` when the key is taken."""
+        with self.transaction() as tx:
+            tx.insert(table, key, record)
+
+    def delete(self, table: str, key: str) -> bool:
+        """Delete a record; returns whether it existed."""
+        with self.transaction() as tx:
+            return tx.delete(table, key)
+
+    def update(self, table: str, key: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> None:
+        """Read-modify-write one record atomically: ``change(old)`` returns the new
+        record, or None to delete it."""
+        with self.transaction() as tx:
+            new = change(tx.get(table, key))
+            if new is None:
+                tx.delete(table, key)
+            else:
+                tx.put(table, key, new)
+
+
+class StoreWatch:
+    """Tells whether the store file changed since the last look, looking at most every
+    ``refresh_seconds``: a stat per lookup would cost more than what the caches that
+    use this save. The store is replaced atomically on every write, so a change shows
+    in the file's inode, time or size; one made by another process (the CLI) is seen
+    within ``refresh_seconds``."""
+
+    def __init__(self, path: Path | str, refresh_seconds: float = 0.25):
+        self._path = path
+        self._refresh_seconds = refresh_seconds
+        self._stamp: tuple | None = ()
+        self._checked = 0.0
+
+    def changed(self) -> bool:
+        """Return True when the file changed (or appeared, or went) since the last True."""
+        now = time.monotonic()
+        if now - self._checked < self._refresh_seconds:
+            return False
+        self._checked = now
+        try:
+            st = os.stat(self._path)
+            stamp: tuple | None = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        return True
+
+    def forget(self) -> None:
+        """Make the next :meth:`changed` say True (after a change this process made)."""
+        self._checked = 0.0
+        self._stamp = ()

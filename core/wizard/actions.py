@@ -1,0 +1,133 @@
+"""Make-request actions: a named, proven request and how to run it.
+
+An :class:`Action` is a :class:`~plugwire.core.http.exchange.RequestSpec` (method, URL,
+headers, query, body and its format) plus its name, the connection it goes through,
+how to read the response, its timeout and retry policy, and the sample exchange that
+proved it, with the datatree inferred from that sample. The :class:`Actions` service
+is the only way action records are read and written (table ``actions``); header and
+query values with credential-like names are sealed at rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError
+
+from plugwire.core.wizard.datatree import DataTree
+from plugwire.core.base.names import Name
+from plugwire.core.base.errors import NotFoundError, UserInputError, format_validation_error
+from plugwire.core.http.retry import RetryPolicy
+from plugwire.core.http.exchange import ReceivedResponse, RequestSpec, ResponseFormat, SentRequest, is_sensitive_name, now_iso
+from plugwire.core.storage.home import Home
+from plugwire.core.base.secrets import seal, unseal
+
+__all__ = ["TABLE", "Action", "Actions"]
+
+TABLE = "actions"
+#: A stored sample response keeps at most this much text; its datatree was inferred first.
+SAMPLE_TEXT_LIMIT = 256_000
+
+
+class Action(RequestSpec):
+    """A make-request action: the request, its connection, and the proof it works."""
+
+    name: Name
+    connection: str | None = Field(None, description="connection name; None for a public API")
+    description: str = ""
+    response_format: ResponseFormat = "auto"
+    timeout: float | None = Field(None, gt=0, le=600, description="seconds; None uses the connection's")
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    sample_request: SentRequest | None = None
+    sample_response: ReceivedResponse | None = None
+    datatree: DataTree | None = None
+    provider: str | None = None
+    endpoint: str | None = Field(None, description='"METHOD /path/{template}" when known')
+    suggestion: dict[str, Any] | None = Field(None, description="the suggestion the request started from")
+    created_at: str = Field(default_factory=now_iso)
+    updated_at: str = Field(default_factory=now_iso)
+
+    def spec(self) -> RequestSpec:
+        """Return just the request part of this action."""
+        return RequestSpec.model_validate(self.model_dump(include=set(RequestSpec.model_fields)))
+
+    def public(self) -> dict[str, Any]:
+        """Return the action as JSON-able data with credential-like header and query
+        values masked."""
+        from plugwire.core.http.exchange import masked_headers
+        from plugwire.core.base.secrets import MASK
+
+        data = self.model_dump(mode="json")
+        data["headers"] = masked_headers(self.headers)
+        data["query"] = {k: (MASK if is_sensitive_name(k) else v) for k, v in self.query.items()}
+        return data
+
+
+def build_action(data: dict[str, Any]) -> Action:
+    """Validate raw data into an :class:`Action`; raises ``UserInputError`` naming each bad field."""
+    try:
+        return Action.model_validate(data)
+    except ValidationError as exc:
+        first = ".".join(str(p) for p in exc.errors(include_input=False)[0]["loc"])
+        raise UserInputError("Invalid action: " + format_validation_error(exc), field=first or None, fix="correct the field named above") from None
+
+
+def _trimmed(response: ReceivedResponse | None) -> ReceivedResponse | None:
+    if response is None or len(response.text or response.pretty or "") <= SAMPLE_TEXT_LIMIT:
+        return response
+    return response.model_copy(
+        update={"text": (response.text or "")[:SAMPLE_TEXT_LIMIT], "pretty": response.pretty[:SAMPLE_TEXT_LIMIT], "body": None, "truncated": True}
+    )
+
+
+class Actions:
+    """Create, read and remove actions in one data folder."""
+
+    def __init__(self, home: Home):
+        self.home = home
+
+    def _record(self, action: Action) -> dict[str, Any]:
+        data = action.model_copy(update={"sample_response": _trimmed(action.sample_response)}).model_dump(mode="json")
+        cipher = self.home.cipher
+        # A key the user typed into a header or query parameter is a secret like any other.
+        for part in ("headers", "query"):
+            data[part] = {
+                k: seal(_secret(v), cipher) if is_sensitive_name(k) else v for k, v in data[part].items()
+            }
+        return data
+
+    def _from_record(self, rec: dict[str, Any]) -> Action:
+        return Action.model_validate(unseal(rec, self.home.cipher))
+
+    def create(self, action: Action) -> Action:
+        """Save a new action; returns it. Raises ``AlreadyExistsError`` when the name is taken."""
+        self.home.store.insert(TABLE, action.name, self._record(action))
+        return action
+
+    def save(self, action: Action) -> Action:
+        """Insert or replace the action named ``action.name``; returns it (updated_at set)."""
+        action = action.model_copy(update={"updated_at": now_iso()})
+        self.home.store.put(TABLE, action.name, self._record(action))
+        return action
+
+    def get(self, name: str) -> Action:
+        """Return the action ``name``; raises ``NotFoundError``."""
+        rec = self.home.store.get(TABLE, name)
+        if rec is None:
+            raise NotFoundError(f"No action named {name!r}.", field="name", fix="list them with `plugwire actions list`")
+        return self._from_record(rec)
+
+    def list(self) -> list[Action]:
+        """Return every action, sorted by name."""
+        return [self._from_record(r) for _, r in sorted(self.home.store.all(TABLE).items())]
+
+    def remove(self, name: str) -> None:
+        """Delete the action ``name``; raises ``NotFoundError``."""
+        if not self.home.store.delete(TABLE, name):
+            raise NotFoundError(f"No action named {name!r}.", field="name", fix="list them with `plugwire actions list`")
+
+
+def _secret(value: Any) -> SecretStr | list[SecretStr]:
+    if isinstance(value, list):
+        return [SecretStr("" if v is None else str(v)) for v in value]
+    return SecretStr("" if value is None else str(value))

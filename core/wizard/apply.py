@@ -1,0 +1,197 @@
+"""Step 3 of the request wizard: judging the attempts, the review, and Apply.
+
+The state machine (:class:`plugwire.core.wizard.steps.Wizard`) keeps the steps and the
+request; this module holds what it records of each *Send* (:class:`Attempt`) and
+what step 3 makes of the last one: why Apply would be refused, the :class:`Review`,
+the action built from a proven exchange, and the handoff to learning. Everything
+here reads the wizard and changes nothing on it; moving between steps stays there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from plugwire.core.wizard.actions import Action, build_action
+from plugwire.core.wizard.constraints import Violation
+from plugwire.core.wizard.datatree import DataTree, infer_response
+from plugwire.core.base.errors import PlugwireError
+from plugwire.core.http.exchange import Exchange, RequestSpec, is_sensitive_name, masked_headers
+from plugwire.core.storage.home import Home
+from plugwire.core.base.secrets import MASK
+from plugwire.core.plugincore.suggesters import Suggestion
+
+if TYPE_CHECKING:
+    from plugwire.core.connections.model import Connection
+    from plugwire.core.http.retry import RetryPolicy
+
+__all__ = [
+    "ApplyRefused",
+    "ApplyResult",
+    "Attempt",
+    "Review",
+    "WizardView",
+    "learn_applied",
+    "proven_action",
+    "refusal",
+    "review_of",
+]
+
+
+class WizardView(Protocol):
+    """What step 3 reads of the wizard (:class:`plugwire.core.wizard.steps.Wizard`):
+    the request, its last attempt, the connection and suggestion it used, and the
+    settings the saved action keeps. Step 3 never changes any of it."""
+
+    request: RequestSpec
+    connection: "Connection | None"
+    response_format: str
+    timeout: float | None
+    retry: "RetryPolicy"
+
+    @property
+    def last(self) -> "Attempt | None": ...
+
+    @property
+    def suggestion(self) -> Suggestion | None: ...
+
+
+class ApplyRefused(PlugwireError):
+    """Apply was refused: the request was never sent, failed, or changed since it was sent."""
+
+
+class Attempt(BaseModel):
+    """One *Send*: the request as configured then, the exchange, and broken constraints."""
+
+    number: int
+    request: RequestSpec
+    exchange: Exchange
+    violations: list[Violation] = Field(default_factory=list)
+
+    def public(self) -> dict[str, Any]:
+        """Return the attempt as JSON-able data, credential-like values masked."""
+        data = self.model_dump(mode="json")
+        data["request"]["headers"] = masked_headers(self.request.headers)
+        data["request"]["query"] = {k: (MASK if is_sensitive_name(k) else v) for k, v in data["request"]["query"].items()}
+        return data
+
+
+class Review(BaseModel):
+    """Step 3: what would be saved, and whether it may be."""
+
+    request: RequestSpec
+    connection: str | None
+    suggestion: dict[str, Any] | None
+    last: Attempt | None
+    can_apply: bool
+    reason: str | None
+    datatree: DataTree | None
+
+
+class ApplyResult(BaseModel):
+    """The saved action and what learning recorded (or why it did not)."""
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    action: Action
+    learned: dict[str, Any]
+
+
+def refusal(wizard: WizardView) -> str | None:
+    """Return why Apply would be refused for ``wizard`` now, or None when it may go ahead."""
+    last = wizard.last
+    if last is None:
+        return "The request was never sent. Send it and get a 2xx answer from the API before applying."
+    ex = last.exchange
+    if not ex.ok:
+        if ex.response is not None:
+            said = f" with the message: {ex.api_message.rstrip('.')}" if ex.api_message else ""
+            broke = "; ".join(v.message for v in last.violations)
+            hint = f" Fields that break the endpoint's rules: {broke}." if broke else ""
+            if ex.outcome == "credentials_rejected":
+                whose = f"connection {wizard.connection.name!r}" if wizard.connection else "a connection (there is none)"
+                hint += f" The API refused the credentials: check {whose}."
+            return (
+                f"The last attempt (#{last.number}) answered {ex.response.status} {ex.response.reason}{said}.{hint} "
+                "Only a request that succeeded against the live API can be applied: fix it and send it again."
+            )
+        return f"The last attempt (#{last.number}) failed before an answer came back ({ex.outcome}): {ex.message} Send it again once the API is reachable."
+    if last.request != wizard.request:
+        return f"The request changed after attempt #{last.number} was sent. Send it again so that the saved sample is the request that worked."
+    return None
+
+
+def review_of(wizard: WizardView) -> Review:
+    """Return the :class:`Review` of ``wizard``: its configuration, last attempt, and
+    whether Apply may go ahead (and why not); the response's data tree only when it may."""
+    reason = refusal(wizard)
+    last = wizard.last
+    tree = infer_response(last.exchange.response) if reason is None and last and last.exchange.response else None
+    return Review(
+        request=wizard.request,
+        connection=wizard.connection.name if wizard.connection else None,
+        suggestion=_suggestion_summary(wizard.suggestion),
+        last=last,
+        can_apply=reason is None,
+        reason=reason,
+        datatree=tree,
+    )
+
+
+def _suggestion_summary(s: Suggestion | None) -> dict[str, Any] | None:
+    if s is None:
+        return None
+    return s.model_dump(mode="json", include={"suggester", "score", "reason", "provider", "endpoint", "learned", "proven", "docs_url"})
+
+
+def proven_action(wizard: WizardView, name: str, description: str) -> Action:
+    """Build (not save) the action ``name`` from ``wizard``'s request and its last,
+    successful exchange as the sample. The caller has checked :func:`refusal`.
+
+    Returns the :class:`Action`. Raises ``UserInputError`` for a bad name.
+    """
+    last = wizard.last
+    assert last is not None and last.exchange.response is not None
+    s = wizard.suggestion
+    from plugwire.core.wizard.learning import path_template
+
+    endpoint = s.endpoint if s and s.endpoint else f"{wizard.request.method} {path_template(wizard.request.url)}"
+    return build_action(
+        {
+            **wizard.request.model_dump(),
+            "name": name,
+            "description": description,
+            "connection": wizard.connection.name if wizard.connection else None,
+            "response_format": wizard.response_format,
+            "timeout": wizard.timeout,
+            "retry": wizard.retry.model_dump(),
+            "sample_request": last.exchange.request.model_dump(),
+            "sample_response": last.exchange.response.model_dump(),
+            "datatree": infer_response(last.exchange.response).model_dump(),
+            "provider": s.provider if s else None,
+            "endpoint": endpoint,
+            "suggestion": _suggestion_summary(s),
+        }
+    )
+
+
+def learn_applied(home: Home, action: Action, suggestion: Suggestion | None) -> dict[str, Any]:
+    """Learn the saved, proven ``action`` into the catalogue of ``home``.
+
+    Returns what learning recorded, or ``{"learned": False, "reason": ...}`` when the
+    catalogue could not be written; never raises for that (the action stays saved).
+    """
+    from plugwire.core.wizard.learning import learn_action
+
+    s = suggestion
+    try:
+        return dict(
+            learn_action(
+                home, action, endpoint=s.endpoint if s else None, provider=s.provider if s else None,
+                example=s.request if s and not s.learned else None,
+            )
+        )
+    except (PlugwireError, OSError) as exc:
+        # The action is saved and proven; a catalogue that cannot be written must not undo that.
+        return {"learned": False, "reason": str(exc)}
