@@ -5,6 +5,7 @@ poller at its interval, one poll of a recipe at a time, stopped with the recipe.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -13,12 +14,12 @@ from pydantic import BaseModel
 
 from plugwire import hookimpl
 from plugwire.core.base.errors import PluginError, PlugwireError
-from plugwire.core.storage.jobs import JobStore
 from plugwire.core.http.netpolicy import NetworkPolicy
+from plugwire.core.plugincore.triggers import PollCancelled, TriggerType
 from plugwire.core.recipes.model import Recipes
 from plugwire.core.recipes.polling import CURSOR_TABLE, StorePollContext, poll_once, poll_status
+from plugwire.core.storage.jobs import JobStore
 from plugwire.core.testing import ProgrammableAPI
-from plugwire.core.plugincore.triggers import PollCancelled, TriggerType
 from proxy_server import ForwardProxy
 from recipes_support import plugwire_server, wait_for
 
@@ -291,3 +292,20 @@ def test_the_api_shows_poll_status_and_removing_a_recipe_forgets_its_cursor(home
         assert first.query.get("after", "0") == "0"  # asked from the beginning
         # Items the old recipe already turned into jobs are not repeated (the job store's dedupe).
         assert _item_ids(state.jobs) == [1, 2, *new]
+
+
+def test_recipes_poll_once_polls_outside_the_server_under_the_policy(home, plugin, feed, run_cli):
+    feed.add(3)
+    _recipe(home, feed)
+    code, out, err = run_cli("recipes", "poll", "--once")  # the policy is on, as in plugwire serve
+    assert code == 1 and "feed: poll failed: Refused by the network policy" in err and feed.polls() == 0
+    code, out, err = run_cli("recipes", "poll", "--once", "--no-network-policy")
+    assert code == 0 and "feed: 3 new item(s)" in out, err
+    code, out, _ = run_cli("recipes", "poll", "--once", "--no-network-policy", "--json")
+    assert code == 0 and json.loads(out) == {"recipe": "feed", "ok": True, "error": None, "skipped": False, "created": []}
+    jobs = JobStore(home.path)
+    try:
+        assert _item_ids(jobs) == [1, 2, 3]  # each item once; the jobs wait, pending, for a server
+        assert {j["status"] for j in jobs.list(recipe="feed")} == {"pending"}
+    finally:
+        jobs.close()
