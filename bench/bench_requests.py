@@ -106,10 +106,10 @@ async def step_round(home, url: str, n: int, concurrency: int, runner_class=None
 
 async def send_round(home, url: str, n: int, concurrency: int) -> tuple[float, float]:
     """The shared send function alone (core.send.send_async), for attribution."""
-    from plugwire.core.wizard.actions import Actions
     from plugwire.core.connections.model import Connections
     from plugwire.core.http.client import client_for
     from plugwire.core.http.send import send_async
+    from plugwire.core.wizard.actions import Actions
 
     connections = Connections(home)
     conn = connections.get("api")
@@ -148,9 +148,9 @@ def main() -> None:
     parser.add_argument("--no-pin", action="store_true", help="leave the server and the client on any core")
     args = parser.parse_args()
     os.environ["PLUGWIRE_HOME"] = tempfile.mkdtemp(prefix="plugwire-bench-")
-    from plugwire.core.wizard.actions import Actions, build_action
     from plugwire.core.connections.model import Connections
     from plugwire.core.storage.home import Home
+    from plugwire.core.wizard.actions import Actions, build_action
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/venues"

@@ -113,8 +113,8 @@ def run_bare(load, seconds: int, connections: int) -> float:
 def run_plugwire(load, seconds: int, connections: int, synchronous: str, workers: int) -> tuple[float, int, int]:
     folder = Path(tempfile.mkdtemp(prefix="plugwire-bench-"))
     env = {**os.environ, "PLUGWIRE_HOME": str(folder), "PLUGWIRE_API_TOKEN": "bench"}
-    from plugwire.core.storage.home import Home
     from plugwire.core.recipes.model import Recipes
+    from plugwire.core.storage.home import Home
 
     os.environ["PLUGWIRE_HOME"] = str(folder)
     recipes = Recipes(Home(folder))

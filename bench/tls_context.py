@@ -13,8 +13,8 @@ from pathlib import Path
 import trustme
 
 from plugwire.core.connections import tls
-from plugwire.core.http import client as http
 from plugwire.core.connections.model import Connections
+from plugwire.core.http import client as http
 from plugwire.core.storage.home import Home
 
 

@@ -11,10 +11,10 @@ from typing import Any, Callable, Iterator
 
 import uvicorn
 
-from plugwire.core.wizard.actions import Actions, build_action
-from plugwire.core.wizard.datatree import infer
 from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.server import ServerState, create_app
+from plugwire.core.wizard.actions import Actions, build_action
+from plugwire.core.wizard.datatree import infer
 
 API_TOKEN = "test-api-token-0123456789"
 

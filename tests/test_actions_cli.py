@@ -10,7 +10,6 @@ import sys
 import pytest
 
 from plugwire.core.base.secrets import MASK
-
 from venue_api import bearer_connection, serve
 
 TOKEN = "evb-cli-token-31337"

@@ -9,14 +9,14 @@ import logging
 
 import httpx2
 import pytest
+
 from api_server import make_api, parse_digest_header
 from conftest import free_port
-
-from plugwire.core.plugincore.auth import AuthContext, MemoryTokenStore
 from plugwire.core.base.errors import UserInputError
 from plugwire.core.http.client import client_for
 from plugwire.core.http.outcomes import Outcome
 from plugwire.core.http.testconn import test_connection as check  # aliased: pytest would collect test_*
+from plugwire.core.plugincore.auth import AuthContext, MemoryTokenStore
 from plugwire.core.plugincore.manager import auth_types
 
 BASIC = ("octo-user", "S3CRET-basic-pw-4b1d")

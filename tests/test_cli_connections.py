@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from api_server import make_api
 
+from api_server import make_api
 from plugwire.core.cli import main
 from plugwire.core.connections.model import Connections, PlugwireDeprecationWarning
 

@@ -8,13 +8,12 @@ import subprocess
 
 import pytest
 
-from plugwire.core.curl.parse import action_to_curl, parse_curl, split_command, to_curl
 from plugwire.core.base.errors import UserInputError
-from plugwire.core.http.exchange import FilePart, RequestSpec
 from plugwire.core.base.secrets import MASK
+from plugwire.core.curl.parse import action_to_curl, parse_curl, split_command, to_curl
+from plugwire.core.http.exchange import FilePart, RequestSpec
 from plugwire.core.http.send import send
 from plugwire.core.wizard.steps import Wizard
-
 from venue_api import serve
 
 CHROME = r"""curl 'https://www.eventbriteapi.com/v3/organizations/1234567/venues/?expand=address' \

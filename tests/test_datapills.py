@@ -2,9 +2,9 @@
 
 import pytest
 
+from plugwire.core.base.errors import UserInputError
 from plugwire.core.recipes.datapills import MissingValue, check_pill, find_pills, render
 from plugwire.core.wizard.datatree import infer
-from plugwire.core.base.errors import UserInputError
 
 CONTEXT = {
     "trigger": {"payload": {"venue": {"name": "Blue Hall", "capacity": 300, "tags": ["a", "b"], "open": True, "odd key": 1}}},

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 from xml.etree.ElementTree import ParseError
 
+import pytest
+
+from plugwire.core.base.secrets import MASK
 from plugwire.core.http.body import xml_to_data
 from plugwire.core.wizard.datatree import infer, infer_xml
-from plugwire.core.base.secrets import MASK
 
 
 def test_nested_objects_and_scalar_types():

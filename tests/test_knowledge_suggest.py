@@ -11,8 +11,8 @@ import yaml
 
 from knowledge_helpers import TOY, write_docs
 from plugwire import hookimpl
-from plugwire.core.cli import main
 from plugwire.core.base.errors import StorageError, UserInputError
+from plugwire.core.cli import main
 from plugwire.core.plugincore.manager import suggesters
 from plugwire.core.plugincore.suggesters import SampleRequest, Suggester, Suggestion
 from plugwire.core.wizard.suggest import suggest

@@ -19,8 +19,8 @@ import pytest
 
 from conftest import free_port
 from oauth_provider import OAuthProvider
-from plugwire.core.connections.authorize import finish_from_callback, run_authorization, start
 from plugwire.core.base.errors import AuthorizationRequired, PlugwireError, UserInputError
+from plugwire.core.connections.authorize import finish_from_callback, run_authorization, start
 from plugwire.core.http.client import client_for
 from plugwire.core.http.outcomes import Outcome
 from plugwire.core.http.testconn import test_connection

@@ -461,8 +461,9 @@ def test_user_errors_name_the_field_and_the_fix(tmp_path):
 def _cli_app() -> typer.Typer:
     """The `knowledge import` command as users reach it when it is wired, else alone."""
     try:
-        from plugwire.core.cli import app
         from typer.main import get_command
+
+        from plugwire.core.cli import app
 
         group = get_command(app)
         if "knowledge" in group.commands and "import" in getattr(group.commands["knowledge"], "commands", {}):

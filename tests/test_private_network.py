@@ -8,17 +8,17 @@ import asyncio
 import base64
 
 import pytest
-from conftest import free_port
-from proxy_server import ForwardProxy
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from tls_pki import Pki, hello_app
 
+from conftest import free_port
 from plugwire.core.http.client import client_for
 from plugwire.core.http.outcomes import Outcome
 from plugwire.core.http.testconn import test_connection
+from proxy_server import ForwardProxy
+from tls_pki import Pki, hello_app
 
 PW = "PW-planted-0c5e88"
 

@@ -12,13 +12,13 @@ import pytest
 from pydantic import BaseModel
 
 from plugwire import hookimpl
+from plugwire.core.base.errors import PluginError, UserInputError
 from plugwire.core.plugincore import manager as plugins
 from plugwire.core.plugincore.auth import AuthType
-from plugwire.core.base.errors import PluginError, UserInputError
 from plugwire.core.plugincore.suggesters import SampleRequest, Suggester, Suggestion
-from plugwire.core.wizard.suggest import suggest
-from plugwire.core.testing import Reply
 from plugwire.core.plugincore.triggers import TriggerType
+from plugwire.core.testing import Reply
+from plugwire.core.wizard.suggest import suggest
 
 pytest_plugins = ["pytester"]
 

@@ -9,11 +9,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from plugwire.core.wizard.actions import Actions, build_action
 from plugwire.core.http.exchange import SentRequest
 from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.recipes.model import Recipe, Step
 from plugwire.core.recipes.runner import Runner
+from plugwire.core.wizard.actions import Actions, build_action
 
 
 def _venues_app() -> Starlette:

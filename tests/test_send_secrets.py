@@ -15,15 +15,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from plugwire.core.wizard.actions import Actions, build_action
+from conftest import free_port
 from plugwire.core.http.exchange import RequestSpec
 from plugwire.core.http.netpolicy import NetworkPolicy
+from plugwire.core.http.send import send
 from plugwire.core.recipes.model import Recipe, Step
 from plugwire.core.recipes.runner import Runner
-from plugwire.core.http.send import send
+from plugwire.core.wizard.actions import Actions, build_action
 from plugwire.core.wizard.steps import Wizard
-
-from conftest import free_port
 
 USER, PASSWORD = "ops@example.com", "echo-planted-password-91"
 BLOB = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()  # what Basic auth puts on the wire

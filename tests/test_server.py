@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from conftest import free_port
 from plugwire.core.connections.model import Connections
 from plugwire.core.recipes.model import Recipes
-from conftest import free_port
 from recipes_support import API_TOKEN, finished_job, plugwire_server, save_action, wait_for
 from test_triggers import standard_headers
 from venue_api import make_app
@@ -329,9 +329,9 @@ def test_oauth2_callback_through_the_server(home, connections, live_server, monk
 def test_a_webhook_the_job_store_could_not_store_is_not_acknowledged(home):
     """When the job store's writer process is gone, the event is answered 503 (the
     sender retries) rather than 2xx, and the next event is stored by a new one."""
+    from plugwire.core.http.netpolicy import NetworkPolicy
     from plugwire.core.server import create_app
     from plugwire.core.server.runtime import ServerState
-    from plugwire.core.http.netpolicy import NetworkPolicy
 
     recipes = Recipes(home)
     recipes.create({"name": "hooked", "trigger": {"type": "webhook"}, "steps": []})

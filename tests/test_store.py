@@ -17,8 +17,8 @@ import pytest
 from cryptography.fernet import Fernet
 from filelock import FileLock
 
-from plugwire.core.connections.model import Connections
 from plugwire.core.base.errors import AlreadyExistsError, StorageError
+from plugwire.core.connections.model import Connections
 from plugwire.core.storage.home import Home
 from plugwire.core.storage.store import Store
 

@@ -10,12 +10,12 @@ import threading
 from urllib.parse import quote
 
 import pytest
-from conftest import free_port
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
+from conftest import free_port
 from plugwire.core.http.outcomes import Outcome
 from plugwire.core.http.testconn import test_connection
 

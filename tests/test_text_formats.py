@@ -8,9 +8,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import httpx2
 
-from plugwire.core.http.body import header_pairs
 from plugwire.core.base.clock import now_iso
 from plugwire.core.base.jsontext import dumps_json, loads_json
+from plugwire.core.http.body import header_pairs
 
 
 def _json_module(value):

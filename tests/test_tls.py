@@ -7,13 +7,13 @@ import json
 import ssl
 
 import pytest
-from tls_pki import Pki, hello_app
 
 from plugwire.core.base.errors import UserInputError
 from plugwire.core.connections.tls import tls_context
 from plugwire.core.http.client import client_for
 from plugwire.core.http.outcomes import Outcome
 from plugwire.core.http.testconn import test_connection
+from tls_pki import Pki, hello_app
 
 KEY_PASSWORD = "kp-planted-3c9e51"
 

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from plugwire import hookimpl
 from plugwire.core.plugincore.manager import triggers
-from plugwire.core.recipes.model import Recipes
 from plugwire.core.plugincore.triggers import InboundRequest, TriggerRefused, TriggerType
+from plugwire.core.recipes.model import Recipes
 
 START = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 

@@ -11,9 +11,9 @@ import re
 
 import pytest
 
-from plugwire.core.wizard.actions import Actions
 from plugwire.core.web.pills import body_from_rows, body_leaves
 from plugwire.core.web.render import json_lines
+from plugwire.core.wizard.actions import Actions
 from recipes_support import plugwire_server, save_action
 from test_web_console import Browser
 from venue_api import serve

@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 
 from plugwire import hookimpl
-from plugwire.core.wizard.actions import Actions
 from plugwire.core.base.errors import UserInputError
 from plugwire.core.base.secrets import MASK
 from plugwire.core.plugincore.suggesters import FieldConstraint, SampleRequest, Suggester, Suggestion
+from plugwire.core.wizard.actions import Actions
 from plugwire.core.wizard.steps import ApplyRefused, Wizard, WizardStateError
-
 from venue_api import serve
 
 TOKEN = "evb-token-7f3a91c2d4"

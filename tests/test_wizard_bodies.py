@@ -12,12 +12,11 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from plugwire.core.http.retry import RetryPolicy, parse_retry_after
 from plugwire.core.base.errors import UserInputError
 from plugwire.core.http.exchange import FilePart, RequestSpec
+from plugwire.core.http.retry import RetryPolicy, parse_retry_after
 from plugwire.core.http.send import send
 from plugwire.core.wizard.steps import Wizard
-
 from venue_api import serve
 
 

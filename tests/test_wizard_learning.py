@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from plugwire.core.wizard.learning import path_template, strip_values
 from plugwire.core.base.secrets import MASK
+from plugwire.core.wizard.learning import path_template, strip_values
 from plugwire.core.wizard.steps import ApplyRefused, Wizard
-
 from venue_api import bearer_connection, serve
 
 TOKEN = "evb-learn-token-0042"

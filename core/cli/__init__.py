@@ -12,11 +12,11 @@ import warnings
 import click
 import typer
 
+from plugwire.core.base.errors import PlugwireError
 from plugwire.core.cli import connections as _connections
 from plugwire.core.cli import plugins as _plugins
 from plugwire.core.cli.common import err_console
 from plugwire.core.connections.model import PlugwireDeprecationWarning
-from plugwire.core.base.errors import PlugwireError
 
 __all__ = ["app", "main"]
 

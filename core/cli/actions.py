@@ -17,12 +17,19 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from plugwire.core.wizard.actions import Actions
-from plugwire.core.cli.actions_view import show_action, show_attempt, show_datatree, show_request, show_suggestions, suggestion_summary
+from plugwire.core.base.errors import UserInputError
+from plugwire.core.cli.actions_view import (
+    show_action,
+    show_attempt,
+    show_datatree,
+    show_request,
+    show_suggestions,
+    suggestion_summary,
+)
 from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, stdin_is_interactive
 from plugwire.core.connections.model import Connections
-from plugwire.core.base.errors import UserInputError
 from plugwire.core.http.exchange import BODY_FORMATS, FilePart, add_field, parse_body_text
+from plugwire.core.wizard.actions import Actions
 from plugwire.core.wizard.steps import Wizard
 
 __all__ = ["app", "attach"]

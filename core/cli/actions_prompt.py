@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from rich.prompt import Confirm, Prompt
 
+from plugwire.core.base.errors import PlugwireError
 from plugwire.core.cli.actions_view import show_attempt, show_datatree, show_request, show_suggestions
 from plugwire.core.cli.common import console
-from plugwire.core.base.errors import PlugwireError
 from plugwire.core.http.exchange import BODY_FORMATS, METHODS, parse_body_text
 from plugwire.core.wizard.steps import Wizard
 

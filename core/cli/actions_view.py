@@ -11,12 +11,12 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from plugwire.core.wizard.actions import Action
-from plugwire.core.cli.common import console
-from plugwire.core.wizard.datatree import DataField, DataTree
-from plugwire.core.http.exchange import RequestSpec, is_sensitive_name, masked_headers
 from plugwire.core.base.secrets import MASK
+from plugwire.core.cli.common import console
+from plugwire.core.http.exchange import RequestSpec, is_sensitive_name, masked_headers
 from plugwire.core.plugincore.suggesters import Suggestion
+from plugwire.core.wizard.actions import Action
+from plugwire.core.wizard.datatree import DataField, DataTree
 from plugwire.core.wizard.steps import Attempt
 
 __all__ = ["show_action", "show_attempt", "show_datatree", "show_request", "show_suggestions", "suggestion_summary"]

@@ -9,8 +9,8 @@ from typing import Any, Optional
 
 import typer
 
-from plugwire.core.cli.common import read_secret, stdin_is_interactive
 from plugwire.core.base.errors import UserInputError
+from plugwire.core.cli.common import read_secret, stdin_is_interactive
 from plugwire.core.plugincore.manager import auth_types
 
 __all__ = [

@@ -10,17 +10,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from plugwire.core.base.errors import UserInputError
+from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, stdin_is_interactive
 from plugwire.core.cli.connection_input import (
     ask_provider_fields,
     certificate_input,
     load_spec,
-    put_dotted,
     prefill_for,
+    put_dotted,
     settings_from_flags,
 )
-from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, stdin_is_interactive
 from plugwire.core.connections.model import Connections
-from plugwire.core.base.errors import UserInputError
 from plugwire.core.plugincore.manager import auth_types
 
 app = typer.Typer(help="Accounts on HTTP APIs: their auth, certificate and route.", no_args_is_help=True)

@@ -11,8 +11,8 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json
 from plugwire.core.base.errors import UserInputError
+from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json
 
 __all__ = ["app", "attach"]
 
@@ -32,8 +32,8 @@ def suggest_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Recommend a sample request (body, headers, query) for METHOD and URL, and say why."""
-    from plugwire.core.wizard.suggest import suggest
     from plugwire.core.base.urls import validate_absolute_url
+    from plugwire.core.wizard.suggest import suggest
 
     validate_absolute_url(url, "url")
     result = suggest(method, url, limit=limit)

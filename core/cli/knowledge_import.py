@@ -12,8 +12,8 @@ import typer
 import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json
 from plugwire.core.base.errors import UserInputError
+from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json
 
 __all__ = ["import_command", "write_catalogue"]
 

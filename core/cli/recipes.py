@@ -11,8 +11,8 @@ from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
 
-from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, read_secret
 from plugwire.core.base.errors import UserInputError
+from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, read_secret
 
 __all__ = ["attach"]
 
@@ -291,7 +291,8 @@ def serve(
     synchronous: str = typer.Option("FULL", "--synchronous", help="Job store durability: FULL (power-cut safe) or NORMAL (crash safe)."),
 ) -> None:
     """Run the server: webhooks, schedules, jobs, the OAuth2 callback, the JSON API and the web console."""
-    from plugwire.core.server import API_TOKEN_ENV, api_token, serve as run
+    from plugwire.core.server import API_TOKEN_ENV, api_token
+    from plugwire.core.server import serve as run
 
     h = home()
     api_token(h)

@@ -19,9 +19,9 @@ from typing import Any, Callable
 
 import httpx2
 
-from plugwire.core.plugincore.auth import AuthType, PendingAuthorization
-from plugwire.core.connections.model import Connection, Connections
 from plugwire.core.base.errors import PlugwireError, UserInputError
+from plugwire.core.connections.model import Connection, Connections
+from plugwire.core.plugincore.auth import AuthType, PendingAuthorization
 
 __all__ = [
     "callback_address",

@@ -13,12 +13,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-from plugwire.core.plugincore.auth import AuthContext, AuthType, TokenStore
-from plugwire.core.connections.options import ClientCertificate, ConnectionOptions, PlugwireDeprecationWarning
 from plugwire.core.base.errors import NotFoundError, UserInputError, format_validation_error
-from plugwire.core.storage.home import Home
-from plugwire.core.plugincore.manager import auth_types
 from plugwire.core.base.secrets import mask, redact_in_logs, seal, unseal
+from plugwire.core.connections.options import ClientCertificate, ConnectionOptions, PlugwireDeprecationWarning
+from plugwire.core.plugincore.auth import AuthContext, AuthType, TokenStore
+from plugwire.core.plugincore.manager import auth_types
+from plugwire.core.storage.home import Home
 
 __all__ = [
     "ClientCertificate",

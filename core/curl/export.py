@@ -6,8 +6,8 @@ import json
 import shlex
 from urllib.parse import quote_plus, urlencode
 
-from plugwire.core.http.exchange import RequestSpec, is_sensitive_name, masked_headers
 from plugwire.core.base.secrets import MASK
+from plugwire.core.http.exchange import RequestSpec, is_sensitive_name, masked_headers
 
 __all__ = ["action_to_curl", "to_curl"]
 

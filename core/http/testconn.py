@@ -14,12 +14,20 @@ from typing import Any
 import httpx2
 from pydantic import BaseModel
 
-from plugwire.core.connections.model import Connection, Connections
 from plugwire.core.base.errors import AuthorizationRequired, PlugwireError, UserInputError
-from plugwire.core.http.client import client_for
-from plugwire.core.http.outcomes import Outcome, api_message, classify_error, error_chain, redact, safe_url, sent_secrets
-from plugwire.core.http.netpolicy import NetworkPolicy, NetworkPolicyError
 from plugwire.core.base.urls import validate_absolute_url
+from plugwire.core.connections.model import Connection, Connections
+from plugwire.core.http.client import client_for
+from plugwire.core.http.netpolicy import NetworkPolicy, NetworkPolicyError
+from plugwire.core.http.outcomes import (
+    Outcome,
+    api_message,
+    classify_error,
+    error_chain,
+    redact,
+    safe_url,
+    sent_secrets,
+)
 
 __all__ = ["TestResult", "test_connection"]
 

@@ -21,8 +21,8 @@ from typing import Any, Callable, Generic, TypeVar
 
 import pluggy
 
-from plugwire.core.plugincore import hookspecs
 from plugwire.core.base.errors import PluginError
+from plugwire.core.plugincore import hookspecs
 from plugwire.core.plugincore.auth import AuthType
 from plugwire.core.plugincore.suggesters import Suggester
 from plugwire.core.plugincore.triggers import TriggerType

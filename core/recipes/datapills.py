@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from plugwire.core.wizard.datatree import DataField, DataTree
 from plugwire.core.base.errors import PlugwireError, UserInputError
+from plugwire.core.wizard.datatree import DataField, DataTree
 
 __all__ = ["MissingValue", "Pill", "check_pill", "find_pills", "parse_pill", "render"]
 

@@ -15,16 +15,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from plugwire.core.base.errors import NotFoundError, UserInputError, format_validation_error
+from plugwire.core.base.names import Name
+from plugwire.core.base.secrets import mask, seal, unseal
+from plugwire.core.http.exchange import now_iso
+from plugwire.core.plugincore.manager import triggers
+from plugwire.core.plugincore.triggers import TriggerType
 from plugwire.core.recipes import datapills
+from plugwire.core.storage.home import Home
 from plugwire.core.wizard.actions import Action, Actions
 from plugwire.core.wizard.datatree import DataTree, infer
-from plugwire.core.base.names import Name
-from plugwire.core.base.errors import NotFoundError, UserInputError, format_validation_error
-from plugwire.core.http.exchange import now_iso
-from plugwire.core.storage.home import Home
-from plugwire.core.plugincore.manager import triggers
-from plugwire.core.base.secrets import mask, seal, unseal
-from plugwire.core.plugincore.triggers import TriggerType
 
 __all__ = ["TABLE", "Recipe", "Recipes", "Step", "TriggerSpec"]
 

@@ -29,11 +29,10 @@ from plugwire.core.base.errors import PluginError, PlugwireError
 from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.http.outcomes import classify_error, redact
 from plugwire.core.plugincore.triggers import PollCancelled, PollContext
-from plugwire.core.storage.jobs import JobStore
-
 from plugwire.core.recipes.model import POLL_CURSORS as CURSOR_TABLE
 from plugwire.core.recipes.model import POLL_STATUS as STATUS_TABLE
 from plugwire.core.recipes.model import Recipe, Recipes
+from plugwire.core.storage.jobs import JobStore
 
 if TYPE_CHECKING:
     from plugwire.core.storage.home import Home

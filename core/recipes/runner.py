@@ -14,19 +14,19 @@ from typing import Any, Callable
 
 import httpx2
 
-from plugwire.core.wizard.actions import Action, Actions
-from plugwire.core.connections.model import Connection, Connections
-from plugwire.core.recipes.datapills import MissingValue, render
 from plugwire.core.base.errors import PlugwireError
-from plugwire.core.http.exchange import RequestSpec, is_sensitive_name, now_iso
-from plugwire.core.storage.home import Home
-from plugwire.core.http.client import client_for
-from plugwire.core.http.outcomes import redact
-from plugwire.core.http.netpolicy import NetworkPolicy
-from plugwire.core.recipes.model import Recipe, Step
-from plugwire.core.http.send import send_async
-from plugwire.core.storage.store import StoreWatch
 from plugwire.core.base.urls import validate_absolute_url
+from plugwire.core.connections.model import Connection, Connections
+from plugwire.core.http.client import client_for
+from plugwire.core.http.exchange import RequestSpec, is_sensitive_name, now_iso
+from plugwire.core.http.netpolicy import NetworkPolicy
+from plugwire.core.http.outcomes import redact
+from plugwire.core.http.send import send_async
+from plugwire.core.recipes.datapills import MissingValue, render
+from plugwire.core.recipes.model import Recipe, Step
+from plugwire.core.storage.home import Home
+from plugwire.core.storage.store import StoreWatch
+from plugwire.core.wizard.actions import Action, Actions
 
 __all__ = ["ConfigCache", "Runner", "scrub"]
 

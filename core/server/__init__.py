@@ -19,11 +19,11 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from plugwire.core.base.errors import StorageError
-from plugwire.core.storage.home import Home
 from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.server.api import routes as api_routes
 from plugwire.core.server.runtime import ServerState
 from plugwire.core.server.webhooks import webhook_endpoint
+from plugwire.core.storage.home import Home
 
 __all__ = ["API_TOKEN_ENV", "ServerState", "api_token", "create_app", "serve"]
 

@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from plugwire.core.wizard.actions import Actions, build_action
-from plugwire.core.connections.model import Connections
 from plugwire.core.base.errors import AlreadyExistsError, NotFoundError, PlugwireError, UserInputError
+from plugwire.core.connections.model import Connections
+from plugwire.core.wizard.actions import Actions, build_action
 
 __all__ = ["routes"]
 

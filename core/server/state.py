@@ -9,15 +9,15 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel
 
-from plugwire.core.plugincore.auth import PendingAuthorization
 from plugwire.core.base.errors import NotFoundError
-from plugwire.core.storage.home import Home
-from plugwire.core.storage.jobs import JobStore
 from plugwire.core.http.netpolicy import NetworkPolicy
+from plugwire.core.plugincore.auth import PendingAuthorization
+from plugwire.core.plugincore.triggers import TriggerType
 from plugwire.core.recipes.model import Recipe, Recipes
 from plugwire.core.recipes.runner import Runner
+from plugwire.core.storage.home import Home
+from plugwire.core.storage.jobs import JobStore
 from plugwire.core.storage.store import StoreWatch
-from plugwire.core.plugincore.triggers import TriggerType
 
 __all__ = ["SharedState"]
 

@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from plugwire.core.base.errors import PlugwireError
-from plugwire.core.storage.jobs import FreshJob
 from plugwire.core.base.jsontext import dumps_json
+from plugwire.core.storage.jobs import FreshJob
 
 if TYPE_CHECKING:
     from plugwire.core.server.state import SharedState

@@ -16,8 +16,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from plugwire.core.web.access import login_page, logout, page
-from plugwire.core.web.session import ConsoleAccess
 from plugwire.core.web.render import HERE
+from plugwire.core.web.session import ConsoleAccess
 
 __all__ = ["attach", "console_routes"]
 
@@ -29,9 +29,9 @@ async def _home(request: Request) -> Response:
 async def overview(request: Request, session) -> Response:
     from starlette.concurrency import run_in_threadpool
 
-    from plugwire.core.wizard.actions import Actions
     from plugwire.core.connections.model import Connections
     from plugwire.core.web.render import render
+    from plugwire.core.wizard.actions import Actions
 
     state = request.app.state.plugwire
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
 
-from plugwire.core.plugincore.auth import AuthType
-from plugwire.core.connections.model import Connection
 from plugwire.core.base.errors import UserInputError
+from plugwire.core.connections.model import Connection
+from plugwire.core.plugincore.auth import AuthType
 from plugwire.core.web.render import field as text_field
 from plugwire.core.web.render import form_rows
 

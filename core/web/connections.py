@@ -11,13 +11,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from plugwire.core.connections.model import Connection, Connections
 from plugwire.core.base.errors import NotFoundError, PlugwireError, UserInputError
+from plugwire.core.connections.model import Connection, Connections
 from plugwire.core.plugincore.manager import auth_types
 from plugwire.core.web.access import page
-from plugwire.core.web.session import Session
 from plugwire.core.web.connection_form import auth_fields, connection_input, current_values, form_values
 from plugwire.core.web.render import render, render_error
+from plugwire.core.web.session import Session
 
 __all__ = ["base_url", "routes"]
 

@@ -15,8 +15,8 @@ from plugwire.core.base.errors import NotFoundError, PlugwireError
 from plugwire.core.http.exchange import masked_headers
 from plugwire.core.storage.jobs import JOB_STATUSES
 from plugwire.core.web.access import page
-from plugwire.core.web.session import Session
 from plugwire.core.web.render import render, render_error
+from plugwire.core.web.session import Session
 
 __all__ = ["routes"]
 

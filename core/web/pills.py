@@ -9,8 +9,8 @@ import json
 import re
 from typing import Any, Iterator
 
-from plugwire.core.wizard.constraints import set_path
 from plugwire.core.recipes.datapills import format_path
+from plugwire.core.wizard.constraints import set_path
 from plugwire.core.wizard.datatree import DataField, DataTree
 
 __all__ = ["PillGroup", "body_leaves", "body_from_rows", "pill_groups"]

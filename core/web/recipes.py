@@ -14,16 +14,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from plugwire.core.wizard.actions import Actions
 from plugwire.core.base.errors import NotFoundError, PlugwireError, UserInputError
 from plugwire.core.plugincore.manager import triggers
 from plugwire.core.recipes.model import Recipe
 from plugwire.core.web.access import page
-from plugwire.core.web.session import Session
 from plugwire.core.web.connections import base_url
 from plugwire.core.web.pills import body_from_rows, body_leaves, pill_groups
 from plugwire.core.web.render import field, form_rows, render, render_error
+from plugwire.core.web.session import Session
 from plugwire.core.web.trigger_form import trigger_config, trigger_values
+from plugwire.core.wizard.actions import Actions
 
 __all__ = ["routes"]
 

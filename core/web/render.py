@@ -17,8 +17,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.templating import Jinja2Templates
 
 from plugwire.core.base.errors import UserInputError
-from plugwire.core.http.exchange import is_sensitive_name
 from plugwire.core.base.secrets import MASK
+from plugwire.core.http.exchange import is_sensitive_name
 from plugwire.core.web.session import Session
 
 __all__ = [

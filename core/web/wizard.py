@@ -21,13 +21,20 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from plugwire.core.wizard.actions import Actions, build_action
-from plugwire.core.connections.model import Connections
 from plugwire.core.base.errors import AlreadyExistsError, NotFoundError, PlugwireError, UserInputError
-from plugwire.core.http.exchange import BODY_FORMATS, METHODS, RequestSpec, add_field, is_sensitive_name, parse_body_text
+from plugwire.core.connections.model import Connections
+from plugwire.core.http.exchange import (
+    BODY_FORMATS,
+    METHODS,
+    RequestSpec,
+    add_field,
+    is_sensitive_name,
+    parse_body_text,
+)
 from plugwire.core.web.access import page
-from plugwire.core.web.session import Session
 from plugwire.core.web.render import field, form_rows, json_lines, render, render_error
+from plugwire.core.web.session import Session
+from plugwire.core.wizard.actions import Actions, build_action
 from plugwire.core.wizard.steps import Wizard
 
 __all__ = ["Drafts", "routes"]

@@ -14,13 +14,20 @@ from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError
 
-from plugwire.core.wizard.datatree import DataTree
-from plugwire.core.base.names import Name
 from plugwire.core.base.errors import NotFoundError, UserInputError, format_validation_error
-from plugwire.core.http.retry import RetryPolicy
-from plugwire.core.http.exchange import ReceivedResponse, RequestSpec, ResponseFormat, SentRequest, is_sensitive_name, now_iso
-from plugwire.core.storage.home import Home
+from plugwire.core.base.names import Name
 from plugwire.core.base.secrets import seal, unseal
+from plugwire.core.http.exchange import (
+    ReceivedResponse,
+    RequestSpec,
+    ResponseFormat,
+    SentRequest,
+    is_sensitive_name,
+    now_iso,
+)
+from plugwire.core.http.retry import RetryPolicy
+from plugwire.core.storage.home import Home
+from plugwire.core.wizard.datatree import DataTree
 
 __all__ = ["TABLE", "Action", "Actions"]
 
@@ -54,8 +61,8 @@ class Action(RequestSpec):
     def public(self) -> dict[str, Any]:
         """Return the action as JSON-able data with credential-like header and query
         values masked."""
-        from plugwire.core.http.exchange import masked_headers
         from plugwire.core.base.secrets import MASK
+        from plugwire.core.http.exchange import masked_headers
 
         data = self.model_dump(mode="json")
         data["headers"] = masked_headers(self.headers)

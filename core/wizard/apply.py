@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from plugwire.core.base.errors import PlugwireError
+from plugwire.core.base.secrets import MASK
+from plugwire.core.http.exchange import Exchange, RequestSpec, is_sensitive_name, masked_headers
+from plugwire.core.plugincore.suggesters import Suggestion
+from plugwire.core.storage.home import Home
 from plugwire.core.wizard.actions import Action, build_action
 from plugwire.core.wizard.constraints import Violation
 from plugwire.core.wizard.datatree import DataTree, infer_response
-from plugwire.core.base.errors import PlugwireError
-from plugwire.core.http.exchange import Exchange, RequestSpec, is_sensitive_name, masked_headers
-from plugwire.core.storage.home import Home
-from plugwire.core.base.secrets import MASK
-from plugwire.core.plugincore.suggesters import Suggestion
 
 if TYPE_CHECKING:
     from plugwire.core.connections.model import Connection

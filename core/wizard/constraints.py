@@ -14,8 +14,8 @@ from typing import Any, Iterator
 from pydantic import BaseModel
 
 from plugwire.core.base.errors import UserInputError
-from plugwire.core.http.exchange import RequestSpec, is_sensitive_name
 from plugwire.core.base.secrets import MASK
+from plugwire.core.http.exchange import RequestSpec, is_sensitive_name
 from plugwire.core.plugincore.suggesters import FieldConstraint
 
 __all__ = ["Violation", "check", "set_path"]

@@ -14,8 +14,8 @@ from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, Field
 
-from plugwire.core.http.exchange import ReceivedResponse, is_sensitive_name
 from plugwire.core.base.secrets import MASK
+from plugwire.core.http.exchange import ReceivedResponse, is_sensitive_name
 
 __all__ = ["DataField", "DataTree", "FieldType", "infer", "infer_response", "infer_xml"]
 

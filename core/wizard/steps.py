@@ -27,21 +27,36 @@ from typing import Any
 import httpx2
 from pydantic import ValidationError
 
-from plugwire.core.http.retry import RetryPolicy
-from plugwire.core.wizard.actions import Actions
-from plugwire.core.connections.model import Connection, Connections
-from plugwire.core.wizard.constraints import check, set_path
 from plugwire.core.base.errors import AuthorizationRequired, PlugwireError, UserInputError, format_validation_error
-from plugwire.core.http.exchange import METHODS, Exchange, RequestSpec, ResponseFormat, SentRequest, add_field, masked_headers
-from plugwire.core.http.outcomes import Outcome
-from plugwire.core.storage.home import Home
-from plugwire.core.http.netpolicy import NetworkPolicy, NetworkPolicyError
-from plugwire.core.plugincore.suggesters import Suggestion
-from plugwire.core.wizard.suggest import SuggestionResult, suggest
 from plugwire.core.base.urls import validate_absolute_url
-from plugwire.core.wizard.apply import (  # Attempt, Review and the Apply types are re-exported from here
-    ApplyRefused, ApplyResult, Attempt, Review, learn_applied, proven_action, refusal, review_of,
+from plugwire.core.connections.model import Connection, Connections
+from plugwire.core.http.exchange import (
+    METHODS,
+    Exchange,
+    RequestSpec,
+    ResponseFormat,
+    SentRequest,
+    add_field,
+    masked_headers,
 )
+from plugwire.core.http.netpolicy import NetworkPolicy, NetworkPolicyError
+from plugwire.core.http.outcomes import Outcome
+from plugwire.core.http.retry import RetryPolicy
+from plugwire.core.plugincore.suggesters import Suggestion
+from plugwire.core.storage.home import Home
+from plugwire.core.wizard.actions import Actions
+from plugwire.core.wizard.apply import (  # Attempt, Review and the Apply types are re-exported from here
+    ApplyRefused,
+    ApplyResult,
+    Attempt,
+    Review,
+    learn_applied,
+    proven_action,
+    refusal,
+    review_of,
+)
+from plugwire.core.wizard.constraints import check, set_path
+from plugwire.core.wizard.suggest import SuggestionResult, suggest
 
 __all__ = ["ApplyRefused", "ApplyResult", "Attempt", "Review", "Wizard", "WizardStateError"]
 

@@ -19,8 +19,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, Va
 
 from plugwire import (
     AuthContext,
-    AuthType,
     AuthorizationRequired,
+    AuthType,
     PendingAuthorization,
     PlugwireError,
     hookimpl,

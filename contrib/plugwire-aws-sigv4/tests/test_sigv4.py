@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 import httpx2
 import pytest
-from conftest import KEY_ID, SECRET
 from pydantic import SecretStr
 
+from conftest import KEY_ID, SECRET
 from plugwire import UserInputError, testing
 from plugwire_aws_sigv4.signer import Credentials, SigV4Auth, canonical_query, sign
 
