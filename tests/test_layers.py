@@ -198,4 +198,4 @@ def test_core_is_a_handful_of_rooms_each_saying_what_it_holds():
 def test_modules_stay_small():
     sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines())
              for folder in ("core", "plugins", "knowledge") for p in (ROOT / folder).rglob("*.py")}
-    assert {name: n for name, n in sizes.items() if n > 450} == {}
+    assert {name: n for name, n in sizes.items() if n > 420} == {}
