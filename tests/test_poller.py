@@ -295,6 +295,8 @@ def test_the_api_shows_poll_status_and_removing_a_recipe_forgets_its_cursor(home
 
 
 def test_recipes_poll_once_polls_outside_the_server_under_the_policy(home, plugin, feed, run_cli):
+    code, out, _ = run_cli("recipes", "poll", "--once")
+    assert code == 0 and "No started recipe has a polling trigger" in out
     feed.add(3)
     _recipe(home, feed)
     code, out, err = run_cli("recipes", "poll", "--once")  # the policy is on, as in plugwire serve
@@ -302,7 +304,7 @@ def test_recipes_poll_once_polls_outside_the_server_under_the_policy(home, plugi
     code, out, err = run_cli("recipes", "poll", "--once", "--no-network-policy")
     assert code == 0 and "feed: 3 new item(s)" in out, err
     code, out, _ = run_cli("recipes", "poll", "--once", "--no-network-policy", "--json")
-    assert code == 0 and json.loads(out) == {"recipe": "feed", "ok": True, "error": None, "skipped": False, "created": []}
+    assert code == 0 and json.loads(out) == {"polled": [{"recipe": "feed", "ok": True, "error": None, "skipped": False, "created": []}]}
     jobs = JobStore(home.path)
     try:
         assert _item_ids(jobs) == [1, 2, 3]  # each item once; the jobs wait, pending, for a server

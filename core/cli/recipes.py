@@ -173,8 +173,12 @@ def poll(
     try:
         while True:
             results = poll_due(home(), jobs, policy=policy, force=once)
-            for name, result in results.items():
-                failed = _say_poll(name, result, as_json) or failed
+            outcomes = [_poll_outcome(name, result) for name, result in results.items()]
+            failed = failed or any(not o["ok"] for o in outcomes)
+            if as_json:
+                print_json({"polled": outcomes})  # one document per round
+            else:
+                _say_polls(outcomes, once)
             if once:
                 raise typer.Exit(1 if failed else 0)
             time.sleep(tick)
@@ -184,19 +188,24 @@ def poll(
         jobs.close()
 
 
-def _say_poll(name: str, result: Any, as_json: bool) -> bool:
-    """Print one recipe's poll outcome; returns whether it failed."""
-    error = result if isinstance(result, str) else (None if result.ok else result.error)
-    if as_json:
-        print_json({"recipe": name, "ok": error is None, "error": error,
-                    "skipped": getattr(result, "skipped", False), "created": getattr(result, "created", [])})
-    elif error is not None:
-        err_console.print(f"{name}: poll failed: {error}", markup=False, highlight=False)
-    elif result.skipped:
-        console.print(f"{name}: skipped, another poll of it is under way", markup=False, highlight=False)
-    else:
-        console.print(f"{name}: {len(result.created)} new item(s)", markup=False, highlight=False)
-    return error is not None
+def _poll_outcome(name: str, result: Any) -> dict[str, Any]:
+    """Return one recipe's poll outcome as plain data (``result``: a PollReport, or
+    the message of an error that kept the poll from starting)."""
+    if isinstance(result, str):
+        return {"recipe": name, "ok": False, "error": result, "skipped": False, "created": []}
+    return {"recipe": name, "ok": result.ok, "error": result.error, "skipped": result.skipped, "created": result.created}
+
+
+def _say_polls(outcomes: list[dict[str, Any]], once: bool) -> None:
+    if not outcomes and once:
+        console.print("No started recipe has a polling trigger: nothing to poll.")
+    for o in outcomes:
+        if not o["ok"]:
+            err_console.print(f"{o['recipe']}: poll failed: {o['error']}", markup=False, highlight=False)
+        elif o["skipped"]:
+            console.print(f"{o['recipe']}: skipped, another poll of it is under way", markup=False, highlight=False)
+        else:
+            console.print(f"{o['recipe']}: {len(o['created'])} new item(s)", markup=False, highlight=False)
 
 
 @jobs_app.command("list")
