@@ -199,3 +199,12 @@ def test_modules_stay_small():
     sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines())
              for folder in ("core", "plugins", "knowledge") for p in (ROOT / folder).rglob("*.py")}
     assert {name: n for name, n in sizes.items() if n > 420} == {}
+
+
+def test_the_type_checking_imports_of_the_root_match_its_lazy_exports():
+    # Type checkers read the TYPE_CHECKING block, the interpreter reads _EXPORTS:
+    # the two must name the same things from the same modules.
+    tree = ast.parse((ROOT / "plugwire" / "__init__.py").read_text())
+    block = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", None) == "TYPE_CHECKING")
+    static = {alias.name: node.module for node in block.body if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert static == plugwire._EXPORTS

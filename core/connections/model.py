@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from plugwire.core.base.errors import NotFoundError, UserInputError, format_validation_error
 from plugwire.core.base.secrets import mask, redact_in_logs, seal, unseal
 from plugwire.core.connections.options import ClientCertificate, ConnectionOptions, PlugwireDeprecationWarning
+from plugwire.core.connections.tls import tls_context
 from plugwire.core.plugincore.auth import AuthContext, AuthType, TokenStore
 from plugwire.core.plugincore.manager import auth_types
 from plugwire.core.storage.home import Home
@@ -260,8 +261,6 @@ class Connections:
 
     def auth_context(self, conn: Connection) -> AuthContext:
         """Return the context an auth type needs for ``conn`` (token store, TLS, proxy)."""
-        from plugwire.core.connections.tls import tls_context
-
         redact_in_logs(conn.secret_values())
         return AuthContext(
             connection_name=conn.name,

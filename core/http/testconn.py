@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from plugwire.core.base.errors import AuthorizationRequired, PlugwireError, UserInputError
 from plugwire.core.base.urls import validate_absolute_url
 from plugwire.core.connections.model import Connection, Connections
+from plugwire.core.connections.tls import server_requests_certificate
 from plugwire.core.http.client import client_for
 from plugwire.core.http.netpolicy import NetworkPolicy, NetworkPolicyError
 from plugwire.core.http.outcomes import (
@@ -171,8 +172,6 @@ def _may_be_client_certificate(exc: BaseException, target: str) -> bool:
 
 def _client_certificate_problem(conn: Connection, target: str, agent: str | None) -> str | None:
     """Return the sentence for a server that asked for a client certificate, or None."""
-    from plugwire.core.connections.tls import server_requests_certificate
-
     url = httpx2.URL(target)
     asked = server_requests_certificate(
         url.host, url.port or 443, agent_url=agent, timeout=min(conn.options.timeout, 5.0)

@@ -26,8 +26,10 @@ import httpx2
 
 from plugwire.core.base.clock import now_iso
 from plugwire.core.base.errors import PluginError, PlugwireError
+from plugwire.core.connections.model import Connections
 from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.http.outcomes import classify_error, redact
+from plugwire.core.http.send import open_client
 from plugwire.core.plugincore.triggers import PollCancelled, PollContext
 from plugwire.core.recipes.model import POLL_CURSORS as CURSOR_TABLE
 from plugwire.core.recipes.model import POLL_STATUS as STATUS_TABLE
@@ -151,9 +153,6 @@ class PollReport:
 
 def _make_client(home: "Home", connection: str | None, policy: NetworkPolicy) -> Callable[[], httpx2.Client]:
     def make() -> httpx2.Client:
-        from plugwire.core.connections.model import Connections
-        from plugwire.core.http.send import open_client
-
         connections = Connections(home)
         conn = connections.get(connection) if connection is not None else None
         client = open_client(conn, connections)
@@ -181,8 +180,6 @@ def _secrets(home: "Home", connection: str | None) -> list[str]:
     if connection is None:
         return []
     try:
-        from plugwire.core.connections.model import Connections
-
         return list(Connections(home).get(connection).secret_values())
     except PlugwireError:
         return []
