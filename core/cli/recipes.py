@@ -28,9 +28,7 @@ def _recipes():
 
 
 def _jobs():
-    from plugwire.core.storage.jobs import JobStore
-
-    return JobStore(home().path)
+    return home().jobs()
 
 
 def _read_file(path: Path) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from plugwire.core.http.send import send_async
 from plugwire.core.recipes.datapills import MissingValue, render
 from plugwire.core.recipes.model import Recipe, Step
 from plugwire.core.storage.home import Home
-from plugwire.core.storage.store import StoreWatch
 from plugwire.core.wizard.actions import Action, Actions
 
 __all__ = ["ConfigCache", "Runner", "scrub"]
@@ -37,7 +36,7 @@ class ConfigCache:
     would cost more than the request itself."""
 
     def __init__(self, home: Home):
-        self._watch = StoreWatch(home.store.path)
+        self._watch = home.store.watch()
         self._items: dict[tuple[str, str], Any] = {}
 
     def get(self, kind: str, name: str, load: Callable[[str], Any]) -> Any:

@@ -17,7 +17,6 @@ from plugwire.core.recipes.model import Recipe, Recipes
 from plugwire.core.recipes.runner import Runner
 from plugwire.core.storage.home import Home
 from plugwire.core.storage.jobs import JobStore
-from plugwire.core.storage.store import StoreWatch
 
 __all__ = ["SharedState"]
 
@@ -41,11 +40,11 @@ class SharedState:
         self.policy = policy if policy is not None else NetworkPolicy(enabled=True)
         self.api_token = api_token
         self.public_url = public_url
-        self.jobs = JobStore(home.path, synchronous=synchronous)
+        self.jobs: JobStore = home.jobs(synchronous=synchronous)
         self.recipes = Recipes(home)
         self.runner = Runner(home, policy=self.policy)
         self.pending_auth: dict[str, tuple[str, PendingAuthorization, float]] = {}
-        self._watch = StoreWatch(home.store.path)
+        self._watch = home.store.watch()
         self._by_name: dict[str, tuple[Recipe, BaseModel | None, TriggerType | None]] = {}
         self._by_token: dict[str, str] = {}
 

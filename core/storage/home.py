@@ -1,7 +1,8 @@
 """The data folder: where the store and the secret key live.
 
 ``PLUGWIRE_HOME`` names it; otherwise ``$XDG_DATA_HOME/plugwire`` or
-``~/.local/share/plugwire``.
+``~/.local/share/plugwire``. ``PLUGWIRE_DATABASE_URL`` moves the configuration and the
+job history into PostgreSQL (the folder still holds the key file and lock files).
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ import os
 from functools import cached_property
 from pathlib import Path
 
+from typing import Any
+
 from plugwire.core.base.secrets import Cipher, load_cipher
+from plugwire.core.storage.backend import ConfigStore, database_url
 from plugwire.core.storage.store import Store
 
 __all__ = ["HOME_ENV", "Home", "default_home_path", "get_home"]
@@ -28,11 +32,31 @@ def default_home_path() -> Path:
 
 
 class Home:
-    """One data folder: its store and its cipher."""
+    """One data folder: its store (embedded, or PostgreSQL when a database URL is
+    configured), its job history and its cipher."""
 
-    def __init__(self, path: Path | str | None = None):
+    def __init__(self, path: Path | str | None = None, *, database: str | None = None):
         self.path = Path(path) if path is not None else default_home_path()
-        self.store = Store(self.path)
+        self.database_url = database if database is not None else database_url()
+        self.store: ConfigStore
+        if self.database_url:
+            from plugwire.core.storage.pgstore import PgStore
+
+            self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.store = PgStore(self.database_url)
+        else:
+            self.store = Store(self.path)
+
+    def jobs(self, *, synchronous: str = "FULL") -> Any:
+        """Return a new job store of this home: SQLite in the folder, or PostgreSQL.
+        (Both offer the methods of :class:`plugwire.core.storage.jobs.JobStore`.)"""
+        if self.database_url:
+            from plugwire.core.storage.pgjobs import PgJobStore
+
+            return PgJobStore(self.database_url)
+        from plugwire.core.storage.jobs import JobStore
+
+        return JobStore(self.path, synchronous=synchronous)
 
     @cached_property
     def cipher(self) -> Cipher:

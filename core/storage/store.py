@@ -5,8 +5,9 @@ no locking and writes in place, so this layer adds what it lacks: a file lock he
 for each transaction (several processes writing at once lose nothing), and an
 atomic write (temporary file, fsync, rename) so a crash never leaves half a file.
 
-Records are JSON documents addressed by ``(table, key)``. Nothing above this module
-knows TinyDB exists, so a larger backend can replace it behind the same methods.
+Records are JSON documents addressed by ``(table, key)``. Nothing above the storage
+room knows TinyDB exists: :class:`plugwire.core.storage.backend.ConfigStore` is the
+seam, and the PostgreSQL store implements the same methods.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from filelock import FileLock, Timeout
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
-from plugwire.core.base.errors import AlreadyExistsError, NotFoundError, StorageError
+from plugwire.core.base.errors import AlreadyExistsError, StorageError
+from plugwire.core.storage.backend import ConfigStore, lock_file_name
 
 __all__ = ["Store", "StoreWatch", "Transaction"]
 
@@ -137,7 +139,7 @@ def _strip(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class Store:
+class Store(ConfigStore):
     """The embedded store in ``folder`` (created 0700 if missing)."""
 
     FILE = "plugwire.json"
@@ -153,6 +155,7 @@ class Store:
                 fix="set PLUGWIRE_HOME to a folder you can write",
             ) from None
         self.path = self.folder / self.FILE
+        self._lock_timeout = lock_timeout
         self._file_lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
         self._thread_lock = threading.RLock()
         self._active: Transaction | None = None
@@ -185,50 +188,31 @@ class Store:
                 self._active = None
                 self._file_lock.release()
 
-    # Single-operation conveniences, each its own transaction.
-    def get(self, table: str, key: str) -> dict[str, Any] | None:
-        """Return the record or None."""
-        with self.transaction() as tx:
-            return tx.get(table, key)
+    @contextmanager
+    def lock(self, name: str, *, timeout: float | None = None) -> Iterator[None]:
+        """Hold the named lock across threads and processes: a lock file in the data
+        folder's ``locks/``. Raises ``StorageError`` when it stays held past ``timeout``
+        seconds (None: the store's lock timeout)."""
+        folder = self.folder / "locks"
+        folder.mkdir(exist_ok=True, mode=0o700)
+        lock = FileLock(str(folder / lock_file_name(name)), timeout=self._lock_timeout if timeout is None else timeout,
+                        thread_local=False)
+        try:  # one lock file descriptor per call: threads exclude each other too
+            lock.acquire()
+        except Timeout:
+            raise StorageError(
+                f"The lock {name!r} stayed held by another process.",
+                field="PLUGWIRE_HOME",
+                fix="wait for the other plugwire process to finish, then try again",
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
-    def require(self, table: str, key: str, what: str) -> dict[str, Any]:
-        """Return the record or raise ``NotFoundError`` naming ``what``."""
-        rec = self.get(table, key)
-        if rec is None:
-            raise NotFoundError(
-                f"No {what} named {key!r}.", field="name", fix=f"list them with `plugwire {table} list`"
-            )
-        return rec
-
-    def all(self, table: str) -> dict[str, dict[str, Any]]:
-        """Return every record of ``table`` by key."""
-        with self.transaction() as tx:
-            return tx.all(table)
-
-    def put(self, table: str, key: str, record: dict[str, Any]) -> None:
-        """Insert or replace a record."""
-        with self.transaction() as tx:
-            tx.put(table, key, record)
-
-    def insert(self, table: str, key: str, record: dict[str, Any]) -> None:
-        """Insert a new record; raises ``AlreadyExistsError`` when the key is taken."""
-        with self.transaction() as tx:
-            tx.insert(table, key, record)
-
-    def delete(self, table: str, key: str) -> bool:
-        """Delete a record; returns whether it existed."""
-        with self.transaction() as tx:
-            return tx.delete(table, key)
-
-    def update(self, table: str, key: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None]) -> None:
-        """Read-modify-write one record atomically: ``change(old)`` returns the new
-        record, or None to delete it."""
-        with self.transaction() as tx:
-            new = change(tx.get(table, key))
-            if new is None:
-                tx.delete(table, key)
-            else:
-                tx.put(table, key, new)
+    def watch(self, refresh_seconds: float = 0.25) -> "StoreWatch":
+        """Return a :class:`StoreWatch` of the store file."""
+        return StoreWatch(self.path, refresh_seconds)
 
 
 class StoreWatch:
