@@ -19,7 +19,9 @@ from typing import Any, Callable, Protocol
 
 from plugwire.core.base.errors import NotFoundError, UserInputError
 
-__all__ = ["DATABASE_URL_ENV", "ConfigStore", "RecordTransaction", "StoreWatcher", "database_url", "lock_file_name"]
+__all__ = [
+    "DATABASE_URL_ENV", "ConfigStore", "Held", "RecordTransaction", "StoreWatcher", "database_url", "lock_file_name",
+]
 
 DATABASE_URL_ENV = "PLUGWIRE_DATABASE_URL"
 
@@ -62,6 +64,17 @@ class StoreWatcher(Protocol):
     def forget(self) -> None: ...
 
 
+class Held(Protocol):
+    """A lock held until released or until its holder dies (process killed, database
+    connection lost): what elects one scheduler among several servers."""
+
+    def alive(self) -> bool:
+        """Return whether the lock is still held (a lost database connection lost it)."""
+
+    def release(self) -> None:
+        """Let the lock go (harmless when it is gone already)."""
+
+
 class ConfigStore(ABC):
     """Records (JSON documents by ``(table, key)``), read and written in transactions
     that exclude every other writer, in any process; named cross-process locks; a
@@ -77,6 +90,11 @@ class ConfigStore(ABC):
     def lock(self, name: str, *, timeout: float | None = None) -> AbstractContextManager[None]:
         """Hold the lock ``name`` across threads, processes and (with a database)
         machines; raises ``StorageError`` after ``timeout`` seconds."""
+
+    @abstractmethod
+    def try_hold(self, name: str) -> Held | None:
+        """Take the lock ``name`` without waiting and keep it until released or until
+        this process dies; None when another holder has it."""
 
     @abstractmethod
     def watch(self, refresh_seconds: float = 0.25) -> StoreWatcher:

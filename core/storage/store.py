@@ -210,9 +210,35 @@ class Store(ConfigStore):
         finally:
             lock.release()
 
+    def try_hold(self, name: str) -> "_HeldFile | None":
+        """Take the lock file of ``name`` without waiting; None when another process holds it.
+        The operating system lets it go when this process dies."""
+        folder = self.folder / "locks"
+        folder.mkdir(exist_ok=True, mode=0o700)
+        lock = FileLock(str(folder / lock_file_name(name)), timeout=0, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout:
+            return None
+        return _HeldFile(lock)
+
     def watch(self, refresh_seconds: float = 0.25) -> "StoreWatch":
         """Return a :class:`StoreWatch` of the store file."""
         return StoreWatch(self.path, refresh_seconds)
+
+
+class _HeldFile:
+    """A lock file held by this process (see :meth:`Store.try_hold`)."""
+
+    def __init__(self, lock: FileLock):
+        self._lock = lock
+
+    def alive(self) -> bool:
+        return self._lock.is_locked
+
+    def release(self) -> None:
+        if self._lock.is_locked:
+            self._lock.release(force=True)
 
 
 class StoreWatch:
