@@ -39,6 +39,7 @@ def _add_optional_groups() -> None:
         ("plugwire.core.cli.knowledge", None),
         ("plugwire.core.cli.actions", None),
         ("plugwire.core.cli.recipes", None),
+        ("plugwire.core.cli.worker", None),
     ):
         try:
             mod = importlib.import_module(module)

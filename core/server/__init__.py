@@ -2,8 +2,10 @@
 schedules, the polls and the jobs, hosts the OAuth2 callback and offers a small JSON API.
 
 :func:`create_app` builds the application around a :class:`ServerState`; its
-lifespan starts the worker, the scheduler and the poller after resuming whatever the last run
-left pending. :func:`serve` runs it on uvicorn, one process per data folder.
+lifespan starts the worker (or the dispatcher to Celery workers) after resuming whatever
+the last run left pending, and takes part in the election of the one server that runs
+the scheduler, the poller and the job sweep. :func:`serve` runs it on uvicorn: one
+process per data folder with the embedded store, any number with PostgreSQL.
 """
 
 from __future__ import annotations
@@ -57,9 +59,12 @@ def create_app(state: ServerState, *, background: bool = True, bind_host: str = 
         await state.jobs.astart()
         if background:
             pending = state.jobs.recover()
+            # The recipes (and with them every trigger plugin) are loaded before the
+            # server accepts connections, so the first webhooks do not wait for imports.
+            for _ in state.started_recipes():
+                pass
             state.worker.start(pending)
-            state.scheduler.start()
-            state.poller.start()
+            state.leadership.start()
         # Everything loaded so far (modules, plugins, templates, configuration) lives
         # as long as the server: moved out of the collector's sight, it is no longer
         # walked by every full collection (measured: 40% less collector time under a
@@ -70,8 +75,7 @@ def create_app(state: ServerState, *, background: bool = True, bind_host: str = 
             yield
         finally:
             if background:
-                await state.poller.stop()
-                await state.scheduler.stop()
+                await state.leadership.stop()
                 await state.worker.stop()
             await state.runner.aclose()
             state.jobs.close()
@@ -100,9 +104,13 @@ def serve(
     import uvicorn
     from filelock import FileLock, Timeout
 
+    # With the embedded store a second server on the folder is refused: jobs found
+    # running at start-up are taken to be the last server's. With a database, servers
+    # share it (a job is interrupted only when its worker's heartbeat stopped).
     lock = FileLock(str(Path(home.path) / "server.lock"), timeout=0)
     try:
-        lock.acquire()
+        if not home.database_url:
+            lock.acquire()
     except Timeout:
         raise StorageError(
             f"Another plugwire server is already running on the data folder {home.path}.",
@@ -119,7 +127,8 @@ def serve(
         http = "httptools" if _has("httptools") else "h11"
         uvicorn.run(app, host=host, port=port, loop=loop, http=http, log_level=log_level, access_log=False)
     finally:
-        lock.release()
+        if lock.is_locked:
+            lock.release()
 
 
 def _has(module: str) -> bool:

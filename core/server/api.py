@@ -157,6 +157,12 @@ async def oauth_callback(request: Request) -> Response:
     return _page("Connected", f"{name}: {summary['message']}. You can close this window.", 200)
 
 
+def server_status(state, request, body) -> Any:
+    """This server: its network policy, its job counts, whether it leads (runs the
+    schedules, polls and sweep) and who runs its jobs."""
+    return state.describe()
+
+
 async def health(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
@@ -174,6 +180,7 @@ routes = [
     Route("/api/recipes/{name}", _api(get_recipe), methods=["GET"]),
     Route("/api/recipes/{name}/start", _api(start_recipe), methods=["POST"]),
     Route("/api/recipes/{name}/stop", _api(stop_recipe), methods=["POST"]),
+    Route("/api/status", _api(server_status), methods=["GET"]),
     Route("/api/jobs", _api(list_jobs), methods=["GET"]),
     Route("/api/jobs/{id}", _api(get_job), methods=["GET"]),
     Route("/oauth/callback", oauth_callback),

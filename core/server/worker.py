@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from plugwire.core.base.errors import PlugwireError
 from plugwire.core.base.jsontext import dumps_json
+from plugwire.core.server.periodic import Periodic
 from plugwire.core.storage.jobs import FreshJob
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class Worker:
         )
 
 
-class Scheduler:
+class Scheduler(Periodic):
     """Fires the events of started recipes whose trigger runs on a clock.
 
     A slot's event has the id ``recipe@started_at#due``: a restart that fires the same
@@ -133,33 +134,16 @@ class Scheduler:
     except the first event of a recipe started while the server was down.
     """
 
+    task_name = "plugwire-scheduler"
+
     def __init__(self, state: "SharedState", worker: Worker, *, tick_seconds: float = 0.25):
+        super().__init__(tick_seconds)
         self.state = state
         self.worker = worker
-        self.tick_seconds = tick_seconds
         self._due: dict[tuple[str, str], datetime | None] = {}
-        self._task: asyncio.Task | None = None
 
-    def start(self) -> None:
-        """Start firing schedules. The recipes (and with them every trigger plugin)
-        are loaded here, before the server accepts connections, so that the first
-        webhooks do not wait for plugins to be imported."""
-        for _ in self.state.started_recipes():
-            pass
-        self._task = asyncio.create_task(self._loop(), name="plugwire-scheduler")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.tick(datetime.now(timezone.utc))
-            except Exception:
-                log.exception("the scheduler tick failed")
-            await asyncio.sleep(self.tick_seconds)
+    async def round(self) -> None:
+        await self.tick(datetime.now(timezone.utc))
 
     async def tick(self, now: datetime) -> None:
         """Fire every event due at ``now``."""

@@ -256,6 +256,12 @@ class JobStore:
 
         return self._write_sync(op)
 
+    def interrupt_orphans(self, stale_seconds: float = 15.0) -> int:
+        """Mark the running jobs of dead workers as interrupted; returns how many. The
+        embedded store has one server per folder, whose running jobs are its own and
+        alive (a crash's are marked by :meth:`recover` at the next start): none."""
+        return 0
+
     # -- reading ----------------------------------------------------------------------
     def get(self, job_id: str) -> dict[str, Any]:
         """Return the job with its event and steps; raises ``NotFoundError``."""
