@@ -197,7 +197,11 @@ class Connections:
         Raises ``UserInputError`` for bad input, ``AlreadyExistsError`` for a taken name.
         """
         conn = self.build(data)
-        self.home.store.insert(TABLE, conn.name, self._record(conn))
+        with self.home.store.transaction() as tx:
+            tx.insert(TABLE, conn.name, self._record(conn))
+            # A token saved under this name after its last connection was removed (a
+            # refresh that finished late) belongs to no one: a new connection starts without.
+            tx.delete(TOKENS, conn.name)
         return conn
 
     def get(self, name: str) -> Connection:
@@ -221,24 +225,27 @@ class Connections:
         (``headers.X-Old``). Returns the updated connection. Raises
         ``UserInputError`` (also for an ``unset`` key that is not there) or ``NotFoundError``.
         """
-        current = self.get(name)
-        merged = current.options.model_dump(mode="python")
-        changes = dict(changes)
-        settings_changes = changes.pop("settings", None) or {}
-        merged.update(changes)
-        if merged.get("auth_type") != current.auth_type:
-            settings = settings_changes  # another auth type: its own fields only
-        else:
-            settings = _merge_settings(current.settings.model_dump(mode="python"), settings_changes)
-        for dotted in unset:
-            _unset(settings, dotted)
-        merged["settings"] = settings
-        updated = self.build(_plain(merged), created_at=current.created_at)
+        # One transaction reads, merges, validates and writes: an edit made meanwhile by
+        # another process is kept, and a connection removed meanwhile is not recreated.
         with self.home.store.transaction() as tx:
+            current = self.get(name)
+            merged = current.options.model_dump(mode="python")
+            changes = dict(changes)
+            settings_changes = changes.pop("settings", None) or {}
+            merged.update(changes)
+            if merged.get("auth_type") != current.auth_type:
+                settings = settings_changes  # another auth type: its own fields only
+            else:
+                settings = _merge_settings(current.settings.model_dump(mode="python"), settings_changes)
+            for dotted in unset:
+                _unset(settings, dotted)
+            merged["settings"] = settings
+            updated = self.build(_plain(merged), created_at=current.created_at)
             if updated.name != name:
                 tx.insert(TABLE, updated.name, self._record(updated))
                 tx.delete(TABLE, name)
                 tok = tx.get(TOKENS, name)
+                tx.delete(TOKENS, updated.name)  # an orphan under the new name is not inherited
                 if tok is not None:
                     tx.put(TOKENS, updated.name, tok)
                     tx.delete(TOKENS, name)
