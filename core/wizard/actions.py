@@ -88,7 +88,7 @@ def _trimmed(response: ReceivedResponse | None) -> ReceivedResponse | None:
 
 
 class Actions:
-    """Create, read and remove actions in one data folder."""
+    """Create, read, change and remove actions in one data folder."""
 
     def __init__(self, home: Home):
         self.home = home
@@ -112,9 +112,43 @@ class Actions:
         return action
 
     def save(self, action: Action) -> Action:
-        """Insert or replace the action named ``action.name``; returns it (updated_at set)."""
+        """Replace the saved action named ``action.name``; returns it (updated_at set).
+
+        Raises ``NotFoundError`` when there is none: an action removed meanwhile is not
+        brought back by a save (only :meth:`create` makes one)."""
         action = action.model_copy(update={"updated_at": now_iso()})
-        self.home.store.put(TABLE, action.name, self._record(action))
+        with self.home.store.transaction() as tx:
+            self.get(action.name)
+            tx.put(TABLE, action.name, self._record(action))
+        return action
+
+    def edit(self, name: str, changes: dict[str, Any], *, unset: list[str] | tuple[str, ...] = ()) -> Action:
+        """Apply ``changes`` (fields of :class:`Action`; ``headers`` and ``query`` are
+        merged name by name) to the saved action ``name``; ``unset`` names headers or
+        query parameters to drop (``headers.X-Old``, ``query.page``). Returns the action.
+
+        The current action is read, changed, validated and written in one transaction,
+        so an edit made meanwhile by another process is kept and an action removed
+        meanwhile stays removed. Raises ``NotFoundError``, or ``UserInputError`` naming
+        the field (nothing is written); renaming is refused (recipes name their actions).
+        """
+        with self.home.store.transaction() as tx:
+            data = self.get(name).model_dump(mode="json")
+            for key, value in changes.items():
+                if key not in Action.model_fields:
+                    raise UserInputError(f"{key} is not a field of an action.", field=key,
+                                         fix="see the fields with `plugwire actions show NAME --json`")
+                data[key] = {**data[key], **value} if key in ("headers", "query") and isinstance(value, dict) else value
+            for dotted in unset:
+                part, _, key = dotted.partition(".")
+                if part not in ("headers", "query") or key not in data[part]:
+                    raise UserInputError(f"{dotted} is not set, so it cannot be removed.", field=dotted,
+                                         fix=f"name a header or query parameter it has (see `plugwire actions show {name}`)")
+                del data[part][key]
+            if data["name"] != name:
+                raise UserInputError("An action cannot be renamed.", field="name", fix="create a new action under the new name")
+            action = build_action({**data, "updated_at": now_iso()})
+            tx.put(TABLE, name, self._record(action))
         return action
 
     def get(self, name: str) -> Action:
