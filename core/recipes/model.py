@@ -246,21 +246,29 @@ class Recipes:
     def create(self, data: dict[str, Any]) -> Recipe:
         """Validate and save a new (stopped) recipe; returns it. Raises
         ``UserInputError`` or ``AlreadyExistsError``."""
-        recipe = self.validate({**data, "status": "stopped", "started_at": None})
-        self.home.store.insert(TABLE, recipe.name, self._record(recipe))
+        with self.home.store.transaction() as tx:  # its actions are checked as they are when it is written
+            recipe = self.validate({**data, "status": "stopped", "started_at": None})
+            tx.insert(TABLE, recipe.name, self._record(recipe))
+            # It starts afresh: no poll cursor or status of an earlier recipe of its name.
+            tx.delete(POLL_CURSORS, recipe.name)
+            tx.delete(POLL_STATUS, recipe.name)
         return recipe
 
     def update(self, name: str, data: dict[str, Any]) -> Recipe:
         """Replace the ``description``, ``trigger`` and/or ``steps`` of the recipe
         ``name`` with those in ``data``, validated and every pill checked; its status,
         webhook token and creation time stay. Returns the recipe. Raises
-        ``NotFoundError`` or ``UserInputError`` (naming the step and field)."""
-        current = self.get(name)
-        merged = current.model_dump(mode="python", exclude={"steps"})
-        merged["steps"] = [s.model_dump(mode="python", exclude_unset=True) for s in current.steps]
-        merged.update({k: v for k, v in data.items() if k in ("description", "trigger", "steps")})
-        recipe = self.validate({**merged, "name": name, "updated_at": now_iso()})
-        self.home.store.put(TABLE, name, self._record(recipe))
+        ``NotFoundError`` (also when it was removed meanwhile) or ``UserInputError``
+        (naming the step and field; nothing is written)."""
+        # Read, merge, check and write in one transaction: a start, stop or update made
+        # meanwhile by another process is kept, and a removed recipe is not recreated.
+        with self.home.store.transaction() as tx:
+            current = self.get(name)
+            merged = current.model_dump(mode="python", exclude={"steps"})
+            merged["steps"] = [s.model_dump(mode="python", exclude_unset=True) for s in current.steps]
+            merged.update({k: v for k, v in data.items() if k in ("description", "trigger", "steps")})
+            recipe = self.validate({**merged, "name": name, "updated_at": now_iso()})
+            tx.put(TABLE, name, self._record(recipe))
         return recipe
 
     def get(self, name: str) -> Recipe:
@@ -275,19 +283,29 @@ class Recipes:
         return [self._from_record(r) for _, r in sorted(self.home.store.all(TABLE).items())]
 
     def _set_status(self, name: str, status: str) -> Recipe:
-        recipe = self.get(name)
-        if status == "started":
-            self.validate(recipe)  # its actions may have changed since it was saved
-        recipe = recipe.model_copy(update={"status": status, "started_at": now_iso() if status == "started" else None, "updated_at": now_iso()})
-        self.home.store.put(TABLE, name, self._record(recipe))
+        with self.home.store.transaction() as tx:  # as in update: nothing made meanwhile is lost
+            recipe = self.get(name)
+            if status == "started":
+                self.validate(recipe)  # its actions may have changed since it was saved
+            recipe = recipe.model_copy(update={"status": status, "started_at": now_iso() if status == "started" else None, "updated_at": now_iso()})
+            tx.put(TABLE, name, self._record(recipe))
         return recipe
 
+    def is_saved(self, name: str, token: str | None = None) -> bool:
+        """Return whether the recipe ``name`` is saved and, given its webhook ``token``,
+        is still the same recipe (not one made anew under the name). Inside a
+        transaction, the answer holds until it ends."""
+        record = self.home.store.get(TABLE, name)
+        return record is not None and (token is None or record.get("token") == token)
+
     def start(self, name: str) -> Recipe:
-        """Start the recipe (its trigger delivers events from now on); returns it."""
+        """Start the recipe (its trigger delivers events from now on); returns it.
+        Raises ``NotFoundError``, or ``UserInputError`` when its steps no longer check."""
         return self._set_status(name, "started")
 
     def stop(self, name: str) -> Recipe:
-        """Stop the recipe (its webhook refuses events, its schedule pauses); returns it."""
+        """Stop the recipe (its webhook refuses events, its schedule pauses); returns it.
+        Raises ``NotFoundError``."""
         return self._set_status(name, "stopped")
 
     def remove(self, name: str) -> None:

@@ -83,6 +83,8 @@ class StorePollContext(PollContext):
 
     ``on_job(job_id)`` is told of every job created (the server hands it to its
     worker); ``cancelled`` set makes the next ``emit`` raise :class:`PollCancelled`.
+    Given the recipe's ``token``, the cursor is saved only while that recipe is: one
+    removed during the poll leaves no cursor for a new recipe of its name.
     """
 
     def __init__(
@@ -94,8 +96,10 @@ class StorePollContext(PollContext):
         make_client: Callable[[], httpx2.Client],
         cancelled: threading.Event | None = None,
         on_job: Callable[[str], None] | None = None,
+        token: str | None = None,
     ):
         self.recipe = recipe
+        self._token = token
         self.home = home
         self.jobs = jobs
         self.created: list[str] = []
@@ -121,7 +125,9 @@ class StorePollContext(PollContext):
         return record.get("cursor") if record else None
 
     def save_cursor(self, cursor: Any) -> None:
-        self.home.store.put(CURSOR_TABLE, self.recipe, {"cursor": cursor, "saved_at": now_iso()})
+        with self.home.store.transaction() as tx:
+            if self._token is None or Recipes(self.home).is_saved(self.recipe, self._token):
+                tx.put(CURSOR_TABLE, self.recipe, {"cursor": cursor, "saved_at": now_iso()})
 
     def emit(self, event: dict[str, Any], event_id: str) -> bool:
         if self._cancelled.is_set():
@@ -213,7 +219,7 @@ def poll_once(
         kind, config = recipe.trigger_type(), recipe.trigger_config()
         connection = kind.poll_connection(config)
         context = StorePollContext(home, jobs, recipe.name, make_client=_make_client(home, connection, policy),
-                                   cancelled=cancelled, on_job=on_job)
+                                   cancelled=cancelled, on_job=on_job, token=recipe.token)
         kind.poll(config, context)
     except PollCancelled:
         report.cancelled = True
@@ -227,7 +233,7 @@ def poll_once(
             context.close()
         try:
             if not report.cancelled:
-                _record(home, report)
+                _record(home, report, recipe.token)
         finally:
             lock.release()
     if report.error:
@@ -235,7 +241,7 @@ def poll_once(
     return report
 
 
-def _record(home: "Home", report: PollReport) -> None:
+def _record(home: "Home", report: PollReport, token: str) -> None:
     at = now_iso()
 
     def change(old: dict[str, Any] | None) -> dict[str, Any]:
@@ -249,7 +255,10 @@ def _record(home: "Home", report: PollReport) -> None:
             "last_success": at if report.ok else old.get("last_success"),
         }
 
-    home.store.update(STATUS_TABLE, report.recipe, change)
+    with home.store.transaction() as tx:
+        # A recipe removed during the poll keeps no status (a new one of its name starts afresh).
+        if Recipes(home).is_saved(report.recipe, token):
+            tx.put(STATUS_TABLE, report.recipe, change(tx.get(STATUS_TABLE, report.recipe)))
 
 
 def poll_due(home: Home, jobs: JobStore, *, policy: NetworkPolicy, force: bool = False) -> dict[str, PollReport | str]:
