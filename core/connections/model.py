@@ -8,8 +8,10 @@ model, seals secrets before they reach the store, and masks them when shown.
 from __future__ import annotations
 
 import json
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar, Iterator
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
@@ -122,7 +124,14 @@ def _now() -> str:
 
 
 class StoredTokens(TokenStore):
-    """The tokens of one connection in the store, sealed."""
+    """The tokens of one connection in the store, sealed, and the lock they are
+    renewed under: the store's lock ``tokens:<connection>`` (a lock file in the data
+    folder, or a PostgreSQL advisory lock), which every process shares."""
+
+    # Threads of one process queue here first, so that one of them at a time waits
+    # on the store's lock (which may hold a database session while it waits).
+    _process_locks: ClassVar[dict[tuple[str, str], threading.Lock]] = {}
+    _process_locks_guard: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, home: Home, connection: str):
         self._home = home
@@ -135,11 +144,31 @@ class StoredTokens(TokenStore):
         return json.loads(unseal(rec["token"], self._home.cipher))
 
     def save(self, token: dict[str, Any]) -> None:
+        """Replace the token, in one transaction that checks the connection is still
+        there. Raises ``NotFoundError`` (and stores nothing) when it was removed or
+        renamed meanwhile."""
         sealed = seal(SecretStr(json.dumps(dict(token))), self._home.cipher)
-        self._home.store.put(TOKENS, self._name, {"token": sealed, "saved_at": _now()})
+        with self._home.store.transaction() as tx:
+            if tx.get(TABLE, self._name) is None:
+                raise NotFoundError(
+                    f"Connection {self._name!r} was removed or renamed, so its new token was not stored.",
+                    field="connection",
+                    fix="list the connections with `plugwire connections list`",
+                )
+            tx.put(TOKENS, self._name, {"token": sealed, "saved_at": _now()})
 
     def clear(self) -> None:
         self._home.store.delete(TOKENS, self._name)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the connection's renewal lock: first among this process's threads,
+        then the store's lock across processes. Raises ``StorageError`` when the
+        store's lock stays held past its timeout."""
+        with self._process_locks_guard:
+            local = self._process_locks.setdefault((str(self._home.path), self._name), threading.Lock())
+        with local, self._home.store.lock(f"tokens:{self._name}"):
+            yield
 
 
 class Connections:

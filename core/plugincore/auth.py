@@ -9,10 +9,13 @@ tokens receives a :class:`TokenStore` bound to its connection.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, AsyncIterator, ClassVar, Protocol
 
+import anyio
 import httpx2
 from pydantic import BaseModel, ValidationError
 
@@ -28,7 +31,15 @@ __all__ = [
 
 
 class TokenStore(Protocol):
-    """Where an auth type keeps the tokens of one connection (encrypted at rest)."""
+    """Where an auth type keeps the tokens of one connection (encrypted at rest), and
+    the lock under which the connection's token is renewed.
+
+    Renew under :meth:`lock` (or :meth:`lock_async`): load the token again there, use
+    it if another client renewed it meanwhile, and otherwise renew and :meth:`save`
+    before letting go, so that a connection renews once however many clients,
+    threads and processes use it. A store written before ``lock`` existed still
+    works: plugwire's OAuth2 types then lock within the process only.
+    """
 
     def load(self) -> dict[str, Any] | None:
         """Return the stored token dict, or None when there is none."""
@@ -39,12 +50,39 @@ class TokenStore(Protocol):
     def clear(self) -> None:
         """Forget the stored token."""
 
+    def lock(self) -> AbstractContextManager[None]:
+        """Return a context manager holding the connection's renewal lock: across
+        threads, and across processes (and machines, with a database) for a stored
+        connection. Not reentrant. Entering raises ``PlugwireError`` when the lock
+        stays held too long."""
 
-class MemoryTokenStore:
-    """A TokenStore in memory, for connections that are not saved (tests, one-offs)."""
+    def lock_async(self) -> AbstractAsyncContextManager[None]:
+        """Return an async context manager holding the same lock as :meth:`lock`,
+        waited for in a worker thread so that the event loop runs on meanwhile.
+        Subclasses get this from :meth:`lock`."""
+        return _held_in_thread(self.lock())
+
+
+@asynccontextmanager
+async def _held_in_thread(lock: AbstractContextManager[None]) -> AsyncIterator[None]:
+    # A limiter of its own: waiting threads must not take the default limiter's
+    # tokens, which the holder needs to load and save the token.
+    await anyio.to_thread.run_sync(lock.__enter__, limiter=anyio.CapacityLimiter(1))
+    try:
+        yield
+    finally:
+        # Shielded: a cancelled task still lets the lock go.
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(lock.__exit__, None, None, None, limiter=anyio.CapacityLimiter(1))
+
+
+class MemoryTokenStore(TokenStore):
+    """A TokenStore in memory, for connections that are not saved (tests, one-offs);
+    its lock is a lock of this process, the only one that sees the token."""
 
     def __init__(self, token: dict[str, Any] | None = None):
         self._token = dict(token) if token else None
+        self._lock = threading.Lock()
 
     def load(self) -> dict[str, Any] | None:
         return dict(self._token) if self._token else None
@@ -54,6 +92,9 @@ class MemoryTokenStore:
 
     def clear(self) -> None:
         self._token = None
+
+    def lock(self) -> AbstractContextManager[None]:
+        return self._lock
 
 
 @dataclass
