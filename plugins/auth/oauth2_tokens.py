@@ -5,6 +5,9 @@ The token endpoint is reached through authlib's httpx2 clients with the connecti
 TLS context, route and timeout. :class:`BearerTokenAuth` follows authlib's httpx
 client design: renew when the token is expired (with a leeway) or after a 401, under
 a lock so that concurrent requests renew once, then hand the new token to the store.
+The lock is the token store's, which spans processes: a connection renews once
+however many clients, threads and processes use it, which a provider that rotates
+refresh tokens (each one good once) needs.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import shlex
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, contextmanager, nullcontext
 from typing import Any, AsyncGenerator, Callable, Generator, Iterator
 
 import anyio
@@ -189,8 +192,8 @@ def _redact(text: str, secrets: list[str]) -> str:
     return text
 
 
-# One lock per connection for every sync client of this process, so that separate
-# clients of one connection renew once too (the store is re-read under the lock).
+# For a token store without a lock of its own (written before TokenStore.lock): one
+# lock per connection for every sync client of this process, as before.
 _SYNC_LOCKS: dict[str, threading.Lock] = {}
 _SYNC_LOCKS_GUARD = threading.Lock()
 
@@ -204,13 +207,15 @@ class BearerTokenAuth(httpx2.Auth):
     """Sends ``Authorization: Bearer <access token>`` and keeps the token fresh.
 
     The token is renewed before it expires (``leeway`` seconds early) and at most once
-    after a 401, under a lock: a ``threading.Lock`` (shared by the connection's sync
-    clients) in :meth:`sync_auth_flow`, an ``anyio.Lock`` in :meth:`async_auth_flow`
-    (anyio, as authlib's async client does, so trio works as well as asyncio). Under
-    the lock the store is read again, so a token renewed meanwhile by another client
-    is used rather than renewed twice. ``grant_for(token)`` says how to renew (it
-    raises ``AuthorizationRequired`` when renewal is impossible); new tokens go to
-    ``store``.
+    after a 401, under the store's renewal lock (``store.lock()``, which spans threads
+    and processes; in :meth:`async_auth_flow` ``store.lock_async()``, waited for off
+    the event loop, after an ``anyio.Lock`` that queues the tasks of one client). Under
+    the lock the store is read again, so a token renewed meanwhile by another client,
+    thread or process is used rather than renewed twice; a new token is saved before
+    the lock is let go. A store without ``lock`` gets this process's lock of the
+    connection (sync) and the client's ``anyio.Lock`` (async) only. ``grant_for(token)``
+    says how to renew (it raises ``AuthorizationRequired`` when renewal is
+    impossible); new tokens go to ``store``.
     """
 
     requires_request_body = True  # a request retried after a 401 must be sent again
@@ -229,8 +234,15 @@ class BearerTokenAuth(httpx2.Auth):
         self._grant_for = grant_for
         self._leeway = leeway
         self._token = token
-        self._lock = _sync_lock(endpoint.context.connection_name)
         self._async_lock = anyio.Lock()
+
+    def _renewal_lock(self) -> AbstractContextManager[Any]:
+        lock = getattr(self._store, "lock", None)
+        return lock() if lock is not None else _sync_lock(self.endpoint.context.connection_name)
+
+    def _renewal_lock_async(self) -> AbstractAsyncContextManager[Any]:
+        lock_async = getattr(self._store, "lock_async", None)
+        return lock_async() if lock_async is not None else nullcontext()
 
     # -- the I/O-free parts shared by both flows ---------------------------------------
     def _expiring(self, token: dict[str, Any] | None) -> bool:
@@ -250,21 +262,36 @@ class BearerTokenAuth(httpx2.Auth):
         _, headers, _ = add_bearer_token(token["access_token"], str(request.url), {}, None)
         request.headers["Authorization"] = headers["Authorization"]
 
-    def _settle(self, stored: dict[str, Any] | None, used: dict[str, Any] | None) -> dict[str, Any] | None:
-        """Return a token to use without renewing: the stored one when it is fresh and
-        not the one that just failed (``used``), else None."""
-        if stored is None or self._expiring(stored):
+    def _settle(self, found: dict[str, Any] | None, used: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Return ``found`` (the stored token, or the client's own) when it can be used
+        without renewing: fresh, and not the one that just failed (``used``); else None."""
+        if found is None or self._expiring(found):
             return None
-        if used is not None and stored.get("access_token") == used.get("access_token"):
+        if used is not None and found.get("access_token") == used.get("access_token"):
             return None
-        return stored
+        return found
 
-    def _after_refused(self, exc: AuthorizationRequired, stored: dict[str, Any] | None, tried: dict[str, Any] | None) -> dict[str, Any]:
-        # Another process may have renewed (and rotated the refresh token) just before us.
-        fresh = self._settle(stored, tried)
-        if fresh is None:
-            raise exc
-        return fresh
+    def _renewal(self, used: dict[str, Any] | None) -> Generator[tuple[str, Any], Any, dict[str, Any]]:
+        """The renewal under the lock, without I/O, for both flows: it yields the steps
+        ``("load", None)``, ``("fetch", base)`` and ``("save", token)``, gets back what
+        each returned (a refused fetch returns its ``AuthorizationRequired``), and
+        returns the token to use. Raises ``AuthorizationRequired`` when the token
+        cannot be renewed."""
+        stored = yield "load", None
+        token = self._settle(stored, used)
+        if token is None:
+            base = stored or self._token
+            token = yield "fetch", base
+            if isinstance(token, AuthorizationRequired):
+                # Without a lock across processes, another process may have renewed
+                # (and rotated the refresh token) just before us.
+                refused, token = token, self._settle((yield "load", None), base)
+                if token is None:
+                    raise refused
+            else:
+                yield "save", token
+        self._token = token
+        return token
 
     def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
         """Sign ``request`` with the current token, without renewing (no I/O here:
@@ -284,24 +311,26 @@ class BearerTokenAuth(httpx2.Auth):
 
     # -- sync ---------------------------------------------------------------------------
     def _renew_sync(self, used: dict[str, Any] | None) -> dict[str, Any]:
-        with self._lock:
-            current = self._token
-            if used is None and current is not None and not self._expiring(current):
-                return current  # renewed by another thread while we waited
-            stored = self._store.load()
-            fresh = self._settle(stored, used)
-            if fresh is not None:
-                self._token = fresh
-                return fresh
-            base = stored or current
+        with self._renewal_lock():
+            if self._settle(self._token, used) is not None:
+                return self._token  # renewed by another thread of this client while we waited
+            steps = self._renewal(used)
             try:
-                token = self.endpoint.fetch(self._grant_for(base), base)
-            except AuthorizationRequired as exc:
-                token = self._after_refused(exc, self._store.load(), base)
-            else:
-                self._store.save(token)
-            self._token = token
-            return token
+                step = next(steps)
+                while True:
+                    step = steps.send(self._step_sync(*step))
+            except StopIteration as done:
+                return done.value
+
+    def _step_sync(self, step: str, value: Any) -> Any:
+        if step == "load":
+            return self._store.load()
+        if step == "save":
+            return self._store.save(value)
+        try:
+            return self.endpoint.fetch(self._grant_for(value), value)
+        except AuthorizationRequired as exc:
+            return exc
 
     def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
         """The flow of sync clients: renew if expiring, send, renew once after a 401 and
@@ -320,24 +349,27 @@ class BearerTokenAuth(httpx2.Auth):
     # -- async --------------------------------------------------------------------------
     async def _renew_async(self, used: dict[str, Any] | None) -> dict[str, Any]:
         async with self._async_lock:
-            current = self._token
-            if used is None and current is not None and not self._expiring(current):
-                return current
-            # The store is a file: read and write it off the event loop.
-            stored = await anyio.to_thread.run_sync(self._store.load)
-            fresh = self._settle(stored, used)
-            if fresh is not None:
-                self._token = fresh
-                return fresh
-            base = stored or current
-            try:
-                token = await self.endpoint.fetch_async(self._grant_for(base), base)
-            except AuthorizationRequired as exc:
-                token = self._after_refused(exc, await anyio.to_thread.run_sync(self._store.load), base)
-            else:
-                await anyio.to_thread.run_sync(self._store.save, token)
-            self._token = token
-            return token
+            if self._settle(self._token, used) is not None:
+                return self._token  # renewed by another task of this client while we waited
+            async with self._renewal_lock_async():
+                steps = self._renewal(used)
+                try:
+                    step = next(steps)
+                    while True:
+                        step = steps.send(await self._step_async(*step))
+                except StopIteration as done:
+                    return done.value
+
+    async def _step_async(self, step: str, value: Any) -> Any:
+        # The store is a file or a database: read and write it off the event loop.
+        if step == "load":
+            return await anyio.to_thread.run_sync(self._store.load)
+        if step == "save":
+            return await anyio.to_thread.run_sync(self._store.save, value)
+        try:
+            return await self.endpoint.fetch_async(self._grant_for(value), value)
+        except AuthorizationRequired as exc:
+            return exc
 
     async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         """The flow of async clients; the same steps and errors as :meth:`sync_auth_flow`."""
