@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from pgutil import make_pg_database, pg_url  # noqa: F401  (the fixture)
-from plugwire.core.base.errors import AlreadyExistsError, StorageError
+from plugwire.core.base.errors import AlreadyExistsError, StorageError, UserInputError
 from plugwire.core.connections.model import Connections
 from plugwire.core.storage.home import Home
 from plugwire.core.storage.pg import MIGRATIONS, SCHEMA_VERSION, advisory_key, migrate, redact
@@ -80,6 +80,17 @@ def test_records_transactions_and_a_failed_transaction_writes_nothing(store):
     assert store.get("things", "after") == {"v": 4} and store.version() == before + 1
     store.all("things")  # reading writes nothing
     assert store.version() == before + 1
+
+
+def test_a_nul_character_is_refused_naming_the_field_and_nothing_is_written(store):
+    # jsonb cannot hold U+0000; the user gets the field, not a driver traceback.
+    store.put("actions", "a", {"headers": {"X": "ok"}})
+    with pytest.raises(UserInputError) as caught:
+        store.put("actions", "a", {"headers": {"X": "a\x00b"}})
+    assert caught.value.field == "headers.X" and "NUL" in str(caught.value)
+    assert store.get("actions", "a") == {"headers": {"X": "ok"}}
+    store.put("actions", "b", {"text": "a literal \\u0000 is only text"})  # not a NUL: kept
+    assert store.get("actions", "b") == {"text": "a literal \\u0000 is only text"}
 
 
 def test_all_keeps_the_order_records_were_first_written_in(store):

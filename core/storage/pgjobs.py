@@ -137,6 +137,10 @@ class _Intake:
                 try:
                     results = await self.store._arun(_insert_flow([row for row, _ in batch]))
                 except BaseException as exc:
+                    if isinstance(exc, StorageError):
+                        # The database is out of reach (no connection within the pool's
+                        # timeout): what queued meanwhile would only wait as long again.
+                        batch, self._queue = batch + self._queue, []
                     self._fail(batch, exc)
                     if not isinstance(exc, Exception):
                         raise

@@ -18,7 +18,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from plugwire.core.base.errors import AlreadyExistsError, StorageError
+from plugwire.core.base.errors import AlreadyExistsError, StorageError, UserInputError
 from plugwire.core.storage.backend import DATABASE_URL_ENV, ConfigStore
 from plugwire.core.storage.pg import Link, advisory_key, driver, redact, translated
 
@@ -81,7 +81,33 @@ class PgTransaction:
 def _jsonb(record: dict[str, Any]) -> Any:
     from psycopg.types.json import Jsonb  # the driver is optional; PgStore checked it is there
 
+    where = _nul_at(record, "")
+    if where is not None:  # jsonb refuses it; the embedded store would have kept it
+        raise UserInputError(
+            f"{where or 'A value'} holds the NUL character (\\u0000), which PostgreSQL cannot store.",
+            field=where or None, fix="remove the NUL character from that value",
+        )
     return Jsonb(record)
+
+
+def _nul_at(value: Any, path: str) -> str | None:
+    """Return the dotted path of the first string (key or value) holding a NUL character, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            inner = f"{path}.{k}" if path else str(k)
+            if "\x00" in str(k):
+                return inner
+            found = _nul_at(v, inner)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _nul_at(v, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 class PgStore(ConfigStore):
