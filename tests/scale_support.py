@@ -173,6 +173,10 @@ class TcpRelay:
         """Drop every connection and refuse new ones (the port closes)."""
         self._open.clear()
         if self._listener is not None:
+            try:  # wakes the accept() blocked on it (a close alone would leave it listening)
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._listener.close()
         with self._lock:
             socks, self._socks = list(self._socks), set()

@@ -136,16 +136,36 @@ class WorkerRuntime:
         self.recipes = Recipes(self.home)
         self.runner = Runner(self.home, policy=NetworkPolicy(enabled=network_policy))
         self.loop = asyncio.new_event_loop()
+        self._unrecorded: list[tuple[str, str, str, str | None, float]] = []
         self.loop.run_until_complete(self.jobs.astart())  # its heartbeat says this worker is alive
 
     def run(self, job_ids: list[str]) -> int:
         """Claim the jobs still pending among ``job_ids``, run them, record them; returns how many ran."""
+        self._record_unrecorded()
         jobs = self.jobs.claim_many(job_ids)
         if not jobs:
             return 0
-        results = self.loop.run_until_complete(asyncio.gather(*(self._run_one(job) for job in jobs)))
-        self.jobs.finish_many(results)
+        results = self.loop.run_until_complete(self._run_all(jobs))
+        self._unrecorded.extend(results)
+        self._record_unrecorded(attempts=5)
         return len(results)
+
+    async def _run_all(self, jobs: list[dict[str, Any]]) -> list[tuple[str, str, str, str | None, float]]:
+        return list(await asyncio.gather(*(self._run_one(job) for job in jobs)))
+
+    def _record_unrecorded(self, attempts: int = 1) -> None:
+        """Record the outcomes not recorded yet (the database was away): retried here and
+        before the next batch, so a job that ran is never left 'running' by a live worker."""
+        for attempt in range(attempts):
+            if not self._unrecorded:
+                return
+            try:
+                self.jobs.finish_many(self._unrecorded)
+            except Exception as exc:
+                log.warning("recording %d job outcome(s) failed (%s); retrying", len(self._unrecorded), exc)
+                time.sleep(min(0.2 * 2 ** attempt, 3.0))
+            else:
+                self._unrecorded = []
 
     async def _run_one(self, job: dict[str, Any]) -> tuple[str, str, str, str | None, float]:
         t0 = time.perf_counter()

@@ -14,6 +14,7 @@ locks, keyed by a 64-bit hash of the name, on a connection held while the lock i
 from __future__ import annotations
 
 import threading
+import weakref
 import time
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -262,16 +263,53 @@ class _HeldSession:
 
 
 class PgWatch:
-    """Tells whether any process wrote to a :class:`PgStore` since the last look, reading
-    its change counter at most every ``refresh_seconds``."""
-
-    _UNSEEN = -1
+    """Tells whether any process wrote to a :class:`PgStore` since the last look. A
+    thread of its own reads the change counter every ``refresh_seconds``, so that
+    :meth:`changed` never waits for the database: a server asks on every webhook, and a
+    database that is away must not hold up its event loop (the cached records serve
+    meanwhile). The thread ends when the watch is dropped."""
 
     def __init__(self, store: PgStore, refresh_seconds: float = 0.25):
         self._store = store
         self._refresh_seconds = refresh_seconds
-        self._seen = self._UNSEEN
-        self._next_look = 0.0
+        self._latest: int | None = None  # the counter as the thread last read it
+        self._seen: int | None = None
+        self._forced = True
+        self._thread: threading.Thread | None = None
+
+    def changed(self) -> bool:
+        """Return True on the first look, after :meth:`forget`, and when the counter
+        moved since the last True."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=_watch_loop, args=(weakref.ref(self),), name="plugwire-pg-watch",
+                                            daemon=True)
+            self._thread.start()
+        latest = self._latest
+        if self._forced:
+            self._forced, self._seen = False, latest
+            return True
+        if latest is not None and latest != self._seen:
+            self._seen = latest
+            return True
+        return False
+
+    def forget(self) -> None:
+        """Make the next :meth:`changed` say True (after a change this process made)."""
+        self._forced = True
+
+
+def _watch_loop(ref: "weakref.ref[PgWatch]") -> None:
+    while True:
+        watch = ref()
+        if watch is None:
+            return
+        store, pause = watch._store, watch._refresh_seconds
+        try:
+            watch._latest = store.version()
+        except Exception:  # the database is away: the last reading stands
+            pass
+        del watch
+        time.sleep(pause)
 
     def changed(self) -> bool:
         """Return True when the counter moved (or on the first look) since the last True;
