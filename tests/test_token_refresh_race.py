@@ -24,6 +24,7 @@ import httpx2
 import pytest
 
 from oauth_provider import OAuthProvider
+from pgutil import make_pg_database, require_postgres
 from plugwire.core.base.errors import NotFoundError
 from plugwire.core.connections.model import Connections, StoredTokens
 from plugwire.core.http.client import client_for
@@ -72,9 +73,8 @@ def store_home(request, tmp_path) -> Iterator[Home]:
     if request.param == "embedded":
         yield Home(tmp_path / "plugwire-home")
         return
-    pgutil = pytest.importorskip("pgutil")
-    pgutil.require_postgres()
-    with pgutil.make_pg_database() as url:
+    require_postgres()
+    with make_pg_database() as url:
         home = Home(tmp_path / "plugwire-home", database=url)
         yield home
         home.store.close()
