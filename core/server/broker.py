@@ -125,6 +125,8 @@ class WorkerRuntime:
             cls._current, cls._pid = cls(network_policy=cls.network_policy), os.getpid()
         return cls._current
 
+    concurrency = 16  # jobs of one batch run at the same time
+
     def __init__(self, *, network_policy: bool = True, home: Any = None):
         from plugwire.core.http.netpolicy import NetworkPolicy
         from plugwire.core.recipes.model import Recipes
@@ -151,7 +153,15 @@ class WorkerRuntime:
         return len(results)
 
     async def _run_all(self, jobs: list[dict[str, Any]]) -> list[tuple[str, str, str, str | None, float]]:
-        return list(await asyncio.gather(*(self._run_one(job) for job in jobs)))
+        # At most ``concurrency`` at once, as the in-process worker: more would open
+        # connections beyond the HTTP clients' keep-alive pools, one per job.
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def gated(job: dict[str, Any]) -> tuple[str, str, str, str | None, float]:
+            async with gate:
+                return await self._run_one(job)
+
+        return list(await asyncio.gather(*(gated(job) for job in jobs)))
 
     def _record_unrecorded(self, attempts: int = 1) -> None:
         """Record the outcomes not recorded yet (the database was away): retried here and

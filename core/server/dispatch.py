@@ -14,6 +14,7 @@ import asyncio
 import collections
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from plugwire.core.server.broker import TASK, queue_name
@@ -33,10 +34,11 @@ class Dispatcher:
     from a thread of its own. Offers the in-process worker's ``notify``/``start``/``stop``,
     so the webhook route, the scheduler and the poller hand jobs over the same way."""
 
-    def __init__(self, state: "SharedState", app: Any, *, batch: int = 64):
+    def __init__(self, state: "SharedState", app: Any, *, batch: int = 64, linger: float = 0.05):
         self.state = state
         self.app = app
         self.batch = batch
+        self.linger = linger  # seconds a short batch waits for more (each message costs the workers a claim)
         self.queue = queue_name()
         self.published = 0
         self._ids: collections.deque[str] = collections.deque()
@@ -71,9 +73,15 @@ class Dispatcher:
             self.app.send_task(TASK, args=[job_ids[i:i + self.batch]], queue=self.queue)
 
     def _drain(self) -> None:
+        busy = False
         while True:
             self._wake.wait(0.5)
             self._wake.clear()
+            # Under load (the last round found several jobs), a short batch waits a
+            # moment for more; a lone job, at a quiet time, goes at once.
+            if busy and 0 < len(self._ids) < self.batch and not self._stopping.is_set():
+                time.sleep(self.linger)
+            busy = len(self._ids) > 1
             while self._ids:
                 ids: list[str] = []
                 while self._ids and len(ids) < self.batch:
