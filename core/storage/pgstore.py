@@ -123,6 +123,7 @@ class PgStore(ConfigStore):
         self._link = Link(url)
         self._lock_timeout = lock_timeout
         self._local = threading.local()
+        self._spare_sessions: dict[str, Any] = {}  # try_hold sessions that lost, kept for the next try
 
     def __repr__(self) -> str:
         return f"PgStore({redact(self.url)!r})"
@@ -205,9 +206,11 @@ class PgStore(ConfigStore):
         until :meth:`_HeldSession.release`; None when another session holds it. The lock
         goes with the session: when this process dies or loses the connection."""
         key = advisory_key(f"lock:{name}")
-        # Keepalives and a TCP timeout make a dead network show as a dead session within seconds.
-        conn = self._link.connect(keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3,
-                                  tcp_user_timeout=10_000)
+        conn = self._spare_sessions.pop(name, None)
+        if conn is None or conn.closed:
+            # Keepalives and a TCP timeout make a dead network show as a dead session within seconds.
+            conn = self._link.connect(keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3,
+                                      tcp_user_timeout=10_000)
         try:
             with translated(self.url, f"trying the lock {name!r}"):
                 got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
@@ -215,7 +218,9 @@ class PgStore(ConfigStore):
             conn.close()
             raise
         if not got:
-            conn.close()
+            # Kept for the next try: a server that is not the leader tries every second,
+            # and a new session each time would cost PostgreSQL a backend process each.
+            self._spare_sessions[name] = conn
             return None
         return _HeldSession(conn, key)
 
@@ -230,6 +235,9 @@ class PgStore(ConfigStore):
 
     def close(self) -> None:
         """Let this store's connections go (it opens them again when used)."""
+        spare, self._spare_sessions = list(self._spare_sessions.values()), {}
+        for conn in spare:
+            conn.close()
         self._link.close()
 
 
