@@ -264,6 +264,7 @@ def poll_until(home: Home, name: str, removed) -> dict[str, Any]:
 def run(where: dict[str, Any], barrier, results, index: int, work: str, args: tuple) -> None:
     """Open the data folder, warm up, wait at ``barrier``, run ``work(home, *args)``
     and put ``(index, result)`` (or ``(index, {"error": traceback})``) on ``results``."""
+    home = None
     try:
         home = Home(where["path"], database=where["database"])
         home.cipher, home.store.all("connections"), auth_types.names(), triggers.names()
@@ -272,3 +273,6 @@ def run(where: dict[str, Any], barrier, results, index: int, work: str, args: tu
     except BaseException:
         barrier.abort()  # the others stop waiting for this one
         results.put((index, {"error": traceback.format_exc()}))
+    finally:
+        if home is not None:
+            home.store.close()

@@ -19,11 +19,13 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
 import race_workers
+from pgutil import pg_url  # noqa: F401  (the fixture, for race_home)
 from plugwire.core.base.errors import NotFoundError, UserInputError
 from plugwire.core.connections.model import Connections
 from plugwire.core.recipes.model import POLL_CURSORS, POLL_STATUS, Recipes
@@ -34,15 +36,26 @@ from plugwire.core.wizard.actions import Actions, build_action
 RACE_TIMEOUT = 60  # seconds for a whole race; each takes a few
 
 
-@pytest.fixture(params=["embedded"])
-def race_home(request, tmp_path) -> dict[str, Any]:
-    """Where the racing processes keep their state: ``{"path", "database"}`` for
-    ``Home(path, database=database)`` (None: the embedded store in the folder)."""
-    return {"path": str(tmp_path / "shared-home"), "database": None}
+class RaceHome:
+    """The shared data folder: ``where`` tells each racing process how to open it
+    (``Home(path, database=database)``), ``home`` is the test's own."""
+
+    def __init__(self, path: Path, database: str | None):
+        self.where = {"path": str(path), "database": database}
+        self.home = Home(path, database=database)
 
 
-def _home(where: dict[str, Any]) -> Home:
-    return Home(where["path"], database=where["database"])
+@pytest.fixture(params=["embedded", "postgresql"])
+def race_home(request, tmp_path) -> Iterator[RaceHome]:
+    """The data folder the racing processes share, with its configuration in each
+    backend in turn: the embedded store in the folder, or a fresh PostgreSQL database
+    (``pg_url``: skipped without a server, unless CI=true)."""
+    database = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    shared = RaceHome(tmp_path / "shared-home", database)
+    try:
+        yield shared
+    finally:
+        shared.home.store.close()
 
 
 def race(where: dict[str, Any], *workers: tuple[str, tuple]) -> list[dict[str, Any]]:
@@ -92,8 +105,7 @@ def _create(home: Home, kind: str, names: list[str]) -> None:
                                   "steps": [{"action": "ping"}]})
 
 
-KINDS = ["connections", "actions", "recipes"]
-TABLES = {"connections": "connections", "actions": "actions", "recipes": "recipes"}
+KINDS = ["connections", "actions", "recipes"]  # each also the name of its table in the store
 
 
 # -- edits of different fields ---------------------------------------------------------------------
@@ -102,10 +114,10 @@ def test_edits_of_different_fields_all_survive(race_home, kind):
     """Four processes each edit their own field of one record 20 times (for a recipe,
     one of them starts and stops it): every field ends with its last value, and no
     worker ever found its previous edit gone."""
-    home = _home(race_home)
+    home = race_home.home
     _create(home, kind, ["shared"])
     fields = list(race_workers.FIELDS[kind])
-    results = race(race_home, *[("edit_own_field", (kind, "shared", f, 20)) for f in fields])
+    results = race(race_home.where, *[("edit_own_field", (kind, "shared", f, 20)) for f in fields])
     assert [r["lost"] for r in results] == [0] * len(fields), f"edits lost (per field {fields})"
     record = race_workers.get(home, kind, "shared")
     for field, result in zip(fields, results):
@@ -119,17 +131,17 @@ def test_records_removed_while_edited_stay_removed(race_home, kind):
     """Two processes remove 30 records one by one while three others keep editing the
     next one still there (an action also read and saved whole; a recipe also started
     and stopped): none comes back, and the edits of removed ones ended in NotFoundError."""
-    home = _home(race_home)
+    home = race_home.home
     names = [f"r{k:02d}" for k in range(30)]
     _create(home, kind, names)
     done = multiprocessing.get_context("spawn").Value("i", 0)
     results = race(
-        race_home,
+        race_home.where,
         ("remove_in_turn", (kind, names[0::2], done)),
         ("remove_in_turn", (kind, names[1::2], done)),
         *[("edit_until_removed", (kind, names, 2, done, use_save)) for use_save in (False, True, False)],
     )
-    left = sorted(set(names) & set(home.store.all(TABLES[kind])))
+    left = sorted(set(names) & set(home.store.all(kind)))
     assert left == [], f"removed {kind} came back"
     editors = results[2:]
     assert [e["found_after"] for e in editors] == [[], [], []]
@@ -142,14 +154,14 @@ def test_renames_racing_with_edits_keep_one_connection_with_every_edit_and_its_t
     """One process renames a connection back and forth 20 times while three others
     edit their own field under whichever name it has: one connection is left, under
     the name the renames end on, with every last edit and the tokens it started with."""
-    home = _home(race_home)
+    home = race_home.home
     names = ("ren-a", "ren-b")
     _create(home, "connections", [names[0]])
     service = Connections(home)
     service.tokens(names[0]).save({"access_token": "kept", "token_type": "Bearer"})
     fields = ["timeout", "description", "header"]
     results = race(
-        race_home,
+        race_home.where,
         ("rename_back_and_forth", (names, 20)),
         *[("edit_while_renamed", (names, f, 20)) for f in fields],
     )
@@ -166,11 +178,11 @@ def test_renames_racing_with_edits_keep_one_connection_with_every_edit_and_its_t
 def test_a_token_saved_after_its_connection_was_removed_is_not_inherited(race_home):
     """Token saves of two connections race with their removal, one save ending after
     it: a new connection of either name, created or renamed into it, has no token."""
-    home = _home(race_home)
+    home = race_home.home
     _create(home, "connections", ["tok-1", "tok-2", "fresh"])
     removed = multiprocessing.get_context("spawn").Event()
     race(
-        race_home,
+        race_home.where,
         ("save_tokens_until", ("tok-1", removed)),
         ("save_tokens_until", ("tok-2", removed)),
         ("remove_after", ("connections", ["tok-1", "tok-2"], removed, 0.05)),
@@ -187,13 +199,13 @@ def test_a_poll_that_outlives_its_recipe_leaves_nothing_for_a_new_one(race_home,
     removes it, one poll ending after the removal: no cursor or status is left, and
     a new recipe of that name starts afresh."""
     register_plugin(race_workers.TickPlugin(), name="race-tick")
-    home = _home(race_home)
+    home = race_home.home
     recipes = Recipes(home)
     recipes.create({"name": "polled", "trigger": {"type": "race_tick", "config": {}}})
     recipes.start("polled")
     removed = multiprocessing.get_context("spawn").Event()
     results = race(
-        race_home,
+        race_home.where,
         ("poll_until", ("polled", removed)),
         ("remove_after", ("recipes", ["polled"], removed, 0.1)),
     )
@@ -214,18 +226,18 @@ REFUSED_EDITS = {
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_an_edit_refused_by_validation_names_the_field_and_writes_nothing(race_home, kind):
-    home = _home(race_home)
+    home = race_home.home
     _create(home, kind, ["shared"])
-    before = home.store.all(TABLES[kind])
+    before = home.store.all(kind)
     changes, field = REFUSED_EDITS[kind]
     with pytest.raises(UserInputError) as info:
         race_workers.edit(home, kind, "shared", changes)
     assert info.value.field == field and info.value.fix
-    assert home.store.all(TABLES[kind]) == before
+    assert home.store.all(kind) == before
 
 
 def test_action_edits_merge_headers_and_query_and_refuse_what_is_not_an_edit(race_home):
-    home = _home(race_home)
+    home = race_home.home
     _create(home, "actions", ["a"])
     actions = Actions(home)
     actions.edit("a", {"headers": {"X-One": "1"}, "query": {"page": "1"}})
