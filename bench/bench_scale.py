@@ -34,7 +34,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench_webhook import BODY, free_port, wait_up, wrk
+from bench_webhook import BARE, BODY, free_port, wait_up, wrk
 
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 CLI = [sys.executable, "-c", "from plugwire.core.cli import main; main()"]
@@ -189,27 +189,44 @@ def _stop(*procs: subprocess.Popen) -> None:
 
 
 # -- part 1: intake ------------------------------------------------------------------------
+def _bare() -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", BARE, str(port)])
+    wait_up(port)
+    return proc, port
+
+
 def intake(arm: str, seconds: int, connections: int) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="plugwire-bench-"))
-    database = _database() if arm != "embedded" else None
+    database = _database() if arm.startswith("pg") else None
     try:
-        token = _setup(folder, database, None)
+        token = "bare" if arm.startswith("bare") else _setup(folder, database, None)
         env = _env(folder, database)
-        servers = [_serve(env, 0) for _ in range(2 if arm == "pg x2" else 1)]
+        start = _bare if arm.startswith("bare") else lambda: _serve(env, 0)
+        servers = [start() for _ in range(2 if arm.endswith("x2") else 1)]
         meter = CpuMeter([p.pid for p, _ in servers], ("postgres",) if database else ())
+        parts = {"servers": CpuMeter([p.pid for p, _ in servers])}
+        if database:
+            parts["postgres"] = CpuMeter([], ("postgres",))
         split = max(1, connections // len(servers))
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(len(servers)) as pool:  # one wrk per server, at the same time
-            results = list(pool.map(lambda s: wrk(f"http://127.0.0.1:{s[1]}/hooks/{token}", seconds, split), servers))
+        # One wrk per server, at the same time, with two load threads in all (as many as
+        # against one server: more would take the cores from the servers).
+        threads = max(1, 2 // len(servers))
+        with ThreadPoolExecutor(len(servers)) as pool:
+            results = list(pool.map(lambda s: wrk(f"http://127.0.0.1:{s[1]}/hooks/{token}", seconds, split, threads), servers))
         cpu = meter.spent()
+        spent = {name: m.spent() for name, m in parts.items()}
         _stop(*(p for p, _ in servers))
         accepted = sum(total - non2xx for _, total, non2xx in results)
-        stored = sum(_counts(folder, database).values())
+        stored = accepted if arm.startswith("bare") else sum(_counts(folder, database).values())
         if stored < accepted:
             print(f"  !! {arm}: {accepted} accepted but {stored} stored", flush=True)
-        return {"rate": sum(r for r, _, _ in results) * accepted / max(1, sum(t for _, t, _ in results)),
-                "cpu_ms_per_job": cpu * 1000 / max(1, accepted)}
+        out = {"rate": sum(r for r, _, _ in results) * accepted / max(1, sum(t for _, t, _ in results)),
+               "cpu_ms_per_job": cpu * 1000 / max(1, accepted)}
+        out.update({f"{name}_ms": v * 1000 / max(1, accepted) for name, v in spent.items()})
+        return out
     finally:
         if database:
             _drop(database)
@@ -274,6 +291,10 @@ def steps(arm: str, n: int, api_url: str, redis_url: str) -> dict[str, float]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _split(row: dict[str, float]) -> str:
+    return ", ".join(f"{k[:-3]} {v:.3f}" for k, v in row.items() if k.endswith("_ms"))
+
+
 def _median(rows: list[dict[str, float]], key: str) -> float:
     return statistics.median(r[key] for r in rows)
 
@@ -290,19 +311,22 @@ def main() -> None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
 
     if args.part in ("intake", "both"):
-        arms = ("embedded", "pg x1", "pg x2")
+        # The bare handler (read the body, answer 202) in one and in two processes is the
+        # machine's own cost of a second process, for comparison with PostgreSQL's.
+        arms = ("bare x1", "bare x2", "embedded", "pg x1", "pg x2")
         results: dict[str, list[dict[str, float]]] = {a: [] for a in arms}
         for r in range(args.rounds):
             for arm in arms:
                 results[arm].append(intake(arm, args.seconds, args.connections))
                 print(f"round {r + 1} intake {arm}: {results[arm][-1]['rate']:,.0f} jobs/s, "
-                      f"{results[arm][-1]['cpu_ms_per_job']:.3f} ms CPU/job", flush=True)
-        base_rate, base_cpu = _median(results["embedded"], "rate"), _median(results["pg x1"], "cpu_ms_per_job")
-        print("\nIntake (webhook -> committed job), medians:")
-        print(f"{'arm':<10} {'jobs/s':>10} {'vs embedded':>12} {'CPU ms/job':>11} {'vs pg x1':>9}")
+                      f"{results[arm][-1]['cpu_ms_per_job']:.3f} ms CPU/job ({_split(results[arm][-1])})", flush=True)
+        base_rate = _median(results["embedded"], "rate")
+        print("\nIntake (webhook -> committed job), medians; 'vs x1': CPU per job against the same arm in one process:")
+        print(f"{'arm':<10} {'jobs/s':>10} {'vs embedded':>12} {'CPU ms/job':>11} {'vs x1':>7}")
         for arm in arms:
             rate, cpu = _median(results[arm], "rate"), _median(results[arm], "cpu_ms_per_job")
-            print(f"{arm:<10} {rate:>10,.0f} {rate / base_rate:>11.2f}x {cpu:>11.3f} {cpu / base_cpu:>8.2f}x")
+            one = results.get(arm.replace("x2", "x1"), results[arm])
+            print(f"{arm:<10} {rate:>10,.0f} {rate / base_rate:>11.2f}x {cpu:>11.3f} {cpu / _median(one, 'cpu_ms_per_job'):>6.2f}x")
 
     if args.part in ("steps", "both"):
         api_port, redis_port = free_port(), free_port()
@@ -318,9 +342,8 @@ def main() -> None:
                 for arm in arms:
                     runs[arm].append(steps(arm, args.jobs, f"http://127.0.0.1:{api_port}", f"redis://127.0.0.1:{redis_port}/0"))
                     row = runs[arm][-1]
-                    split = ", ".join(f"{k[:-3]} {v:.3f}" for k, v in row.items() if k.endswith("_ms"))
                     print(f"round {r + 1} steps {arm}: {row['rate']:,.0f} steps/s, "
-                          f"{row['cpu_ms_per_step']:.3f} ms CPU/step ({split})", flush=True)
+                          f"{row['cpu_ms_per_step']:.3f} ms CPU/step ({_split(row)})", flush=True)
         finally:
             _stop(api, redis)
         base_cpu = _median(runs["in-process"], "cpu_ms_per_step")

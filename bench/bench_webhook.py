@@ -60,14 +60,14 @@ def wait_up(port: int, timeout: float = 15) -> None:
     raise RuntimeError(f"nothing listens on port {port}")
 
 
-def wrk(url: str, seconds: int, connections: int) -> tuple[float, int, int]:
-    """Return (requests/s, requests, non-2xx) from wrk."""
+def wrk(url: str, seconds: int, connections: int, threads: int = 2) -> tuple[float, int, int]:
+    """Return (requests/s, requests, non-2xx) from wrk (``threads`` load threads)."""
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     script.write_text(
         f'wrk.method = "POST"\nwrk.body = {json.dumps(BODY)}\nwrk.headers["Content-Type"] = "application/json"\n'
         'done = function(summary, latency, requests)\n  io.write(string.format("NON2XX %d\\n", summary.errors.status))\nend\n'
     )
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
                          capture_output=True, text=True, timeout=seconds + 30).stdout
     script.unlink()
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))

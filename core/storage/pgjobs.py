@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 2.0
 #: Rows per multi-row INSERT: a larger backlog goes in several batches.
 MAX_BATCH = 512
+#: Under load, a batch of fewer rows waits this long for more before it is committed.
+LINGER_BELOW, LINGER_SECONDS = 64, 0.002
 
 _INSERT = (
     "INSERT INTO plugwire_jobs (id, dedupe, recipe, status, received_at, event) "
@@ -133,21 +135,32 @@ class _Intake:
     async def _drain(self) -> None:
         try:
             while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                batch: list[tuple[Insert, asyncio.Future]] = []
                 try:
-                    results = await self.store._arun(_insert_flow([row for row, _ in batch]))
+                    # One connection for as long as writes keep coming: lending one per
+                    # batch cost a check round trip each, which small batches feel.
+                    async with self.store._link.aconnection() as conn:
+                        busy = False
+                        while self._queue:
+                            if busy and len(self._queue) < LINGER_BELOW:
+                                # Under load, a short batch waits a moment for more: each
+                                # commit costs the server and the database as much as tens of rows.
+                                await asyncio.sleep(LINGER_SECONDS)
+                            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                            busy = len(batch) > 1
+                            results = await arun_flow(conn, _insert_flow([row for row, _ in batch]))
+                            for (_, fut), result in zip(batch, results):
+                                if not fut.done():
+                                    fut.set_result(result)
+                            batch = []
                 except BaseException as exc:
-                    if isinstance(exc, StorageError):
-                        # The database is out of reach (no connection within the pool's
-                        # timeout): what queued meanwhile would only wait as long again.
+                    if isinstance(exc, (StorageError, driver()[0].Error)):
+                        # The database refused or is out of reach: what queued meanwhile
+                        # would only wait as long again.
                         batch, self._queue = batch + self._queue, []
                     self._fail(batch, exc)
                     if not isinstance(exc, Exception):
                         raise
-                else:
-                    for (_, fut), result in zip(batch, results):
-                        if not fut.done():
-                            fut.set_result(result)
         finally:
             self._task = None
             if self._queue:  # cancelled with writes still waiting
