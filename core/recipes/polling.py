@@ -7,18 +7,17 @@ the outcome in the store's ``poll_status`` table. A failing poll is logged,
 recorded there (the error, how many polls in a row failed) and tried again at the
 next interval.
 
-Two polls of one recipe never overlap across processes: each poll holds a lock file
-of its recipe in the data folder (a poll that finds it held is skipped).
+Two polls of one recipe never overlap across processes: each poll holds its recipe's
+lock (``ConfigStore.try_hold``: a lock file in the data folder, or a PostgreSQL
+advisory lock across machines); a poll that finds it held is skipped.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -168,12 +167,6 @@ def _make_client(home: "Home", connection: str | None, policy: NetworkPolicy) ->
     return make
 
 
-def _lock_path(home: "Home", recipe: str) -> Path:
-    folder = Path(home.path) / "poll-locks"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    return folder / (hashlib.sha256(recipe.encode()).hexdigest()[:24] + ".lock")
-
-
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, PlugwireError):
         return str(exc)
@@ -204,13 +197,11 @@ def poll_once(
     the store's ``poll_status`` table. Returns a :class:`PollReport`; never raises
     for what the trigger, the API or the network policy does (that is the report's
     ``error``), only for a broken data folder."""
-    from filelock import FileLock, Timeout
-
     report = PollReport(recipe=recipe.name)
-    lock = FileLock(str(_lock_path(home, recipe.name)), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
+    # Across processes and, with a database, machines: a lock file in the data folder,
+    # or a PostgreSQL advisory lock. A poll that finds it held is skipped.
+    lock = home.store.try_hold(f"poll:{recipe.name}")
+    if lock is None:
         report.skipped = True
         return report
     connection: str | None = None

@@ -3,7 +3,8 @@ each at its interval. One poll itself is :func:`plugwire.core.recipes.polling.po
 
 Two polls of one recipe never overlap: within a server the loop starts a recipe's
 poll only when its previous one has ended, and across processes each poll holds a
-lock file of its recipe in the data folder (a poll that finds it held is skipped).
+lock of its recipe in the store (a poll that finds it held is skipped). Only the
+leading server polls (:mod:`plugwire.core.server.leader`).
 """
 
 from __future__ import annotations
