@@ -8,7 +8,6 @@ Standard Webhooks ``webhook-id`` gets the same job back, not a second one.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Awaitable, Callable
 
@@ -80,7 +79,7 @@ def webhook_endpoint(state: "ServerState") -> Callable[[Request], Awaitable[Resp
         dedupe = f"{recipe.name}:{received.event_id}" if received.event_id else None
         try:
             job, created = await jobs.aadd_fresh(recipe.name, received.event, dedupe=dedupe)
-        except (StorageError, sqlite3.Error) as exc:  # not stored, so not acknowledged: the sender retries
+        except StorageError as exc:  # not stored, so not acknowledged: the sender retries
             log.error("webhook for recipe %r not stored: %s", recipe.name, exc)
             return JSONResponse({"error": f"{exc} The event was not accepted; send it again."}, status_code=503)
         job_id = job.id

@@ -121,6 +121,9 @@ class WriterProcess:
         for (_, fut), (value, error) in zip(batch, results):
             if fut.done():
                 continue
+            if isinstance(error, sqlite3.Error):  # the store's own failure, said as the server backend says it
+                error = StorageError(f"The job store refused the write: {error}.", field="jobs",
+                                     fix="check the data folder's disk and permissions, then retry")
             if error is not None:
                 fut.set_exception(error)
             else:
