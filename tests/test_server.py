@@ -326,6 +326,30 @@ def test_oauth2_callback_through_the_server(home, connections, live_server, monk
     assert token["access_token"] and token["access_token"] not in page.text
 
 
+def test_an_authorization_started_at_one_server_finishes_at_another(home, connections, live_server, monkeypatch):
+    # Two servers behind one public URL: the provider sends the user back to whichever
+    # the load balancer picks, so the pending authorization lives in the store, sealed.
+    from oauth_provider import OAuthProvider
+    from test_oauth2 import SECRET, add_oauth2, browse
+
+    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
+    provider = OAuthProvider()
+    provider.url = live_server(provider.app).url
+    with plugwire_server(home) as (_, other_url), plugwire_server(home, public_url=other_url) as (_, url):
+        provider.add_client("plugwire-app", SECRET, [f"{other_url}/oauth/callback"])
+        add_oauth2(connections, provider, register=False, redirect_uri="http://127.0.0.1:9/unused")
+        started = httpx2.post(f"{url}/api/connections/acme/authorize", headers={"Authorization": f"Bearer {API_TOKEN}"})
+        assert started.status_code == 201, started.text
+        assert "code_challenge=" in started.json()["authorize_url"]  # PKCE: there is a verifier to keep secret
+        raw = (home.path / "plugwire.json").read_text()
+        assert "oauth_pending" in raw and "code_verifier" not in raw  # kept, with its secret state sealed
+        page = browse(started.json()["authorize_url"])
+        assert page.status_code == 200 and "Connected" in page.text, page.text
+        again = browse(started.json()["authorize_url"])  # the same state a second time: taken once only
+        assert again.status_code == 400 and "unknown or expired" in again.text
+    assert connections.tokens("acme").load()["access_token"]
+
+
 def test_a_webhook_the_job_store_could_not_store_is_not_acknowledged(home):
     """When the job store's writer process is gone, the event is answered 503 (the
     sender retries) rather than 2xx, and the next event is stored by a new one."""

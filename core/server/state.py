@@ -7,9 +7,11 @@ from __future__ import annotations
 import time
 from typing import Any, Iterator
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from plugwire.core.base.errors import NotFoundError
+from plugwire.core.base.jsontext import dumps_json, loads_json
+from plugwire.core.base.secrets import seal, unseal
 from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.plugincore.auth import PendingAuthorization
 from plugwire.core.plugincore.triggers import TriggerType
@@ -18,7 +20,9 @@ from plugwire.core.recipes.runner import Runner
 from plugwire.core.storage.home import Home
 from plugwire.core.storage.jobs import JobStore
 
-__all__ = ["SharedState"]
+__all__ = ["PENDING_AUTH", "SharedState"]
+
+PENDING_AUTH = "oauth_pending"  # the store's table of authorizations waiting for their callback
 
 
 class SharedState:
@@ -43,7 +47,6 @@ class SharedState:
         self.jobs: JobStore = home.jobs(synchronous=synchronous)
         self.recipes = Recipes(home)
         self.runner = Runner(home, policy=self.policy)
-        self.pending_auth: dict[str, tuple[str, PendingAuthorization, float]] = {}
         self._watch = home.store.watch()
         self._by_name: dict[str, tuple[Recipe, BaseModel | None, TriggerType | None]] = {}
         self._by_token: dict[str, str] = {}
@@ -97,19 +100,35 @@ class SharedState:
             if recipe.status == "started" and config is not None:
                 yield recipe, config
 
-    # -- OAuth2 authorizations started through this server --------------------------------
+    # -- OAuth2 authorizations started through a server ---------------------------------
+    # Kept in the store (the secret state sealed), not in this process: with several
+    # servers behind a load balancer, the callback may reach another one.
     def remember_authorization(self, connection: str, pending: PendingAuthorization) -> None:
-        """Keep ``pending`` (for ten minutes) until its callback arrives."""
-        now = time.monotonic()
-        self.pending_auth = {k: v for k, v in self.pending_auth.items() if v[2] > now}
-        self.pending_auth[pending.state] = (connection, pending, now + 600)
+        """Keep ``pending`` (for ten minutes) until its callback arrives, at any server."""
+        now = time.time()
+        record = {"connection": connection, "url": pending.url, "redirect_uri": pending.redirect_uri,
+                  "secret_state": seal(SecretStr(dumps_json(pending.secret_state)), self.home.cipher),
+                  "expires_at": now + 600}
+        with self.home.store.transaction() as tx:
+            for state, old in tx.all(PENDING_AUTH).items():
+                if old.get("expires_at", 0) < now:
+                    tx.delete(PENDING_AUTH, state)
+            tx.put(PENDING_AUTH, pending.state, record)
 
     def take_authorization(self, state: str) -> tuple[str, PendingAuthorization] | None:
-        """Return and forget the pending authorization with ``state``, or None."""
-        found = self.pending_auth.pop(state, None)
-        if found is None or found[2] < time.monotonic():
+        """Return and forget the pending authorization with ``state`` (once, whichever
+        server asks first), or None when there is none or it expired."""
+        if not state:
             return None
-        return found[0], found[1]
+        with self.home.store.transaction() as tx:
+            found = tx.get(PENDING_AUTH, state)
+            if found is not None:
+                tx.delete(PENDING_AUTH, state)
+        if found is None or found["expires_at"] < time.time():
+            return None
+        secret_state = loads_json(unseal(found["secret_state"], self.home.cipher))
+        return found["connection"], PendingAuthorization(url=found["url"], state=state,
+                                                         redirect_uri=found["redirect_uri"], secret_state=secret_state)
 
     def describe(self) -> dict[str, Any]:
         return {"network_policy": self.policy.enabled, "jobs": self.jobs.counts()}
