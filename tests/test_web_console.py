@@ -202,6 +202,6 @@ def test_oauth2_connect_redirects_to_the_provider_with_the_servers_callback(serv
     assert started.status_code == 303
     target = httpx2.URL(started.headers["location"])
     assert target.host == "auth.example.com" and target.params["audience"] == "api"
-    assert target.params["redirect_uri"] == f"{url}/oauth/callback" and target.params["state"] in state.pending_auth
+    assert target.params["redirect_uri"] == f"{url}/oauth/callback" and state.home.store.get("oauth_pending", target.params["state"])
     refused = browser.post("/console/connections/missing/connect")
     assert refused.status_code == 404
