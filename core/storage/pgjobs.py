@@ -74,8 +74,10 @@ _ORPHANS = (
 _PRUNE = "DELETE FROM plugwire_workers WHERE last_seen < now() - interval '1 day'"
 _PENDING = "SELECT id FROM plugwire_jobs WHERE status = 'pending' ORDER BY seq"
 _REPUBLISH = (
-    "WITH due AS (SELECT seq FROM plugwire_jobs WHERE status = 'pending' AND (published_at IS NULL "
-    "OR published_at < now() - make_interval(secs => %s::float8)) ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED) "
+    # A job never published counts from its arrival: one committed a moment ago is still
+    # on its way through the server's dispatcher, and a second message would be waste.
+    "WITH due AS (SELECT seq FROM plugwire_jobs WHERE status = 'pending' AND coalesce(published_at, "
+    "received_at::timestamptz) < now() - make_interval(secs => %s::float8) ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED) "
     # ANY(ARRAY(...)): a join with the CTE would be planned as a hash join over the whole history
     "UPDATE plugwire_jobs SET published_at = now() WHERE seq = ANY(ARRAY(SELECT seq FROM due)) RETURNING id, seq"
 )
@@ -365,8 +367,8 @@ class PgJobStore:
         return self._run(_statement("UPDATE plugwire_jobs SET published_at = now() WHERE id = ANY(%s)", (list(ids),)))
 
     def republish_due(self, older_than_seconds: float, limit: int) -> list[str]:
-        """Return up to ``limit`` pending jobs never published or published more than
-        ``older_than_seconds`` ago, oldest first, marking them published now in the same
+        """Return up to ``limit`` pending jobs published (or, never published, received)
+        more than ``older_than_seconds`` ago, oldest first, marking them published now in the same
         statement (two sweeps at once never return the same job)."""
         rows = self._run(_statement(_REPUBLISH, (float(older_than_seconds), int(limit))))
         return [r["id"] for r in sorted(rows, key=lambda r: r["seq"])]
