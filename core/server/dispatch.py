@@ -40,7 +40,6 @@ class Dispatcher:
         self.batch = batch
         self.linger = linger  # seconds a short batch waits for more (each message costs the workers a claim)
         self.queue = queue_name()
-        self.published = 0
         self._ids: collections.deque[str] = collections.deque()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -89,7 +88,6 @@ class Dispatcher:
                 try:
                     self.publish(ids)
                     self.state.jobs.mark_published(ids)
-                    self.published += len(ids)
                 except Exception as exc:  # broker or database down: the sweep publishes them later
                     log.warning("publishing %d job(s) failed (%s); the sweep will publish them again", len(ids), exc)
                     self._stopping.wait(1.0)

@@ -188,16 +188,20 @@ class Store(ConfigStore):
                 self._active = None
                 self._file_lock.release()
 
+    def _lock_file(self, name: str, timeout: float) -> FileLock:
+        """Return the (not yet taken) lock file of ``name`` in the data folder's ``locks/``;
+        a new file descriptor per call, so threads exclude each other too."""
+        folder = self.folder / "locks"
+        folder.mkdir(exist_ok=True, mode=0o700)
+        return FileLock(str(folder / lock_file_name(name)), timeout=timeout, thread_local=False)
+
     @contextmanager
     def lock(self, name: str, *, timeout: float | None = None) -> Iterator[None]:
         """Hold the named lock across threads and processes: a lock file in the data
         folder's ``locks/``. Raises ``StorageError`` when it stays held past ``timeout``
         seconds (None: the store's lock timeout)."""
-        folder = self.folder / "locks"
-        folder.mkdir(exist_ok=True, mode=0o700)
-        lock = FileLock(str(folder / lock_file_name(name)), timeout=self._lock_timeout if timeout is None else timeout,
-                        thread_local=False)
-        try:  # one lock file descriptor per call: threads exclude each other too
+        lock = self._lock_file(name, self._lock_timeout if timeout is None else timeout)
+        try:
             lock.acquire()
         except Timeout:
             raise StorageError(
@@ -213,9 +217,7 @@ class Store(ConfigStore):
     def try_hold(self, name: str) -> "_HeldFile | None":
         """Take the lock file of ``name`` without waiting; None when another process holds it.
         The operating system lets it go when this process dies."""
-        folder = self.folder / "locks"
-        folder.mkdir(exist_ok=True, mode=0o700)
-        lock = FileLock(str(folder / lock_file_name(name)), timeout=0, thread_local=False)
+        lock = self._lock_file(name, 0)
         try:
             lock.acquire()
         except Timeout:
