@@ -16,9 +16,24 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from plugwire.core.plugincore.manager import get_plugin_manager
 from plugwire.core.testing.server import ServerThread
+
+
+# The fuzzing campaign (tests marked ``fuzz``): bounded and derandomized in the suite so
+# that it stays fast and deterministic; bench/fuzz_long.py selects "long" for a real
+# campaign with fresh random examples.
+settings.register_profile(
+    "suite", max_examples=60, deadline=None, derandomize=True, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "long", max_examples=int(os.environ.get("PLUGWIRE_FUZZ_EXAMPLES", "5000")), deadline=None, derandomize=False, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile(os.environ.get("PLUGWIRE_FUZZ_PROFILE", "suite"))
 
 
 @pytest.fixture
