@@ -4,7 +4,6 @@ response body (JSON, XML, text or bytes) into data and pretty text."""
 from __future__ import annotations
 
 import base64
-import binascii
 import codecs
 import functools
 import json
@@ -17,7 +16,7 @@ from xml.etree import ElementTree
 import httpx2
 
 from plugwire.core.base.errors import UserInputError
-from plugwire.core.http.exchange import ReceivedResponse, RequestSpec, masked_headers
+from plugwire.core.http.exchange import ReceivedResponse, RequestSpec, decode_base64, masked_headers
 
 __all__ = ["canonical_name", "encode_body", "header_pairs", "parse_response", "pretty_xml", "xml_to_data"]
 
@@ -64,13 +63,17 @@ def encode_body(spec: RequestSpec) -> tuple[bytes | None, str | None, str | None
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else ("" if body is None else str(body))
         return text.encode("utf-8"), ctype, _short(text), []
     if fmt == "binary":
+        # A step's datapill may have filled in any JSON value: only text is base64.
         if isinstance(body, bytes):
             raw = body
-        else:
+        elif body is None or isinstance(body, str):
             try:
-                raw = base64.b64decode(body or "", validate=True)
-            except (binascii.Error, ValueError):
+                raw = decode_base64(body or "")
+            except ValueError:
                 raise UserInputError("body of a binary request must be base64 text.", field="body", fix="give --body-file PATH") from None
+        else:
+            raise UserInputError(f"body of a binary request is a {type(body).__name__}, not base64 text.", field="body",
+                                 fix="point the datapill at base64 text, or choose --body-format json")
         return raw, ctype, None, []
     raise UserInputError(f"Unknown body format {fmt!r}.", field="body_format", fix="use one of json, form, multipart, xml, text, binary")
 
