@@ -115,15 +115,15 @@ def test_new_from_curl_and_a_body_file(run_cli, api, evb, tmp_path):
 
 def test_mistakes_are_one_line_errors(run_cli, api, evb):
     code, _, err = run_cli("actions", "new", "--name", "x", "--method", "GET", "--yes")
-    assert code == 1 and "url is missing" in err
+    assert code == 2 and "url is missing" in err
     code, _, err = run_cli("actions", "new", "--name", "x", "--method", "GET", "--url", "/rest/api/2/project", "--yes")
-    assert code == 1 and "relative" in err
+    assert code == 2 and "relative" in err
     code, _, err = run_cli("actions", "new", "--method", "GET", "--url", f"{api.url}/xml/venues", "--yes")
-    assert code == 1 and "name is missing" in err
+    assert code == 2 and "name is missing" in err
     code, _, err = run_cli(*_new(api, "--body", "{oops", "--body-format", "json", "--yes"))
-    assert code == 1 and "not valid JSON" in err
+    assert code == 2 and "not valid JSON" in err
     code, _, err = run_cli(*_new(api, "--set", "novalue", "--yes"))
-    assert code == 1 and "PATH=VALUE" in err
+    assert code == 2 and "PATH=VALUE" in err
     code, _, err = run_cli("actions", "new", "--name", "y", "--connection", "nope", "--method", "GET", "--url", f"{api.url}/xml/venues", "--yes")
     assert code == 1 and "No connection named 'nope'" in err
 

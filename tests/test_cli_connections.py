@@ -122,7 +122,7 @@ def test_secret_sources_env_file_and_stdin(cli, home, tmp_path, monkeypatch):
 def test_secrets_are_refused_on_the_command_line_and_bad_sources_named(cli, home, args, field, monkeypatch):
     monkeypatch.delenv("NOT_SET_ANYWHERE_42", raising=False)
     r = cli("connections", "add", "c", *args)
-    assert r.code == 1
+    assert r.code == 2
     assert field in r.err
     assert PW not in r.text
     assert not home.store.path.exists() or "c" not in json.dumps(home.store.all("connections"))
@@ -152,7 +152,7 @@ def test_edit_keeps_untouched_secrets(cli, home, api_server, monkeypatch):
     assert renamed.json["name"] == "api2"
     assert Connections(home).get("api2").settings.headers["X-Two"].get_secret_value() == KEY2
     nothing = cli("connections", "edit", "api2")
-    assert nothing.code == 1 and "Nothing to change" in nothing.err
+    assert nothing.code == 2 and "Nothing to change" in nothing.err
     for r in (edited, ok, renamed):
         assert not any(s in r.text for s in PLANTED)
 
@@ -166,9 +166,9 @@ def test_edit_unset_removes_one_header_and_names_a_missing_one(cli, home, monkey
     assert r.code == 0, r.err
     assert list(Connections(home).get("two").settings.headers) == ["X-Api-Key"]
     missing = cli("connections", "edit", "two", "--unset", "headers.X-Gone")
-    assert missing.code == 1 and "settings.headers.X-Gone" in missing.err
+    assert missing.code == 2 and "settings.headers.X-Gone" in missing.err
     emptied = cli("connections", "edit", "two", "--unset", "headers.X-Api-Key")
-    assert emptied.code == 1 and "settings.headers" in emptied.err  # header auth needs at least one
+    assert emptied.code == 2 and "settings.headers" in emptied.err  # header auth needs at least one
     assert not any(s in r.text + missing.text + emptied.text for s in PLANTED)
 
 
@@ -185,7 +185,7 @@ def test_test_command_reports_rejection_and_refusal(cli, api_server, monkeypatch
     assert refused.json["outcome"] == "connection_refused"
     cli("connections", "add", "nourl", "--auth", "none")
     missing = cli("connections", "test", "nourl")
-    assert missing.code == 1 and "no test URL" in missing.err and "--test-url" in missing.err
+    assert missing.code == 2 and "no test URL" in missing.err and "--test-url" in missing.err
 
 
 @pytest.fixture
@@ -207,7 +207,7 @@ def test_types_lists_auth_types_and_fields(cli):
     assert header["fields"][0]["name"] == "headers" and header["fields"][0]["required"]
     assert "digest" in cli("connections", "types").out
     unknown = cli("connections", "types", "kerberos")
-    assert unknown.code == 1 and "auth_type" in unknown.err
+    assert unknown.code == 2 and "auth_type" in unknown.err
 
 
 def test_restricted_ip_is_accepted_with_a_deprecation_warning(cli, home, tmp_path, connections):
@@ -258,7 +258,7 @@ def test_bad_input_names_the_field(cli, args, field, words, tmp_path):
 
 def test_bad_name_and_duplicate_name(cli):
     bad = cli("connections", "add", "bad name!", "--auth", "none")
-    assert bad.code == 1 and "name:" in bad.err
+    assert bad.code == 2 and "name:" in bad.err
     assert cli("connections", "add", "dup", "--auth", "none").code == 0
     dup = cli("connections", "add", "dup", "--auth", "none")
     assert dup.code == 1 and "already exists" in dup.err
@@ -280,7 +280,7 @@ def test_no_secret_reaches_output_logs_or_store(cli, home, api_server, monkeypat
             results.append(cli("connections", *cmd))
     results += [cli("connections", "list"), cli("connections", "list", "--json"),
                 cli("connections", "edit", "b", "--secret", "password=wrong-" + PW)]
-    assert all(r.code in (0, 1) for r in results)
+    assert all(r.code in (0, 1, 2) for r in results)
     assert results[3 + 2].code == 0  # b tested against /basic/me succeeded
     text = "".join(r.text for r in results) + caplog.text
     stored = home.store.path.read_text()
@@ -306,7 +306,7 @@ def test_console_script_in_a_real_process(tmp_path, api_server):
     assert test.returncode == 0 and json.loads(test.stdout)["outcome"] == "ok"
     bad = subprocess.run([exe, "connections", "add", "x", "--auth", "basic", "--secret", f"password={PW}"],
                          capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
-    assert bad.returncode == 1 and "settings.password" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "settings.password" in bad.stderr and "Traceback" not in bad.stderr
     assert "use --secret password=env:VAR" in bad.stderr  # the fix is written as the user types it
     for r in (add, test, bad):
         assert PW not in r.stdout + r.stderr

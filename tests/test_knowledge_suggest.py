@@ -131,7 +131,7 @@ def test_cli_suggest_table_and_json(home, capsys):
     code, out, _ = run_cli(capsys, "suggest", "GET", "https://intranet.example/api/users")
     assert code == 0 and "No suggestion" in out
     code, _, err = run_cli(capsys, "suggest", "GET", "not a url")
-    assert code == 1 and "url" in err and "Traceback" not in err
+    assert code == 2 and "url" in err and "Traceback" not in err
 
 
 def test_cli_knowledge_list_show_validate_schema(home, capsys, tmp_path):
@@ -165,9 +165,9 @@ def test_cli_knowledge_list_show_validate_schema(home, capsys, tmp_path):
 
 def test_connections_add_with_provider_prefills_and_asks_for_credentials(home, capsys, monkeypatch):
     code, _, err = run_cli(capsys, "connections", "add", "eb", "--provider", "eventbrite")
-    assert code == 1 and "settings.client_id" in err and "--set client_id=VALUE" in err
+    assert code == 2 and "settings.client_id" in err and "--set client_id=VALUE" in err
     code, _, err = run_cli(capsys, "connections", "add", "eb", "--provider", "eventbrite", "--set", "client_id=abc")
-    assert code == 1 and "settings.client_secret" in err and "--secret client_secret=env:VAR" in err
+    assert code == 2 and "settings.client_secret" in err and "--secret client_secret=env:VAR" in err
     monkeypatch.setenv("EB_SECRET", "s3cret-value")
     code, out, err = run_cli(capsys, "connections", "add", "eb", "--provider", "eventbrite", "--set", "client_id=abc",
                              "--secret", "client_secret=env:EB_SECRET", "--json")
@@ -178,7 +178,7 @@ def test_connections_add_with_provider_prefills_and_asks_for_credentials(home, c
     assert conn["settings"]["authorize_url"].startswith("https://www.eventbrite.com/oauth/authorize")
     assert "s3cret-value" not in out
     code, _, err = run_cli(capsys, "connections", "add", "jira", "--provider", "https://acme.atlassian.net/", "--set", "username=me@example.com")
-    assert code == 1 and "settings.password" in err and "API token" in err
+    assert code == 2 and "settings.password" in err and "API token" in err
 
 
 def test_connection_provider_stands_in_for_an_unknown_host(home, connections):

@@ -122,11 +122,11 @@ def test_cli_add_list_show_start_stop_remove(cli, tmp_path, monkeypatch):
     assert code == 0 and "create_venue" in out and "cli-planted-secret" not in out
     assert cli("recipes", "stop", "venues")[0] == 0
     code, out, err = cli("recipes", "add", str(spec), "--secret", "signature.secret=cli-planted-secret")
-    assert code == 1 and "command line" in err
+    assert code == 2 and "command line" in err
     bad = tmp_path / "bad.yaml"
     bad.write_text(spec.read_text().replace("name: venues", "name: bad").replace("venue.name}}", "venue.title}}"))
     code, out, err = cli("recipes", "add", str(bad), "--secret", "signature.secret=env:HOOK_SECRET")
-    assert code == 1 and "payload.venue.title" in err and "create_venue" in err
+    assert code == 2 and "payload.venue.title" in err and "create_venue" in err
     assert cli("recipes", "remove", "venues")[0] == 0
     code, out, err = cli("recipes", "show", "venues")
     assert code == 1 and "No recipe named 'venues'" in err

@@ -55,9 +55,9 @@ def test_the_generated_package_passes_its_own_tests(generated, kind):
 
 def test_bad_names_and_existing_folders_are_refused(run_cli, tmp_path):
     code, out, err = run_cli("plugins", "new", "Not A Name", "--kind", "auth", "--dir", str(tmp_path))
-    assert code == 1 and "NAME 'not a name'" in out + err
+    assert code == 2 and "NAME 'not a name'" in out + err
     code, out, err = run_cli("plugins", "new", "fine", "--kind", "widget", "--dir", str(tmp_path))
-    assert code == 1 and "--kind 'widget'" in out + err and "auth, trigger, suggester, catalogue" in out + err
+    assert code == 2 and "--kind 'widget'" in out + err and "auth, trigger, suggester, catalogue" in out + err
     assert run_cli("plugins", "new", "fine", "--kind", "auth", "--dir", str(tmp_path))[0] == 0
     code, out, err = run_cli("plugins", "new", "plugwire-fine", "--kind", "trigger", "--dir", str(tmp_path))
     assert code == 1 and "exists already; nothing was written" in out + err

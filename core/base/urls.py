@@ -42,7 +42,9 @@ def validate_absolute_url(value: str | None, field: str, *, schemes: tuple[str, 
     if not url.host:
         raise UserInputError(f"{field} {text!r} has no host.", field=field, fix=f"give an absolute URL such as {example}")
     try:
-        url.port
+        port = url.port
     except Exception:
-        raise UserInputError(f"{field} {text!r} has an invalid port.", field=field, fix="use a port from 1 to 65535") from None
+        port = -1
+    if port is not None and not 0 < port < 65536:  # httpx2 takes :99999 and fails only when connecting
+        raise UserInputError(f"{field} {text!r} has an invalid port.", field=field, fix="use a port from 1 to 65535")
     return text

@@ -1,7 +1,16 @@
 """The ``plugwire`` command line: typer + rich, one module per command group.
 
-User mistakes (``PlugwireError``) are printed as one plain message naming the field
-and the fix, with exit code 1 and no traceback; every command takes ``--json``.
+Errors plugwire raises on purpose (``PlugwireError``) are printed as one plain
+message naming the field and the fix, never with a traceback; every command takes
+``--json``. Exit codes:
+
+- 0: done.
+- 1: the operation failed: the API answered an error, a connection test failed,
+  the named connection/action/recipe does not exist, the store is locked...
+- 2: bad input: a value the user typed or a file the user gave is wrong
+  (``UserInputError``, the field and the fix in the message), or a usage error
+  (an unknown option, a missing argument), as click reports it.
+- 130: interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ import warnings
 import click
 import typer
 
-from plugwire.core.base.errors import PlugwireError
+from plugwire.core.base.errors import PlugwireError, UserInputError
 from plugwire.core.cli import connections as _connections
 from plugwire.core.cli import plugins as _plugins
 from plugwire.core.cli.common import err_console
@@ -54,7 +63,8 @@ _add_optional_groups()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; exits with 0 on success, 1 on a user error, 2 on a usage error."""
+    """Run the CLI; exits with 0 on success, 1 when the operation failed, 2 on bad
+    input (a ``UserInputError`` or a usage error), 130 when interrupted."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PlugwireDeprecationWarning)
         code = _run(argv)
@@ -81,8 +91,10 @@ def _run(argv: list[str] | None) -> int:
             err_console.print(f"[red]Error:[/] {exc.format_message()}", highlight=False)
         return exc.exit_code
     except PlugwireError as exc:
-        err_console.print(f"[red]Error:[/] {exc}", highlight=False)
-        return 1
+        # The message may quote what the user typed: brackets in it are not rich markup.
+        err_console.print("[red]Error:[/] ", end="", highlight=False)
+        err_console.print(str(exc), highlight=False, markup=False)
+        return 2 if isinstance(exc, UserInputError) else 1
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
         return 130

@@ -28,6 +28,7 @@ from plugwire.core.cli.actions_view import (
 )
 from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, stdin_is_interactive
 from plugwire.core.connections.model import Connections
+from plugwire.core.curl.headers import check_header, check_headers
 from plugwire.core.http.exchange import BODY_FORMATS, FilePart, add_field, parse_body_text
 from plugwire.core.wizard.actions import Actions
 from plugwire.core.wizard.steps import Wizard
@@ -99,6 +100,7 @@ def _apply_flags(wiz: Wizard, *, headers, query, body, body_file, body_format, c
     if headers:
         merged = dict(wiz.request.headers)
         for k, v in _pairs(headers, ":", "--header", "NAME:VALUE"):
+            check_header(k, v, where="--header")
             merged = {name: val for name, val in merged.items() if name.lower() != k.lower()}
             if v:
                 merged[k] = v
@@ -194,6 +196,9 @@ def new(
             wiz.use_suggestion(use_suggestion - 1)
     _apply_flags(wiz, headers=headers, query=query, body=body, body_file=body_file, body_format=body_format,
                  content_type=content_type, sets=sets, files=files)
+    # --set headers.NAME and suggestions fill headers too: nothing unsendable reaches send.
+    check_headers(wiz.request.headers, where="header")
+    check_header("Content-Type", wiz.request.content_type or "", where="--content-type", field="content_type")
     if interactive:
         from plugwire.core.cli.actions_prompt import run_interactive
 

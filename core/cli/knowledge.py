@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from plugwire.core.base.errors import UserInputError
+from plugwire.core.base.errors import NotFoundError, UserInputError
 from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json
 
 __all__ = ["app", "attach"]
@@ -41,7 +42,7 @@ def suggest_command(
         print_json(result.model_dump(mode="json"))
         return
     for problem in result.problems:
-        err_console.print(f"[yellow]Warning:[/] {problem}")
+        err_console.print(f"[yellow]Warning:[/] {escape(problem)}")
     if not result.suggestions:
         console.print(result.message or "No suggestion.")
         return
@@ -51,18 +52,18 @@ def suggest_command(
         table.add_row(f"{s.score:.2f}", s.provider_name or s.provider or "", s.endpoint or "", s.summary or "", source)
     console.print(table)
     best = result.suggestions[0]
-    console.print(f"[bold]Why:[/] {best.reason}")
+    console.print(f"[bold]Why:[/] {escape(best.reason)}")
     req = best.request
-    console.print(f"[bold]Sample request:[/] {req.method} {req.url}", markup=True)
+    console.print(f"[bold]Sample request:[/] {req.method} {escape(req.url)}")
     for label, value in (("headers", req.headers), ("query", req.query)):
         if value:
-            console.print(f"[bold]{label}:[/] {json.dumps(value, ensure_ascii=False)}")
+            console.print(f"[bold]{label}:[/] {escape(json.dumps(value, ensure_ascii=False))}")
     if req.body is not None:
         body = req.body if isinstance(req.body, str) else json.dumps(req.body, indent=2, ensure_ascii=False)
-        console.print(f"[bold]body ({req.body_format}, {req.content_type}):[/]")
+        console.print(f"[bold]body ({req.body_format}, {escape(str(req.content_type))}):[/]")
         console.print(body, markup=False)
     if best.docs_url:
-        console.print(f"[bold]Docs:[/] {best.docs_url}")
+        console.print(f"[bold]Docs:[/] {escape(best.docs_url)}")
 
 
 @app.command("list")
@@ -101,7 +102,7 @@ def list_command(as_json: bool = JSON_OPTION) -> None:
         for line in conflicts:
             console.print(f"  {line}", markup=False)
     for p in problems:
-        err_console.print(f"[red]Skipped:[/] {p}", highlight=False, markup=True)
+        err_console.print(f"[red]Skipped:[/] {escape(str(p))}", highlight=False)
 
 
 @app.command("show")
@@ -111,7 +112,7 @@ def show_command(provider: str = typer.Argument(..., help="Provider id, e.g. eve
     idx = cat.index
     pi = idx.by_id.get(provider.lower())
     if pi is None:
-        raise UserInputError(f"provider {provider!r} is not in the catalogue.", field="provider", fix="see `plugwire knowledge list`")
+        raise NotFoundError(f"provider {provider!r} is not in the catalogue.", field="provider", fix="see `plugwire knowledge list`")
     p = idx.providers[pi]
     endpoints = [
         {"method": idx.ep_method[e], "path": idx.ep_path[e], "summary": idx.ep_summary[e], "file": idx.ep_file[e], "learned": idx.ep_learned[e]}
@@ -123,13 +124,13 @@ def show_command(provider: str = typer.Argument(..., help="Provider id, e.g. eve
     if as_json:
         print_json(data)
         return
-    console.print(f"[bold]{p.name}[/] ({p.provider}) {p.description or ''}")
-    console.print(f"hosts: {', '.join(p.hosts)}")
+    console.print(f"[bold]{escape(p.name)}[/] ({p.provider}) {escape(p.description or '')}")
+    console.print(f"hosts: {', '.join(p.hosts)}", markup=False)
     if p.docs_url:
-        console.print(f"docs: {p.docs_url}")
+        console.print(f"docs: {p.docs_url}", markup=False)
     for hint in p.auth:
         extras = ", ".join(f"{k}={v}" for k, v in hint.items() if k != "type" and v not in (None, [], {}, False))
-        console.print(f"auth: [bold]{hint['type']}[/] {extras}", highlight=False)
+        console.print(f"auth: [bold]{hint['type']}[/] {escape(extras)}", highlight=False)
     console.print("files: " + ", ".join(p.files), markup=False)
     table = Table("method", "path", "summary", "learned")
     for e in endpoints:

@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 import yaml
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from plugwire.core.base.errors import UserInputError
@@ -106,8 +107,8 @@ def import_command(
         return
     verb = "Replaced" if existed else "Wrote"
     console.print(
-        f"{verb} [bold]{target}[/]: provider [bold]{report.catalogue.provider}[/] "
-        f"({', '.join(report.catalogue.hosts)}), {len(report.catalogue.auth)} auth hint(s)."
+        f"{verb} [bold]{escape(str(target))}[/]: provider [bold]{report.catalogue.provider}[/] "
+        f"({escape(', '.join(report.catalogue.hosts))}), {len(report.catalogue.auth)} auth hint(s)."
     )
     console.print(f"Imported [green]{report.imported}[/] of {report.operations} operations.")
     if report.skipped:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
@@ -259,7 +260,7 @@ def jobs_show(
     console.print(f"Job [bold]{job['id']}[/] of recipe [bold]{job['recipe']}[/]: [bold]{job['status']}[/]")
     console.print(_pairs("", {k: job[k] for k in ("received_at", "started_at", "finished_at", "duration_ms") if job[k] is not None}))
     if job["error"]:
-        console.print(f"[red]Error:[/] {job['error']}", highlight=False)
+        console.print(f"[red]Error:[/] {escape(job['error'])}", highlight=False)
     console.print(Panel(_block(job["event"]), title="Trigger event", title_align="left"))
     for n, step in enumerate(job["steps"], 1):
         head = f"Step {n}: {step['name']} (action {step['action']}) - {step['status']}"

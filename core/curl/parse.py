@@ -21,11 +21,14 @@ from typing import Any
 from urllib.parse import parse_qsl, quote_plus
 
 import httpx2
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 
-from plugwire.core.base.errors import UserInputError
+from plugwire.core.base.errors import UserInputError, format_validation_error
+from plugwire.core.base.urls import validate_absolute_url
 from plugwire.core.curl.export import action_to_curl, to_curl
-from plugwire.core.http.exchange import FilePart, RequestSpec, add_field
+from plugwire.core.curl.shell import split_command
+from plugwire.core.curl.headers import check_headers
+from plugwire.core.http.exchange import METHODS, FilePart, RequestSpec, add_field
 
 __all__ = ["CurlImport", "action_to_curl", "parse_curl", "split_command", "to_curl"]
 
@@ -79,107 +82,28 @@ class CurlImport(BaseModel):
         return {"Authorization": "Basic " + base64.b64encode(raw.encode()).decode()}
 
 
-# -- splitting ------------------------------------------------------------------------
-_ANSI = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b", "e": "\x1b", "f": "\f", "v": "\v", "?": "?"}
-
-
-def _ansi_c(text: str, i: int) -> tuple[str, int]:
-    """Read a ``$'...'`` string starting after the opening quote; return (value, index after)."""
-    out = []
-    while i < len(text):
-        ch = text[i]
-        if ch == "'":
-            return "".join(out), i + 1
-        if ch != "\\" or i + 1 >= len(text):
-            out.append(ch)
-            i += 1
-            continue
-        nxt = text[i + 1]
-        if nxt in _ANSI:
-            out.append(_ANSI[nxt])
-            i += 2
-            continue
-        width = {"x": 2, "u": 4, "U": 8}.get(nxt)
-        digits_from = i + 2 if width else i + 1
-        allowed = "0123456789abcdefABCDEF" if width else "01234567"
-        j = digits_from
-        while j < len(text) and j - digits_from < (width or 3) and text[j] in allowed:
-            j += 1
-        if j > digits_from:
-            out.append(chr(int(text[digits_from:j], 16 if width else 8)))
-            i = j
-        else:
-            out.append("\\" + nxt)
-            i += 2
-    raise UserInputError("The cURL command has an unterminated $'...' string.", field="curl", fix="copy the whole command")
-
-
-def split_command(text: str) -> list[str]:
-    """Return the words of a shell command line as bash would split them (quotes,
-    ``$'...'``, backslash escapes and line continuations; ``^`` continuations from
-    Windows' "Copy as cURL (cmd)" too).
-
-    Raises ``UserInputError`` (field ``curl``) for an unterminated quote.
-    """
-    words: list[str] = []
-    cur: list[str] = []
-    has_word = False
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch in "\\^" and text[i + 1 : i + 2] in ("\n", "\r"):
-            i += 2 if text[i + 1 : i + 3] != "\r\n" else 3
-            continue
-        if ch.isspace():
-            if has_word:
-                words.append("".join(cur))
-                cur, has_word = [], False
-            i += 1
-            continue
-        has_word = True
-        if ch == "\\" and i + 1 < n:
-            cur.append(text[i + 1])
-            i += 2
-        elif ch == "'":
-            end = text.find("'", i + 1)
-            if end < 0:
-                raise UserInputError("The cURL command has an unterminated single quote.", field="curl", fix="copy the whole command")
-            cur.append(text[i + 1 : end])
-            i = end + 1
-        elif ch == "$" and text[i + 1 : i + 2] == "'":
-            value, i = _ansi_c(text, i + 2)
-            cur.append(value)
-        elif ch == '"':
-            i += 1
-            while True:
-                if i >= n:
-                    raise UserInputError("The cURL command has an unterminated double quote.", field="curl", fix="copy the whole command")
-                c = text[i]
-                if c == '"':
-                    i += 1
-                    break
-                if c == "\\" and i + 1 < n and text[i + 1] in '$`"\\\n':
-                    if text[i + 1] != "\n":
-                        cur.append(text[i + 1])
-                    i += 2
-                    continue
-                cur.append(c)
-                i += 1
-        else:
-            cur.append(ch)
-            i += 1
-    if has_word:
-        words.append("".join(cur))
-    return words
-
-
 # -- parsing ----------------------------------------------------------------------------
-def _read(path: str, option: str, *, strip_newlines: bool) -> str:
+def _file(path: str, option: str) -> FilePart:
+    """Return a file part for ``path``, refused now when no file can have that name."""
+    if not path or "\x00" in path:
+        raise UserInputError(f"{option} @{path!r}: that is not a file name.", field="curl", fix=f"give {option} the path of a file")
+    return FilePart(field="", path=path)
+
+
+def _read_bytes(path: str, option: str) -> bytes:
     try:
-        data = Path(path).expanduser().read_bytes()
+        return Path(_file(path, option).path).expanduser().read_bytes()  # type: ignore[arg-type]
     except OSError as exc:
         raise UserInputError(f"{option} @{path}: cannot read the file ({exc.strerror}).", field="curl", fix="run the import where the file is") from None
-    text = data.decode("utf-8", "surrogateescape")
+
+
+def _read(path: str, option: str, *, strip_newlines: bool) -> str:
+    try:
+        text = _read_bytes(path, option).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserInputError(
+            f"{option} @{path}: the file is not UTF-8 text.", field="curl", fix="send a binary file with --data-binary @FILE or -T FILE"
+        ) from None
     return text.replace("\r", "").replace("\n", "") if strip_newlines else text
 
 
@@ -260,11 +184,18 @@ def parse_curl(command: str) -> CurlImport:
     form: dict[str, Any] = {}
     files: list[FilePart] = []
     get = head = False
+    upload_method = "PUT"
     for kind, value in _options(words):
         if kind == "url":
             url = url or value
         elif kind == "request":
-            method = value.upper()
+            method = value.strip().upper()
+            if method not in METHODS:
+                raise UserInputError(
+                    f"The cURL command's -X {value!r} is not an HTTP method plugwire sends.",
+                    field="curl",
+                    fix=f"write -X with one of {', '.join(METHODS)}, then the URL",
+                )
         elif kind == "header":
             name, sep, val = value.partition(":")
             if not sep and name.endswith(";"):
@@ -275,8 +206,15 @@ def parse_curl(command: str) -> CurlImport:
             data.append(_read(value[1:], "-d", strip_newlines=True) if value.startswith("@") else value)
         elif kind == "data-raw":
             data.append(value)
+        elif kind == "data-binary" and value.startswith("@"):
+            try:
+                data.append(_read(value[1:], "--data-binary", strip_newlines=False))
+            except UserInputError:
+                _read_bytes(value[1:], "--data-binary")  # unreadable: that error, not "not UTF-8"
+                files.append(_file(value[1:], "--data-binary"))  # not text: sent as its bytes
+                upload_method = "POST"
         elif kind == "data-binary":
-            data.append(_read(value[1:], "--data-binary", strip_newlines=False) if value.startswith("@") else value)
+            data.append(value)
         elif kind == "data-urlencode":
             data.append(_urlencode_part(value))
         elif kind == "json":
@@ -287,6 +225,7 @@ def parse_curl(command: str) -> CurlImport:
             if kind == "form" and val.startswith("@"):
                 path, *params = val[1:].split(";")
                 opts = dict(p.split("=", 1) for p in params if "=" in p)
+                _file(path, "-F")
                 files.append(FilePart(field=name, path=path, filename=opts.get("filename", "").strip('"') or None, content_type=opts.get("type")))
             elif kind == "form" and val.startswith("<"):
                 form[name] = _read(val[1:].split(";")[0], "-F", strip_newlines=False)
@@ -308,9 +247,13 @@ def parse_curl(command: str) -> CurlImport:
             headers["Cookie"] = value if "=" in value else _read(value, "-b", strip_newlines=False).strip()
         elif kind == "max-time":
             try:
-                result.timeout = float(value)
+                seconds = float(value)
             except ValueError:
-                result.notes.append(f"-m {value!r} is not a number of seconds; ignored.")
+                seconds = -1.0
+            if 0 < seconds < 86400:
+                result.timeout = seconds
+            else:
+                result.notes.append(f"-m {value!r} is not a number of seconds (up to a day); ignored.")
         elif kind == "get":
             get = True
         elif kind == "head":
@@ -319,7 +262,7 @@ def parse_curl(command: str) -> CurlImport:
             result.insecure = True
             result.notes.append("-k/--insecure was ignored: certificate checks are the connection's setting (verify_tls).")
         elif kind == "upload-file":
-            files.append(FilePart(field="", path=value))
+            files.append(_file(value, "-T"))
         elif kind == "digest":
             result.notes.append("--digest: use a connection with the digest auth type for these credentials.")
         elif kind.startswith("ignored:"):
@@ -331,10 +274,25 @@ def parse_curl(command: str) -> CurlImport:
     if "://" not in url:
         result.notes.append(f"The URL {url!r} had no scheme; curl's default http:// was added.")
         url = "http://" + url
+    try:
+        url = validate_absolute_url(url, "url")
+    except UserInputError as exc:
+        raise UserInputError(f"The cURL command's {exc}", field="curl") from None
+    check_headers(headers, where="the cURL command's header", field="curl")
+    if result.bearer is not None:
+        check_headers({"Authorization": result.bearer.get_secret_value()}, where="the cURL command's --oauth2-bearer", field="curl")
     variables = sorted({m for w in words for m in re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", w)})
     if variables:
         result.notes.append("The command uses shell variables (" + ", ".join(variables) + "); they were kept as written, not expanded.")
-    result.request = _request(method, url, headers, data, is_json, form, files, result.notes, get=get, head=head)
+    try:
+        result.request = _request(method, url, headers, data, is_json, form, files, result.notes, get=get, head=head,
+                                  upload_method=upload_method)
+    except ValidationError as exc:
+        raise UserInputError(
+            f"The cURL command makes a request plugwire cannot send: {format_validation_error(exc)}.",
+            field="curl",
+            fix="correct the option named above",
+        ) from None
     return result
 
 
@@ -346,7 +304,8 @@ def _is_json(text: str) -> bool:
     return True
 
 
-def _request(method, url, headers, data, is_json, form, files, notes: list[str], *, get: bool, head: bool) -> RequestSpec:
+def _request(method, url, headers, data, is_json, form, files, notes: list[str], *, get: bool, head: bool,
+             upload_method: str) -> RequestSpec:
     parsed = httpx2.URL(url)
     query: dict[str, Any] = {}
     for key, value in parsed.params.multi_items():
@@ -370,7 +329,7 @@ def _request(method, url, headers, data, is_json, form, files, notes: list[str],
         default = "POST"
     elif upload:
         spec.update(body=base64.b64encode(upload[0].read()).decode(), body_format="binary", content_type=ctype)
-        default = "PUT"
+        default = upload_method
     elif data:
         if ctype is None and joined.lstrip()[:1] in ("{", "[") and _is_json(joined):
             # Vendor docs often write -d '{...}' and rely on the API ignoring curl's
