@@ -31,12 +31,14 @@ class ServerState(SharedState):
         url = broker if broker is not None else broker_url(database_url=self.home.database_url)
         self.broker_url = url
         dispatcher = Dispatcher(self, celery_app(url)) if url else None
-        self.worker: Worker | Dispatcher = dispatcher or Worker(self, concurrency=workers)
+        # The bound on a job left 'running' by a lost write: a dead worker's, or this
+        # server's own job whose outcome the store lost (see Worker).
+        stale = _seconds("PLUGWIRE_STALE_SECONDS", 15.0)
+        self.worker: Worker | Dispatcher = dispatcher or Worker(self, concurrency=workers, settle_within=stale)
         self.scheduler = Scheduler(self, self.worker)
         self.poller = Poller(self, self.worker)
         self.sweeper = Sweeper(self, dispatcher, every=_seconds("PLUGWIRE_SWEEP_SECONDS", 5.0),
-                               republish_after=_seconds("PLUGWIRE_REPUBLISH_SECONDS", 15.0),
-                               stale_after=_seconds("PLUGWIRE_STALE_SECONDS", 15.0))
+                               republish_after=_seconds("PLUGWIRE_REPUBLISH_SECONDS", 15.0), stale_after=stale)
         self.leadership = Leadership(self.home.store, [self.scheduler, self.poller, self.sweeper])
 
     def describe(self) -> dict[str, Any]:

@@ -6,6 +6,12 @@ picks up anything else that is pending (jobs added by another process, and those
 found at start-up). A job runs only after its atomic take (a job handed over with
 its event) or claim (a job read from the store) succeeds, so a job noticed twice
 still runs once.
+
+A write the store lost (the job store's writer process died with it, or the database
+connection broke) must not leave a job 'running' with nobody running it: a lost
+outcome is written again until it is recorded, for ``settle_within`` seconds, and
+then the job is marked interrupted, saying so; a lost take or claim (which may have
+been committed, its answer lost) puts the job back to pending, since it never ran.
 """
 
 from __future__ import annotations
@@ -33,10 +39,17 @@ log = logging.getLogger(__name__)
 class Worker:
     """Runs pending jobs with ``concurrency`` asyncio tasks."""
 
-    def __init__(self, state: "SharedState", *, concurrency: int = 16, poll_seconds: float = 2.0):
+    def __init__(self, state: "SharedState", *, concurrency: int = 16, poll_seconds: float = 2.0,
+                 settle_within: float = 15.0):
         self.state = state
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
+        self.settle_within = settle_within
+        # Jobs whose last write was lost: job id -> the outcome still to record (None:
+        # the take or claim was lost, the job did not run), the first failure's time and
+        # the last error. Nothing else in this worker touches them until they settle.
+        self._lost: dict[str, tuple[tuple | None, float, str]] = {}
+        self._lost_wake = asyncio.Event()
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         # Jobs handed over and not claimed yet: the periodic look at the store skips
         # them (under load, most pending jobs are these, and claiming each twice
@@ -56,7 +69,7 @@ class Worker:
             self._hand(job_id)
 
     def _hand(self, job_id: str) -> None:
-        if job_id not in self._handed:
+        if job_id not in self._handed and job_id not in self._lost:
             self._handed.add(job_id)
             self.queue.put_nowait(job_id)
 
@@ -72,6 +85,7 @@ class Worker:
             self._hand(job_id)
         self._tasks = [asyncio.create_task(self._work(), name=f"plugwire-worker-{n}") for n in range(self.concurrency)]
         self._tasks.append(asyncio.create_task(self._poll(), name="plugwire-worker-poll"))
+        self._tasks.append(asyncio.create_task(self._settle_lost(), name="plugwire-worker-settle"))
 
     async def stop(self) -> None:
         """Cancel the tasks (a job cut short stays 'running' and is reported as interrupted at the next start)."""
@@ -106,6 +120,10 @@ class Worker:
                 job = {"recipe": fresh.recipe, "event": fresh.event()} if await self.state.jobs.atake(job_id) else None
             else:
                 job = await self.state.jobs.aclaim(job_id)
+        except Exception as exc:  # a StorageError, or the database's refusal
+            # Committed or not, nobody knows: if it was, the job is 'running' and not run.
+            self._lose(job_id, None, exc)
+            return
         finally:
             self._handed.discard(job_id)
         if job is None:
@@ -120,10 +138,57 @@ class Worker:
             log.exception("job %s failed unexpectedly", job_id)
             result = {"status": "failed", "error": f"internal error: {type(exc).__name__}", "steps": []}
 
-        await self.state.jobs.afinish(
-            job_id, result["status"], dumps_json(result["steps"]), error=result["error"],
-            duration_ms=(time.perf_counter() - t0) * 1000,
-        )
+        outcome = (result["status"], dumps_json(result["steps"]), result["error"], (time.perf_counter() - t0) * 1000)
+        try:
+            await self._finish(job_id, outcome)
+        except Exception as exc:  # a StorageError, or the database's refusal
+            self._lose(job_id, outcome, exc)
+
+    async def _finish(self, job_id: str, outcome: tuple) -> None:
+        status, steps_json, error, duration_ms = outcome
+        await self.state.jobs.afinish(job_id, status, steps_json, error=error, duration_ms=duration_ms)
+
+    # -- writes the store lost -------------------------------------------------------------
+    def _lose(self, job_id: str, outcome: tuple | None, exc: BaseException) -> None:
+        first = self._lost.get(job_id, (None, time.monotonic(), ""))[1]
+        self._lost[job_id] = (outcome, first, str(exc))
+        self._lost_wake.set()
+        log.warning("job %s: its %s was not recorded (%s); trying again", job_id, "outcome" if outcome else "start", exc)
+
+    async def _settle_lost(self) -> None:
+        """Write again what the store lost, every fraction of ``settle_within``, until
+        each job is recorded (the next write starts a new writer process)."""
+        pause = min(1.0, self.settle_within / 5)
+        while True:
+            await self._lost_wake.wait()
+            self._lost_wake.clear()
+            while self._lost:
+                for job_id, (outcome, first, why) in list(self._lost.items()):
+                    try:
+                        await self._settle(job_id, outcome, first, why)
+                    except Exception as exc:  # still refused: the next round tries again
+                        self._lost[job_id] = (outcome, first, str(exc))
+                    else:
+                        del self._lost[job_id]
+                        if outcome is None:
+                            self._hand(job_id)
+                if self._lost:
+                    await asyncio.sleep(pause)
+
+    async def _settle(self, job_id: str, outcome: tuple | None, first: float, why: str) -> None:
+        jobs = self.state.jobs
+        if outcome is None:  # it never ran here: pending again, to be run (if it ever was taken)
+            await asyncio.to_thread(jobs.release, job_id)
+        elif time.monotonic() - first < self.settle_within:
+            await self._finish(job_id, outcome)
+        else:
+            # Past the bound, written apart from the writer process (a store connection of its own).
+            status, _, error, _ = outcome
+            ran = f"{status}: {error}" if error else status
+            message = (f"interrupted: the job ran to its end ({ran}) but its outcome could not be recorded for "
+                       f"{self.settle_within:g} s ({why}); it was not run again, to avoid sending twice")
+            await asyncio.to_thread(jobs.interrupt, job_id, message)
+            log.error("job %s marked interrupted: its outcome could not be recorded (%s)", job_id, why)
 
 
 class Scheduler(Periodic):

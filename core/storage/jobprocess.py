@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import sqlite3
 import struct
 import subprocess
@@ -136,10 +137,11 @@ class WriterProcess:
         waiting = (self._inflight or []) + self._pending
         self._inflight, self._pending = None, []
         self.close()
-        for _, fut in waiting:
+        for op, fut in waiting:
             if not fut.done():
                 fut.set_exception(StorageError(
-                    f"The job was not stored: {why}.", field="jobs", fix="check the data folder's disk and permissions, then retry"
+                    f"The {getattr(op, 'what', 'write')} was not stored: {why}.", field="jobs",
+                    fix="check the data folder's disk and permissions, then retry",
                 ))
 
     def close(self, timeout: float = 10) -> None:
@@ -183,6 +185,28 @@ def _sendable(result: tuple[Any, BaseException | None]) -> tuple[Any, BaseExcept
     return value, error
 
 
+#: Tests only: names a file ``<op> <before|after> <count>`` (op: insert, claim, take or
+#: finish); the child then kills itself, ``count`` times, on a batch holding such an op,
+#: before or after its commit: a writer dying mid-write, at a chosen moment.
+DIES_ENV = "PLUGWIRE_TEST_WRITER_DIES"
+
+
+def _maybe_die(ops: list, moment: str) -> None:
+    rule = os.environ.get(DIES_ENV)
+    if not rule:
+        return
+    try:
+        with open(rule, encoding="ascii") as fh:
+            kind, when, count = fh.read().split()
+        left = int(count)
+    except (OSError, ValueError):
+        return
+    if when == moment and left > 0 and any(type(op).__name__.lower() == kind for op in ops):
+        with open(rule, "w", encoding="ascii") as fh:
+            fh.write(f"{kind} {when} {left - 1}")
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _child(path: str, synchronous: str, rfd: int, wfd: int) -> None:
     from plugwire.core.storage.jobwriter import run_committed
 
@@ -198,7 +222,10 @@ def _child(path: str, synchronous: str, rfd: int, wfd: int) -> None:
         body = _read_exact(rfd, _HEADER.unpack(header)[0])
         if body is None:
             break
-        results = [_sendable(r) for r in run_committed(conn, pickle.loads(body))]
+        ops = pickle.loads(body)
+        _maybe_die(ops, "before")
+        results = [_sendable(r) for r in run_committed(conn, ops)]
+        _maybe_die(ops, "after")
         data = pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             _write_all(wfd, _HEADER.pack(len(data)) + data)

@@ -256,6 +256,20 @@ class JobStore:
 
         return self._write_sync(op)
 
+    def interrupt(self, job_id: str, error: str) -> bool:
+        """Mark the running job ``job_id`` failed with ``error`` (an ``interrupted: ...``
+        message), written on this thread's own connection, not through the writer
+        process; returns False when the job is not running (its outcome was recorded)."""
+        return self._write_sync(lambda conn: conn.execute(
+            "UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status = 'running'",
+            (error, now_iso(), job_id)).rowcount == 1)
+
+    def release(self, job_id: str) -> bool:
+        """Put the running job ``job_id`` back to pending (a take whose answer was lost:
+        the job never ran); returns False when it is not running."""
+        return self._write_sync(lambda conn: conn.execute(
+            "UPDATE jobs SET status = 'pending', started_at = NULL WHERE id = ? AND status = 'running'", (job_id,)).rowcount == 1)
+
     def interrupt_orphans(self, stale_seconds: float = 15.0) -> int:
         """Mark the running jobs of dead workers as interrupted; returns how many. The
         embedded store has one server per folder, whose running jobs are its own and

@@ -46,6 +46,7 @@ class Insert:
     """Storing one event as a pending job: an operation like the others, which the
     writer can also join with the batch's other inserts into one statement."""
 
+    what = "job"  # in the error when the write is lost
     __slots__ = ("job_id", "dedupe", "recipe", "received_at", "text")
 
     def __init__(self, job_id: str, dedupe: str | None, recipe: str, received_at: str, text: str):
@@ -65,6 +66,7 @@ class Insert:
 class Claim:
     """Taking one pending job for running (``pending`` -> ``running``); returns the job or None."""
 
+    what = "job's claim"  # in the error when the write is lost
     __slots__ = ("job_id", "started_at")
 
     def __init__(self, job_id: str, started_at: str):
@@ -82,6 +84,7 @@ class Take:
     """Taking one pending job whose event the caller already holds (``pending`` ->
     ``running``, nothing read back); returns True when this take won."""
 
+    what = "job's start"  # in the error when the write is lost
     __slots__ = ("job_id", "started_at")
 
     def __init__(self, job_id: str, started_at: str):
@@ -96,6 +99,7 @@ class Take:
 class Finish:
     """Recording how one job ended."""
 
+    what = "job's outcome"  # in the error when the write is lost
     __slots__ = ("job_id", "status", "steps_json", "error", "finished_at", "duration_ms")
 
     def __init__(self, job_id: str, status: str, steps_json: str, error: str | None, finished_at: str, duration_ms: float):

@@ -356,6 +356,19 @@ class PgJobStore:
 
         return self._run(flow())
 
+    def interrupt(self, job_id: str, error: str) -> bool:
+        """Mark the running job ``job_id`` failed with ``error`` (an ``interrupted: ...``
+        message); returns False when it is not running (its outcome was recorded)."""
+        sql = "UPDATE plugwire_jobs SET status = 'failed', error = %s, finished_at = %s WHERE id = %s AND status = 'running'"
+        return self._run(_statement(sql, (error, now_iso(), job_id))) == 1
+
+    def release(self, job_id: str) -> bool:
+        """Put ``job_id`` back to pending when it is running by this store's claim (one whose
+        answer was lost: the job never ran); returns False otherwise."""
+        sql = ("UPDATE plugwire_jobs SET status = 'pending', started_at = NULL, claimed_by = NULL "
+               "WHERE id = %s AND status = 'running' AND claimed_by = %s")
+        return self._run(_statement(sql, (job_id, self.worker_id))) == 1
+
     def interrupt_orphans(self, stale_seconds: float = 15.0) -> int:
         """Mark failed (interrupted) the running jobs of workers whose heartbeat is older than
         ``stale_seconds``; returns how many (for a periodic sweep)."""
