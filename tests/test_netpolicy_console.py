@@ -70,7 +70,9 @@ def test_test_connection_keeps_the_callers_client_options_and_exempts_private_ne
     kwargs = {"event_hooks": {"request": [lambda request: seen.append(str(request.url))]}}
     conn = connections.create({"name": "api", "auth_type": "none"})
     result = test_connection(conn, connections, f"{outer.url}/go", policy=_allowing(outer), client_kwargs=kwargs)
-    assert result.outcome == "refused" and seen == [f"{outer.url}/go"]  # the policy checks before the caller's hook
+    # The caller's hook sees each request before it goes out; the policy refuses the
+    # redirect when it would connect, so nothing reaches the inner service.
+    assert result.outcome == "refused" and seen == [f"{outer.url}/go", f"{inner.url}/secret"] and inner.hits == []
     with ForwardProxy() as agent:
         onprem = connections.create({"name": "onprem", "auth_type": "none", "private_network": True, "agent_url": agent.url})
         assert test_connection(onprem, connections, f"{outer.url}/go", policy=NetworkPolicy()).ok

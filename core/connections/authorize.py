@@ -91,16 +91,18 @@ def token_summary(conn: Connection, token: dict[str, Any]) -> dict[str, Any]:
 
 
 def finish_from_callback(
-    conn: Connection, connections: Connections, pending: PendingAuthorization, callback_url: str
+    conn: Connection, connections: Connections, pending: PendingAuthorization, callback_url: str,
+    *, transport: Callable[[bool, Any], Any] | None = None,
 ) -> dict[str, Any]:
     """Finish ``pending`` with the URL the provider redirected the browser to: check
-    the state, exchange the code, store the token.
+    the state, exchange the code, store the token. ``transport`` brings the
+    server's network policy to the code exchange (see ``Connections.auth_context``).
 
     Returns :func:`token_summary`. Raises ``PlugwireError`` for a state mismatch, a
     denied access or a provider error (nothing is stored then).
     """
     auth = _interactive(conn)
-    token = auth.finish_authorization(conn.settings, pending, callback_url, connections.auth_context(conn))
+    token = auth.finish_authorization(conn.settings, pending, callback_url, connections.auth_context(conn, transport=transport))
     return token_summary(conn, token)
 
 

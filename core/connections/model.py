@@ -11,7 +11,7 @@ import json
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
@@ -295,15 +295,21 @@ class Connections:
         """Return the token store of connection ``name``."""
         return StoredTokens(self.home, name)
 
-    def auth_context(self, conn: Connection) -> AuthContext:
-        """Return the context an auth type needs for ``conn`` (token store, TLS, proxy)."""
+    def auth_context(self, conn: Connection, *, transport: Callable[[bool, Any], Any] | None = None) -> AuthContext:
+        """Return the context an auth type needs for ``conn`` (token store, TLS, proxy).
+
+        ``transport`` (``(asynchronous, verify) -> transport``) is how the caller's
+        network policy reaches the auth type's own requests (token, refresh).
+        """
         redact_in_logs(conn.secret_values())
+        verify = tls_context(conn)
         return AuthContext(
             connection_name=conn.name,
             tokens=self.tokens(conn.name),
-            verify=tls_context(conn),
+            verify=verify,
             proxy=conn.options.agent_url if conn.options.private_network else None,
             timeout=conn.options.timeout,
+            transport=(lambda asynchronous: transport(asynchronous, verify)) if transport is not None else None,
         )
 
 

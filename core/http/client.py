@@ -8,7 +8,7 @@ What went wrong is named by :mod:`plugwire.core.http.outcomes`; Test connection
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import httpx2
 
@@ -16,19 +16,54 @@ from plugwire.core.base.errors import UserInputError
 from plugwire.core.connections.model import Connection, Connections
 from plugwire.core.http.outcomes import safe_url
 
-__all__ = ["client_for"]
+if TYPE_CHECKING:  # annotations only
+    from plugwire.core.http.netpolicy import NetworkPolicy
+
+__all__ = ["client_for", "policed_transport", "public_client"]
+
+_PUBLIC_TIMEOUT = 30.0  # seconds, for a request that goes through no connection
 
 
-def client_for(conn: Connection, connections: Connections, *, asynchronous: bool = False, **kwargs: Any):
+def policed_transport(policy: "NetworkPolicy | None", conn: Connection | None) -> Callable[[bool, Any], Any] | None:
+    """Return a maker of transports (``(asynchronous, verify) -> transport``) that put
+    every connection opened for ``conn`` (None: no connection) through ``policy``,
+    or None when the policy is off or does not apply to ``conn``."""
+    if policy is None or not policy.applies(conn):
+        return None
+    name = conn.name if conn is not None else "(none)"
+    return lambda asynchronous, verify: policy.transport(name, asynchronous=asynchronous, verify=verify)
+
+
+def public_client(*, asynchronous: bool = False, policy: "NetworkPolicy | None" = None, **kwargs: Any):
+    """Return a plain ``httpx2`` client for a request through no connection, checked
+    by ``policy`` when given; extra ``kwargs`` go to the client."""
+    options: dict[str, Any] = {
+        "timeout": httpx2.Timeout(_PUBLIC_TIMEOUT), "follow_redirects": True, "trust_env": False,
+        "headers": {"User-Agent": "plugwire"},
+    }
+    make = policed_transport(policy, None)
+    if make is not None:
+        options["transport"] = make(asynchronous, True)
+    options.update(kwargs)
+    return (httpx2.AsyncClient if asynchronous else httpx2.Client)(**options)
+
+
+def client_for(conn: Connection, connections: Connections, *, asynchronous: bool = False,
+               policy: "NetworkPolicy | None" = None, **kwargs: Any):
     """Return an ``httpx2.Client`` (or ``AsyncClient``) that sends as ``conn``:
     its auth, TLS context, agent route (private network) and timeout. Extra
     ``kwargs`` go to the client.
+
+    With ``policy``, every connection the client opens (redirects, an auth's second
+    attempt) and every token or refresh request its auth makes is checked and
+    pinned to the checked address (a refusal raises ``NetworkPolicyError``).
 
     Raises ``AuthorizationRequired`` when an interactive auth has no token yet, and
     ``UserInputError`` when the client certificate does not load or a SOCKS agent
     is named without SOCKS support installed.
     """
-    context = connections.auth_context(conn)
+    make = policed_transport(policy, conn)
+    context = connections.auth_context(conn, transport=make)
     auth = conn.auth_type_plugin().build_auth(conn.settings, context)
     options: dict[str, Any] = {
         "verify": context.verify,
@@ -42,6 +77,8 @@ def client_for(conn: Connection, connections: Connections, *, asynchronous: bool
     }
     if context.proxy:
         options["proxy"] = context.proxy
+    if make is not None:
+        options["transport"] = make(asynchronous, context.verify)
     if auth is not None:
         options["auth"] = auth
     options.update(kwargs)

@@ -3,10 +3,13 @@ networks for connections that are not marked "private network".
 
 A recipe's URL comes from its author and, through datapills, from whoever sends a
 webhook; without this policy a server could be made to call its own admin ports
-or a cloud metadata address. The host is resolved and every address it resolves
-to is checked, for the first request and for every redirect (an httpx2 request
-event hook sees each one). Connections marked ``private_network`` go through the
-on-premise agent, which is where private traffic belongs, so they are exempt.
+or a cloud metadata address. The policy lives in the HTTP client's transport
+(:mod:`plugwire.core.http.pinning`): each new connection resolves the host once,
+checks every address, and connects to a checked address, so the first request,
+every redirect, digest's retry and an auth type's token requests are all checked,
+and a name cannot answer one address to the check and another to the connect.
+Connections marked ``private_network`` go through the on-premise agent, which is
+where private traffic belongs, so they are exempt.
 """
 
 from __future__ import annotations
@@ -16,9 +19,8 @@ import ipaddress
 import socket
 from typing import Any, Callable
 
-import httpx2
-
 from plugwire.core.base.errors import PlugwireError
+from plugwire.core.http.pinning import pinned_transport
 
 __all__ = ["NetworkPolicy", "NetworkPolicyError", "blocked_reason"]
 
@@ -63,17 +65,29 @@ def _literal(host: str) -> bool:
 class NetworkPolicy:
     """Whether private destinations are refused (``enabled``), and the checks that do it.
 
-    ``allow`` lists exceptions, each ``host`` or ``host:port`` (an internal service a
-    server may call without an agent); a redirect elsewhere is still checked.
+    ``allow`` lists exceptions, each ``host``, ``host:port``, an IP address or a
+    network (``10.1.2.0/24``): an internal service a server may call without an
+    agent; a redirect elsewhere is still checked. ``resolver`` turns a name into its
+    addresses (default: the system's ``getaddrinfo``).
     """
 
-    def __init__(self, enabled: bool = True, *, allow: list[str] | tuple[str, ...] = ()):
+    def __init__(self, enabled: bool = True, *, allow: list[str] | tuple[str, ...] = (),
+                 resolver: Callable[[str], list[str]] | None = None):
         self.enabled = enabled
-        self.allow = frozenset(a.strip().lower() for a in allow if a.strip())
+        entries = [a.strip().lower() for a in allow if a.strip()]
+        self.allow = frozenset(entries)
+        self._networks = tuple(n for n in map(_network, entries) if n is not None)
+        self._resolver = resolver or _resolve
 
     def _allowed(self, host: str, port: int | None) -> bool:
         host = host.lower()
         return host in self.allow or (port is not None and f"{host}:{port}" in self.allow)
+
+    def _allowed_address(self, address: str) -> bool:
+        if not self._networks:
+            return False
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        return any(ip.version == net.version and ip in net for net in self._networks)
 
     def _error(self, host: str, address: str, reason: str, connection: str) -> NetworkPolicyError:
         where = host if host == address else f"{host} ({address})"
@@ -90,41 +104,44 @@ class NetworkPolicy:
             raise NetworkPolicyError(f"{host} did not resolve to any address.", field="url", fix="check the URL's host")
         for address in addresses:
             reason = blocked_reason(address)
-            if reason:
+            if reason and not self._allowed_address(address):
                 raise self._error(host, address, reason, connection)
+
+    def applies(self, connection: Any) -> bool:
+        """Return True when requests for ``connection`` (None: no connection) are
+        checked: the policy is on and the connection is not a private-network one."""
+        return self.enabled and not bool(getattr(getattr(connection, "options", None), "private_network", False))
+
+    def addresses(self, host: str, *, port: int | None = None, connection: str = "?") -> list[str]:
+        """Resolve ``host`` once and return the addresses to connect to, every one of
+        them checked (``host`` itself when the policy is off or the host is allowed
+        by name). Raises ``NetworkPolicyError``. Blocking: call it off an event loop."""
+        host = host.strip("[]")
+        if not self.enabled or self._allowed(host, port):
+            return [host]
+        found = self._resolver(host)
+        self._check(host, found, connection)
+        return found
+
+    def transport(self, connection: str, *, asynchronous: bool, verify: Any = True):
+        """Return an ``httpx2`` transport that checks and pins every connection it
+        opens for the connection named ``connection`` (see
+        :mod:`plugwire.core.http.pinning`); ``verify`` is the TLS verification."""
+        return pinned_transport(self, connection, asynchronous=asynchronous, verify=verify)
 
     def check_host(self, host: str, *, port: int | None = None, connection: str = "?", exempt: bool = False) -> None:
         """Resolve ``host`` and check every address; raises ``NetworkPolicyError``."""
         if not self.enabled or exempt or self._allowed(host, port):
             return
-        self._check(host, _resolve(host), connection)
+        self._check(host, self._resolver(host), connection)
 
     async def acheck_host(self, host: str, *, port: int | None = None, connection: str = "?", exempt: bool = False) -> None:
         """Async :meth:`check_host` (resolution off the event loop); raises ``NetworkPolicyError``."""
         if not self.enabled or exempt or self._allowed(host, port):
             return
         # getaddrinfo blocks; asyncio's own resolver runs it in a thread as well.
-        addresses = _resolve(host) if _literal(host) else await asyncio.to_thread(_resolve, host)
+        addresses = _resolve(host) if _literal(host) else await asyncio.to_thread(self._resolver, host)
         self._check(host, addresses, connection)
-
-    def event_hooks(self, connection: Any, *, asynchronous: bool) -> dict[str, list[Callable]]:
-        """Return httpx2 ``event_hooks`` that check every request (redirects too)
-        made for ``connection``; empty when the policy is off or the connection is exempt."""
-        exempt = bool(getattr(getattr(connection, "options", None), "private_network", False))
-        if not self.enabled or exempt:
-            return {}
-        name = getattr(connection, "name", "?")
-        if asynchronous:
-
-            async def acheck(request: httpx2.Request) -> None:
-                await self.acheck_host(request.url.host, port=request.url.port, connection=name)
-
-            return {"request": [acheck]}
-
-        def check(request: httpx2.Request) -> None:
-            self.check_host(request.url.host, port=request.url.port, connection=name)
-
-        return {"request": [check]}
 
 
 def _resolve(host: str) -> list[str]:
@@ -132,8 +149,18 @@ def _resolve(host: str) -> list[str]:
         return [host.strip("[]")]
     try:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except socket.gaierror:
+    except (socket.gaierror, UnicodeError):
         raise NetworkPolicyError(
             f"The host {host} could not be resolved (DNS failure).", field="url", fix="check the URL's host"
         ) from None
-    return sorted({info[4][0] for info in infos})
+    # The resolver's order is the order a plain connect would try them in.
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def _network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """Return the network an ``allow`` entry names (an address is a one-address
+    network), or None for a host name or ``host:port``."""
+    try:
+        return ipaddress.ip_network(entry.strip("[]"), strict=False)
+    except ValueError:
+        return None

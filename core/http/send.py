@@ -20,19 +20,21 @@ from plugwire.core.base.errors import AuthorizationRequired, PlugwireError
 from plugwire.core.base.urls import validate_absolute_url
 from plugwire.core.http.body import encode_body
 from plugwire.core.http.capture import Prepared, capture_answer, capture_failure, query_text
-from plugwire.core.http.client import client_for
+from plugwire.core.http.client import client_for, public_client
 from plugwire.core.http.exchange import Exchange, RequestSpec
 
 if TYPE_CHECKING:  # annotations only
     from plugwire.core.connections.model import Connection, Connections
     from plugwire.core.http.retry import RetryPolicy
+    from plugwire.core.http.netpolicy import NetworkPolicy
 
 __all__ = ["auth_additions", "open_client", "prepare", "send", "send_async"]
 
 _PUBLIC_TIMEOUT = 30.0  # seconds, for a request that goes through no connection
 
 
-def open_client(connection: "Connection | None", connections: "Connections | None", *, asynchronous: bool = False):
+def open_client(connection: "Connection | None", connections: "Connections | None", *, asynchronous: bool = False,
+                policy: "NetworkPolicy | None" = None):
     """Return an ``httpx2`` client for ``connection`` (its auth, TLS and route), or a
     plain client for a public API when ``connection`` is None.
 
@@ -41,9 +43,8 @@ def open_client(connection: "Connection | None", connections: "Connections | Non
     if connection is not None:
         if connections is None:
             raise PlugwireError("A connection was given without the connections service.", field="connection")
-        return client_for(connection, connections, asynchronous=asynchronous)
-    cls = httpx2.AsyncClient if asynchronous else httpx2.Client
-    return cls(timeout=httpx2.Timeout(_PUBLIC_TIMEOUT), follow_redirects=True, trust_env=False, headers={"User-Agent": "plugwire"})
+        return client_for(connection, connections, asynchronous=asynchronous, policy=policy)
+    return public_client(asynchronous=asynchronous, policy=policy)
 
 
 @functools.lru_cache(maxsize=512)

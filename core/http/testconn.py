@@ -88,12 +88,9 @@ def test_connection(
     except UserInputError as exc:
         return result(Outcome.INVALID, str(exc), field=exc.field)
     options = dict(client_kwargs or {})
-    if policy is not None and policy.enabled:  # the policy's checks first, then the caller's hooks
-        checks, given = policy.event_hooks(conn, asynchronous=False), options.get("event_hooks") or {}
-        options["event_hooks"] = {k: [*checks.get(k, []), *given.get(k, [])] for k in {*checks, *given}}
     start = time.perf_counter()
     try:
-        with client_for(conn, connections, **options) as client:
+        with client_for(conn, connections, policy=policy, **options) as client:
             response = client.get(target)
     except NetworkPolicyError as exc:
         return result(Outcome.REFUSED, str(exc), field=exc.field, elapsed_ms=_ms(start))

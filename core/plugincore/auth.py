@@ -13,7 +13,7 @@ import threading
 from abc import ABC, abstractmethod
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, ClassVar, Protocol
+from typing import Any, AsyncIterator, Callable, ClassVar, Protocol
 
 import anyio
 import httpx2
@@ -103,7 +103,10 @@ class AuthContext:
 
     ``tokens`` stores the connection's tokens; ``verify``, ``cert`` and ``proxy``
     are the TLS and routing options of the connection, so that an auth type making
-    its own requests (a token endpoint) goes the same way as the connection does.
+    its own requests (a token endpoint) goes the same way as the connection does:
+    build that client from :meth:`client_options`, which also brings the server's
+    network policy. ``transport`` is set by the core when a policy applies (a
+    callable taking ``asynchronous`` and returning a fresh transport).
     """
 
     connection_name: str
@@ -112,6 +115,32 @@ class AuthContext:
     cert: Any = None
     proxy: str | None = None
     timeout: float = 30.0
+    transport: Callable[[bool], Any] | None = None
+
+    def client_options(self, *, asynchronous: bool = False) -> dict[str, Any]:
+        """Return the ``httpx2.Client`` (or ``AsyncClient``, when ``asynchronous``)
+        options for a request an auth type makes on the connection's behalf: the
+        connection's TLS verification, route and timeout, no proxy from the
+        environment, and the server's network policy (every connection it opens,
+        redirects included, is checked and pinned to the checked address).
+
+        Each call returns a fresh transport: the client that gets them owns it.
+        authlib's httpx clients take these options as they are.
+        """
+        options: dict[str, Any] = {
+            "verify": self.verify,
+            "timeout": httpx2.Timeout(self.timeout),
+            # The connection decides the route, not HTTP(S)_PROXY of the environment.
+            "trust_env": False,
+            "headers": {"User-Agent": "plugwire"},
+        }
+        if self.cert is not None:
+            options["cert"] = self.cert
+        if self.proxy:
+            options["proxy"] = self.proxy
+        if self.transport is not None:
+            options["transport"] = self.transport(asynchronous)
+        return options
 
 
 @dataclass

@@ -18,7 +18,6 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable
 
 import httpx2
@@ -29,6 +28,7 @@ from plugwire.core.connections.model import Connections
 from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.http.outcomes import classify_error, redact
 from plugwire.core.http.send import open_client
+from plugwire.core.http.stream import cap_responses
 from plugwire.core.plugincore.triggers import PollCancelled, PollContext
 from plugwire.core.recipes.model import POLL_CURSORS as CURSOR_TABLE
 from plugwire.core.recipes.model import POLL_STATUS as STATUS_TABLE
@@ -52,7 +52,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_ANONYMOUS = SimpleNamespace(name="(none)", options=None)  # how the policy names a poll without a connection
 
 
 def dedupe_key(recipe: str, event_id: str) -> str:
@@ -160,9 +159,8 @@ def _make_client(home: "Home", connection: str | None, policy: NetworkPolicy) ->
     def make() -> httpx2.Client:
         connections = Connections(home)
         conn = connections.get(connection) if connection is not None else None
-        client = open_client(conn, connections)
-        client.event_hooks = policy.event_hooks(conn or _ANONYMOUS, asynchronous=False)
-        return client
+        # Capped here: the trigger reads its answers with this client itself.
+        return cap_responses(open_client(conn, connections, policy=policy), conn.options.max_response_bytes if conn else None)
 
     return make
 

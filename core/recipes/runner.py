@@ -15,9 +15,8 @@ from typing import Any, Callable
 import httpx2
 
 from plugwire.core.base.errors import PlugwireError
-from plugwire.core.base.urls import validate_absolute_url
 from plugwire.core.connections.model import Connection, Connections
-from plugwire.core.http.client import client_for
+from plugwire.core.http.client import client_for, public_client
 from plugwire.core.http.exchange import RequestSpec, is_sensitive_name, now_iso
 from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.http.outcomes import redact
@@ -99,14 +98,10 @@ class Runner:
         key = (conn.name, conn.updated_at) if conn is not None else (None, "")
         client = self._clients.get(key)
         if client is None:
-            hooks = self.policy.event_hooks(conn, asynchronous=True)
             if conn is not None:
-                client = client_for(conn, self.connections, asynchronous=True, event_hooks=hooks)
+                client = client_for(conn, self.connections, asynchronous=True, policy=self.policy)
             else:
-                client = httpx2.AsyncClient(
-                    timeout=httpx2.Timeout(30.0), follow_redirects=True, trust_env=False,
-                    headers={"User-Agent": "plugwire"}, event_hooks=hooks,
-                )
+                client = public_client(asynchronous=True, policy=self.policy)
             self._clients[key] = client
         return client
 
@@ -137,12 +132,10 @@ class Runner:
             action, base, conn, found = self.cache.get("step", step.action, self._load_action)
             secrets += found
             spec = _step_request(base, step, context)
-            if self.policy.enabled and not (conn is not None and conn.options.private_network):
-                url = httpx2.URL(validate_absolute_url(spec.url, "url"))
-                await self.policy.acheck_host(url.host, port=url.port, connection=conn.name if conn else "(none)")
             exchange = await send_async(
                 spec, connection=conn, connections=self.connections, response_format=action.response_format,
                 timeout=action.timeout, retry=action.retry, client=self._client(conn), secrets=found, pretty=False,
+                max_response_bytes=action.max_response_bytes,
             )
         except MissingValue as exc:
             record.update(error=str(exc), field=exc.field)

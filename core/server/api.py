@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from plugwire.core.base.errors import AlreadyExistsError, NotFoundError, PlugwireError, UserInputError
 from plugwire.core.connections.model import Connections
+from plugwire.core.http.client import policed_transport
 from plugwire.core.wizard.actions import Actions, build_action
 
 __all__ = ["routes"]
@@ -151,7 +152,9 @@ async def oauth_callback(request: Request) -> Response:
     connections = Connections(state.home)
     try:
         conn = await run_in_threadpool(connections.get, name)
-        summary = await run_in_threadpool(authorize.finish_from_callback, conn, connections, pending, str(request.url))
+        summary = await run_in_threadpool(
+            lambda: authorize.finish_from_callback(conn, connections, pending, str(request.url),
+                                                   transport=policed_transport(state.policy, conn)))
     except PlugwireError as exc:
         return _page("Authorization failed", str(exc), 400)
     return _page("Connected", f"{name}: {summary['message']}. You can close this window.", 200)

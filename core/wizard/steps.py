@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import time
-from types import SimpleNamespace
 from typing import Any
 
 import httpx2
@@ -61,7 +60,6 @@ from plugwire.core.wizard.suggest import SuggestionResult, suggest
 __all__ = ["ApplyRefused", "ApplyResult", "Attempt", "Review", "Wizard", "WizardStateError"]
 
 ENDPOINT, REQUEST, REVIEW, APPLIED = 1, 2, 3, 4
-_ANONYMOUS = SimpleNamespace(name="(none)", options=None)  # how the policy names a request without a connection
 _STEP_NAMES = {ENDPOINT: "endpoint", REQUEST: "request", REVIEW: "review", APPLIED: "applied"}
 
 
@@ -87,6 +85,7 @@ class Wizard:
         self.notes: list[str] = []
         self.response_format: ResponseFormat = "auto"
         self.timeout: float | None = None
+        self.max_response_bytes: int | None = None  # None: the connection's cap
         self.retry = RetryPolicy()
         self._url_query: dict[str, Any] = {}
 
@@ -279,6 +278,7 @@ class Wizard:
                 response_format=self.response_format,
                 timeout=self.timeout,
                 client=client,
+                max_response_bytes=self.max_response_bytes,
             )
         except NetworkPolicyError as exc:
             exchange = self._refused(exc, (time.perf_counter() - started) * 1000)
@@ -304,10 +304,9 @@ class Wizard:
         from plugwire.core.http.send import open_client
 
         try:
-            client = open_client(conn, self.connections)
+            client = open_client(conn, self.connections, policy=self.policy)
         except AuthorizationRequired:
             return None  # send() reports it as the attempt's outcome
-        client.event_hooks = self.policy.event_hooks(conn or _ANONYMOUS, asynchronous=False)
         return client
 
     def _refused(self, exc: NetworkPolicyError, elapsed_ms: float) -> Exchange:

@@ -75,19 +75,13 @@ class TokenEndpoint:
         self.extra_params = dict(extra_params)
         self.context = context
 
-    def _client_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {
-            "client_id": self.client_id,
-            "client_secret": self._client_secret,
-            "token_endpoint_auth_method": self.auth_method,
-            "verify": self.context.verify,
-            "timeout": httpx2.Timeout(self.context.timeout),
-            # The connection decides the route, not HTTP(S)_PROXY of the environment.
-            "trust_env": False,
-            "headers": {"User-Agent": "plugwire"},
-        }
-        if self.context.proxy:
-            options["proxy"] = self.context.proxy
+    def _client_options(self, *, asynchronous: bool = False) -> dict[str, Any]:
+        # The connection's TLS, route and timeout, and the server's network policy:
+        # the token request carries the client's credentials, so it must not go
+        # anywhere the connection's API requests may not.
+        options = self.context.client_options(asynchronous=asynchronous)
+        options.update(client_id=self.client_id, client_secret=self._client_secret,
+                       token_endpoint_auth_method=self.auth_method)
         return options
 
     def _call_args(self, grant: Grant) -> dict[str, Any]:
@@ -116,7 +110,7 @@ class TokenEndpoint:
     async def fetch_async(self, grant: Grant, previous: dict[str, Any] | None = None) -> dict[str, Any]:
         """Like :meth:`fetch`, for async clients; same return value and errors."""
         with self._errors(grant):
-            async with AsyncOAuth2Client(**self._client_options()) as client:
+            async with AsyncOAuth2Client(**self._client_options(asynchronous=True)) as client:
                 if grant[0] == "refresh_token":
                     token = await client.refresh_token(self.token_url, **self._call_args(grant))
                 else:
