@@ -4,10 +4,14 @@ fails its job later with an internal error)."""
 
 from __future__ import annotations
 
+import logging
+
+import httpx2
 import pytest
 from pydantic import ValidationError
 
 from plugwire.core.http.exchange import FilePart, RequestSpec
+from recipes_support import API_TOKEN, finished_job, plugwire_server
 
 URL = "https://api.example.com/v1/items"
 
@@ -77,3 +81,123 @@ def test_what_fits_is_kept_and_pills_are_checked_when_filled_in():
                       ("json", [1, {"a": None}]), ("none", None)]:
         RequestSpec(method="POST", url=URL, body=body, body_format=fmt)
     assert RequestSpec().url == ""  # the wizard's blank request, before step 1
+
+
+# -- the JSON API ------------------------------------------------------------------------------
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+GOOD = {"name": "ping", "method": "POST", "url": "http://127.0.0.1:9/ping", "body_format": "json", "body": {"a": 1}}
+BAD_ACTIONS = [
+    ({"body_format": "binary", "body": [1, 2]}, "body"),
+    ({"body_format": "binary", "body": "not base64!"}, "body"),
+    ({"body_format": "text", "body": {"a": 1}}, "body"),
+    ({"body_format": "form", "body": ["a"]}, "body"),
+    ({"url": "/relative/path"}, "url"),
+    ({"url": "ftp://files.example.com/x"}, "url"),
+    ({"url": None}, "url"),
+    ({"method": "BREW"}, "method"),
+    ({"method": 7}, "method"),
+    ({"headers": {"X-Trace": "a\r\nX-Injected: 1"}}, "headers.X-Trace"),
+    ({"headers": {"Bad Name": "1"}}, "headers.Bad Name.[key]"),
+    ({"headers": {"X-Count": 5}}, "headers.X-Count"),
+    ({"headers": ["X: 1"]}, "headers"),
+    ({"query": {"filter": {"a": 1}}}, "query.filter"),
+    ({"response_format": "yaml"}, "response_format"),
+    ({"timeout": "soon"}, "timeout"),
+    ({"retry": {"max_attempts": "many"}}, "retry.max_attempts"),
+    ({"content_type": "text/plain\nX-Evil: 1"}, "content_type"),
+    ({"body_format": "multipart", "files": [{"field": "f", "path": "/etc/passwd"}]}, "files.0.path"),
+    ({"body_format": "multipart", "files": [{"field": "f", "content_base64": "%%%"}]}, "files.0.content_base64"),
+    ({"connection": "nowhere"}, "connection"),
+    ({"colour": "blue"}, "colour"),
+]
+
+
+@pytest.fixture
+def server(home):
+    with plugwire_server(home) as (state, url):
+        yield state, url
+
+
+def test_actions_that_break_the_request_rules_are_refused_with_422_naming_the_field(server, caplog):
+    state, url = server
+    with caplog.at_level(logging.ERROR):
+        for change, field in BAD_ACTIONS:
+            answer = httpx2.post(f"{url}/api/actions", headers=AUTH, json={**GOOD, **change})
+            assert answer.status_code == 422, (change, answer.text)
+            got = answer.json()
+            assert got["field"] == field and got["error"] and got["fix"], (change, got)
+        assert httpx2.get(f"{url}/api/actions", headers=AUTH).json() == []
+        assert httpx2.post(f"{url}/api/actions", headers=AUTH, json=GOOD).status_code == 201
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def _job_of(state, url, recipe: dict, payload: dict) -> dict:
+    assert httpx2.post(f"{url}/api/recipes", headers=AUTH, json=recipe).status_code == 201, recipe
+    assert httpx2.post(f"{url}/api/recipes/{recipe['name']}/start", headers=AUTH).status_code == 201
+    token = state.recipes.get(recipe["name"]).token
+    answer = httpx2.post(f"{url}/hooks/{token}", json=payload)
+    return finished_job(state, answer.headers["x-plugwire-job"])
+
+
+def test_no_saved_action_fails_its_job_with_an_internal_error(server):
+    state, url = server
+    hook = {"type": "webhook", "config": {"sample_payload": {"items": [1, 2]}}}
+    # A binary body that is a list: refused when saved. Were it saved, its job would
+    # fail with 'internal error: TypeError'; the test runs that job to show it.
+    broken = {**GOOD, "name": "upload", "body_format": "binary", "body": [1, 2]}
+    answer = httpx2.post(f"{url}/api/actions", headers=AUTH, json=broken)
+    if answer.status_code == 201:
+        job = _job_of(state, url, {"name": "uses broken", "trigger": hook, "steps": [{"action": "upload"}]}, {"items": [1]})
+        assert not job["error"].startswith("internal error"), job["error"]
+    assert answer.status_code == 422 and answer.json()["field"] == "body"
+    # A valid binary action whose step fills the body with a list from the event: the
+    # job fails naming the body, as bad input, not as plugwire's bug.
+    fine = {**GOOD, "name": "upload", "body_format": "binary", "body": "aGVsbG8="}
+    assert httpx2.post(f"{url}/api/actions", headers=AUTH, json=fine).status_code == 201
+    job = _job_of(state, url, {"name": "fills a list", "trigger": hook,
+                               "steps": [{"action": "upload", "body": "{{trigger.payload.items}}"}]}, {"items": [1, 2]})
+    assert job["status"] == "failed" and "internal error" not in job["error"]
+    assert "binary" in job["steps"][0]["error"] and "base64" in job["steps"][0]["error"]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/api/connections", {"name": "c", "auth_type": 5}, "auth_type"),
+    ("/api/connections", {"name": "c", "auth_type": "basic", "settings": [1]}, "settings"),
+    ("/api/connections", {"name": ["c"], "auth_type": "none"}, "name"),
+    ("/api/connections", {"name": "c", "auth_type": "none", "timeout": "long"}, "timeout"),
+    ("/api/connections", {"name": "c", "auth_type": "none", "base_url": "not a url"}, "base_url"),
+    ("/api/recipes", {"name": "r", "trigger": 5}, "trigger"),
+    ("/api/recipes", {"name": "r", "trigger": {"type": "webhook"}, "steps": 5}, "steps"),
+    ("/api/recipes", {"name": "r", "trigger": {"type": "webhook"}, "steps": [{"action": 1}]}, "steps.0.action"),
+    ("/api/recipes", {"name": "r", "trigger": {"type": "webhook"}, "steps": [{"action": "a", "headers": {"X": "1\r\n2"}}]}, "steps.0.headers.X"),
+    ("/api/recipes", {"name": "r", "trigger": {"type": "webhook"}, "steps": [{"action": "a", "url": "/x"}]}, "steps.0.url"),
+    ("/api/recipes", {"name": "r", "trigger": {"type": "webhook"}, "token": "chosen"}, "token"),
+])
+def test_connections_and_recipes_of_the_wrong_shape_are_422_naming_the_field(server, path, body, field):
+    _, url = server
+    answer = httpx2.post(f"{url}{path}", headers=AUTH, json=body)
+    assert answer.status_code == 422 and answer.json()["field"] == field, answer.text
+
+
+DEEP = [b"[" * 990 + b"]" * 990, b'{"a":' * 990 + b"1" + b"}" * 990, b"[" * 100_000 + b"]" * 100_000, b"[" * 100_000]
+
+
+@pytest.mark.parametrize("path", ["/api/actions", "/api/connections", "/api/recipes"])
+def test_hostile_bodies_are_4xx_naming_the_body_never_500(server, path, caplog):
+    _, url = server
+    weird = [*DEEP, b"\xff\xfe{}", b'{"name": 1e999}', b'{"name": NaN}', b'{"n": 1' + b"0" * 5000 + b"}",
+             b'{"name": "\\ud800"}', b"[]", b'"text"', b"null", b"{", b"{}\x00"]
+    with caplog.at_level(logging.ERROR):
+        for raw in weird:
+            answer = httpx2.post(f"{url}{path}", headers={**AUTH, "Content-Type": "application/json"}, content=raw)
+            assert answer.status_code in (400, 422) and answer.json()["field"] in ("body", "name"), (raw[:30], answer.text)
+        big = httpx2.post(f"{url}{path}", headers=AUTH, content=b" " * (4 * 1024 * 1024 + 1))  # MAX_BODY_BYTES + 1
+        assert big.status_code == 413 and big.json()["field"] == "body"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_the_jobs_limit_is_checked(server):
+    _, url = server
+    for limit in ("0", "-1", "x", "99999999999999999999999"):
+        answer = httpx2.get(f"{url}/api/jobs", headers=AUTH, params={"limit": limit})
+        assert answer.status_code == 422 and answer.json()["field"] == "limit"

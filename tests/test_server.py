@@ -211,7 +211,7 @@ def test_json_api_with_token_and_no_secret_anywhere(home, venue_api, monkeypatch
         created = httpx2.post(f"{url}/api/connections", headers=auth, json={"name": "api-made", "auth_type": "basic", "settings": {"username": "u", "password": "posted-planted-pw"}})
         assert created.status_code == 201 and created.json()["settings"]["password"] == "••••••"
         bad = httpx2.post(f"{url}/api/recipes", headers=auth, json={"name": "bad", "trigger": {"type": "webhook"}, "steps": [{"action": "create_venue", "body": "{{trigger.payload.nope}}"}]})
-        assert bad.status_code == 400 and bad.json()["field"] == "steps.create_venue.body"
+        assert bad.status_code == 422 and bad.json()["field"] == "steps.create_venue.body"
         stopped = httpx2.post(f"{url}/api/recipes/new venue/stop", headers=auth)
         assert stopped.status_code == 201 and stopped.json()["status"] == "stopped"
         everything = " ".join(a.text for a in answers.values()) + created.text

@@ -36,6 +36,7 @@ __all__ = [
     "HeaderName",
     "HeaderValue",
     "add_field",
+    "check_url",
     "decode_base64",
     "parse_body_text",
     "is_sensitive_name",
@@ -182,6 +183,18 @@ def _query_value(value: Any) -> Any:
 _QueryValue = Annotated[Any, AfterValidator(_query_value)]
 
 
+def check_url(value: str) -> str:
+    """Return ``value`` stripped when it is an absolute http(s) URL; for a pydantic
+    validator: raises ``PydanticCustomError`` saying what is wrong."""
+    from plugwire.core.base.errors import UserInputError
+    from plugwire.core.base.urls import validate_absolute_url
+
+    try:
+        return validate_absolute_url(value, "url")
+    except UserInputError as exc:
+        raise PydanticCustomError("url", str(exc)) from None
+
+
 def decode_base64(text: str | bytes) -> bytes:
     """Return the bytes of base64 ``text`` (white space ignored). Raises ``ValueError``
     when it is not base64."""
@@ -302,6 +315,10 @@ class RequestSpec(SampleRequest):
     query: dict[str, _QueryValue] = Field(default_factory=dict)
     content_type: HeaderValue | None = None
     files: list[FilePart] = Field(default_factory=list)
+    secret_fields: list[str] = Field(
+        default_factory=list, description="header and query parameter names (any case) whose values are secrets: "
+        "sealed at rest, masked wherever shown, as credential-like names are"
+    )
 
     @field_validator("method")
     @classmethod
@@ -316,13 +333,7 @@ class RequestSpec(SampleRequest):
     def _url(cls, v: str) -> str:
         if not v.strip():
             return ""  # not chosen yet (the wizard's blank request); sending one is refused
-        from plugwire.core.base.errors import UserInputError
-        from plugwire.core.base.urls import validate_absolute_url
-
-        try:
-            return validate_absolute_url(v, "url")
-        except UserInputError as exc:
-            raise PydanticCustomError("url", str(exc)) from None
+        return check_url(v)
 
     @model_validator(mode="after")
     def _fits(self) -> "RequestSpec":

@@ -1,57 +1,159 @@
 """The server's small JSON API (connections, actions, recipes, jobs) and the OAuth2
 routes. Every ``/api`` route needs ``Authorization: Bearer <api token>``; secrets
-are masked in every answer."""
+are masked in every answer.
+
+A request body is read only up to :data:`MAX_BODY_BYTES`, must be UTF-8 JSON nested
+at most :data:`MAX_DEPTH` deep, and is validated with the route's model from
+:mod:`plugwire.core.server.openapi` (the document at ``/api/openapi.json`` is built
+from the same models): unreadable is 400, too large 413, a value that does not fit
+422 naming the field, all as ``{"error", "field", "fix"}``.
+"""
 
 from __future__ import annotations
 
 import hmac
 import html
 import json
+import math
+import re
+from itertools import accumulate
 from typing import Any, Callable
 
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from plugwire.core.base.errors import AlreadyExistsError, NotFoundError, PlugwireError, UserInputError
+from plugwire.core.base.errors import (
+    AlreadyExistsError,
+    NotFoundError,
+    PlugwireError,
+    UserInputError,
+    format_validation_error,
+)
 from plugwire.core.connections.model import Connections
 from plugwire.core.http.client import policed_transport
+from plugwire.core.server.openapi import NewAction, NewConnection, NewRecipe, Operation, document
 from plugwire.core.wizard.actions import Actions, build_action
 
-__all__ = ["routes"]
+__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "routes"]
+
+#: The largest request body the API reads (an action with its sample response fits).
+MAX_BODY_BYTES = 4 * 1024 * 1024
+#: How deep a request body may nest arrays and objects (configuration is shallow;
+#: hostile nesting would exhaust the parser's and the validators' recursion).
+MAX_DEPTH = 100
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _answer(status: int, error: str, field: str | None, fix: str | None = None) -> JSONResponse:
+    return JSONResponse({"error": error, "field": field, "fix": fix}, status_code=status)
 
 
 def _error(exc: PlugwireError) -> JSONResponse:
-    status = 404 if isinstance(exc, NotFoundError) else 409 if isinstance(exc, AlreadyExistsError) else 400
-    return JSONResponse({"error": str(exc), "field": exc.field}, status_code=status)
+    status = (404 if isinstance(exc, NotFoundError) else 409 if isinstance(exc, AlreadyExistsError)
+              else 422 if isinstance(exc, UserInputError) else 400)
+    return _answer(status, str(exc), exc.field, exc.fix)
 
 
-def _api(handler: Callable) -> Callable:
-    """Check the bearer token, run ``handler(state, request, body)`` off the event loop,
-    and turn plugwire errors into JSON answers."""
+def _invalid(exc: ValidationError, what: str) -> JSONResponse:
+    first = exc.errors(include_input=False)[0]
+    field = ".".join(str(p) for p in first["loc"]) or "body"
+    return _answer(422, f"Invalid {what}: " + format_validation_error(exc), field, "correct the field named above")
+
+
+class _Unreadable(Exception):
+    """The body cannot be read as a JSON object: answered with ``status``, naming ``body``."""
+
+    def __init__(self, status: int, message: str, fix: str):
+        super().__init__(message)
+        self.status, self.fix = status, fix
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:20]} is too large for a float")
+    return value
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    """Return ``raw`` read as a JSON object ({} when empty). Raises ``_Unreadable``."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Unreadable(400, f"The body is not UTF-8 text (byte {exc.start}).", "send JSON encoded as UTF-8") from None
+    if not text.strip():
+        return {}
+    # Depth is measured on the text, before parsing: the parser itself recurses.
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        depth = max(accumulate(1 if b in "[{" else -1 for b in _BRACKET.findall(_STRING.sub("", text))), default=0)
+        if depth > MAX_DEPTH:
+            raise _Unreadable(400, f"The body nests arrays and objects {depth} deep; at most {MAX_DEPTH} are read.",
+                              f"send JSON nested at most {MAX_DEPTH} levels deep")
+    try:
+        body = json.loads(text, parse_float=_finite, parse_constant=_constant)
+    except ValueError as exc:
+        raise _Unreadable(400, f"The body is not JSON ({exc}).", "send a JSON object, e.g. {\"name\": \"...\"}") from None
+    if not isinstance(body, dict):
+        raise _Unreadable(422, f"The body must be a JSON object, not {type(body).__name__}.", "send a JSON object, e.g. {\"name\": \"...\"}")
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Unreadable(400, "The body holds a lone surrogate escape (\\ud800-\\udfff without its pair).",
+                          "send text that is valid Unicode") from None
+    return body
+
+
+async def _read(request: Request) -> bytes:
+    size = int(request.headers.get("content-length") or 0) if (request.headers.get("content-length") or "").isdigit() else 0
+    too_large = _Unreadable(413, f"The body is larger than {MAX_BODY_BYTES} bytes.", "send a smaller body")
+    if size > MAX_BODY_BYTES:
+        raise too_large
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _api(handler: Callable, op: Operation) -> Callable:
+    """Return the endpoint of ``handler(state, request, body)``: check the bearer token,
+    read and validate the body with ``op.body``, run the handler off the event loop,
+    and turn plugwire errors into JSON answers. The endpoint carries ``op`` for the
+    OpenAPI document."""
 
     async def endpoint(request: Request) -> Response:
         state = request.app.state.plugwire
         given = request.headers.get("authorization", "")
         if not state.api_token or not hmac.compare_digest(given.encode(), f"Bearer {state.api_token}".encode()):
-            return JSONResponse({"error": "Missing or wrong API token.", "field": "Authorization"}, status_code=401)
+            return _answer(401, "Missing or wrong API token.", "Authorization", "send Authorization: Bearer <the server's API token>")
         body = None
-        if request.method == "POST":
-            raw = await request.body()
+        if op.body is not None:
             try:
-                body = json.loads(raw) if raw.strip() else {}
-            except ValueError:
-                return JSONResponse({"error": "The body is not JSON.", "field": "body"}, status_code=400)
-            if not isinstance(body, dict):
-                return JSONResponse({"error": "The body must be a JSON object.", "field": "body"}, status_code=400)
+                body = _parse(await _read(request))
+                op.body.model_validate(body)
+            except _Unreadable as exc:
+                return _answer(exc.status, str(exc), "body", exc.fix)
+            except ValidationError as exc:
+                return _invalid(exc, op.body.__name__.removeprefix("New").lower())
+            except PlugwireError as exc:  # a validator that raises plugwire's own error
+                return _error(exc)
         try:
             result = await run_in_threadpool(handler, state, request, body)
         except PlugwireError as exc:
             return _error(exc)
-        status = 201 if request.method == "POST" else 200
-        return result if isinstance(result, Response) else JSONResponse(result, status_code=status)
+        return result if isinstance(result, Response) else JSONResponse(result, status_code=op.status)
 
+    endpoint.operation = op  # type: ignore[attr-defined]
     return endpoint
 
 
@@ -72,7 +174,14 @@ def list_actions(state, request, body) -> Any:
 
 
 def create_action(state, request, body) -> Any:
-    return Actions(state.home).create(build_action(body)).public()
+    action = build_action(body)
+    if action.connection is not None:
+        try:
+            Connections(state.home).get(action.connection)
+        except NotFoundError:
+            raise UserInputError(f"connection: there is no connection named {action.connection!r}.", field="connection",
+                                 fix="create it first (POST /api/connections), or leave connection out for a public API") from None
+    return Actions(state.home).create(action).public()
 
 
 def get_action(state, request, body) -> Any:
@@ -117,7 +226,9 @@ def list_jobs(state, request, body) -> Any:
     try:
         limit = int(q.get("limit", "50"))
     except ValueError:
-        raise UserInputError("limit must be a number.", field="limit", fix="e.g. ?limit=20") from None
+        limit = 0
+    if not 1 <= limit <= 1000:
+        raise UserInputError("limit must be a whole number from 1 to 1000.", field="limit", fix="e.g. ?limit=20")
     return state.jobs.list(recipe=q.get("recipe"), status=q.get("status"), limit=limit)
 
 
@@ -170,21 +281,57 @@ async def health(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+def openapi_document(state, request, body) -> Any:
+    """This API described as OpenAPI 3.1, built from the routes and their models."""
+    global _DOCUMENT
+    if _DOCUMENT is None:
+        _DOCUMENT = document(routes)
+    return _DOCUMENT
+
+
+_DOCUMENT: dict[str, Any] | None = None
+_OBJECT = {"type": "object"}
+_LIST = {"type": "array", "items": _OBJECT}
+_NAMED = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
+health.operation = Operation("Is the server up (no token needed)", auth=False,  # type: ignore[attr-defined]
+                             returns={"type": "object", "properties": {"ok": {"const": True}}})
+oauth_callback.operation = Operation("Where the OAuth2 provider sends the browser back (an HTML page)",  # type: ignore[attr-defined]
+                                     auth=False, errors=(400,), media="text/html", returns={"type": "string"})
+_JOB_QUERY = (
+    ("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}, "at most this many, newest first"),
+    ("recipe", {"type": "string"}, "only this recipe's jobs"),
+    ("status", {"type": "string", "enum": ["pending", "running", "succeeded", "failed"]}, "only jobs in this status"),
+)
+
+
+def _route(path: str, handler: Callable, method: str, op: Operation) -> Route:
+    return Route(path, _api(handler, op), methods=[method])
+
+
 routes = [
     Route("/health", health),
-    Route("/api/connections", _api(list_connections), methods=["GET"]),
-    Route("/api/connections", _api(create_connection), methods=["POST"]),
-    Route("/api/connections/{name}/authorize", _api(start_authorization), methods=["POST"]),
-    Route("/api/actions", _api(list_actions), methods=["GET"]),
-    Route("/api/actions", _api(create_action), methods=["POST"]),
-    Route("/api/actions/{name}", _api(get_action), methods=["GET"]),
-    Route("/api/recipes", _api(list_recipes), methods=["GET"]),
-    Route("/api/recipes", _api(create_recipe), methods=["POST"]),
-    Route("/api/recipes/{name}", _api(get_recipe), methods=["GET"]),
-    Route("/api/recipes/{name}/start", _api(start_recipe), methods=["POST"]),
-    Route("/api/recipes/{name}/stop", _api(stop_recipe), methods=["POST"]),
-    Route("/api/status", _api(server_status), methods=["GET"]),
-    Route("/api/jobs", _api(list_jobs), methods=["GET"]),
-    Route("/api/jobs/{id}", _api(get_job), methods=["GET"]),
+    _route("/api/openapi.json", openapi_document, "GET", Operation("This document", returns=_OBJECT)),
+    _route("/api/connections", list_connections, "GET", Operation("List connections, secrets masked", returns=_LIST)),
+    _route("/api/connections", create_connection, "POST",
+           Operation("Create a connection", body=NewConnection, status=201, returns=_NAMED, errors=(409,))),
+    _route("/api/connections/{name}/authorize", start_authorization, "POST",
+           Operation("Start a connection's OAuth2 authorization; open authorize_url in a browser", status=201,
+                     returns={"type": "object", "required": ["connection", "authorize_url"]}, errors=(400, 404, 422))),
+    _route("/api/actions", list_actions, "GET", Operation("List actions, secrets masked", returns=_LIST)),
+    _route("/api/actions", create_action, "POST",
+           Operation("Create an action", body=NewAction, status=201, returns=_NAMED, errors=(409,))),
+    _route("/api/actions/{name}", get_action, "GET", Operation("One action, secrets masked", returns=_NAMED, errors=(404,))),
+    _route("/api/recipes", list_recipes, "GET", Operation("List recipes", returns=_LIST)),
+    _route("/api/recipes", create_recipe, "POST",
+           Operation("Create a recipe (stopped); every datapill is checked", body=NewRecipe, status=201, returns=_NAMED,
+                     errors=(409,))),
+    _route("/api/recipes/{name}", get_recipe, "GET", Operation("One recipe, with its poll status", returns=_NAMED, errors=(404,))),
+    _route("/api/recipes/{name}/start", start_recipe, "POST",
+           Operation("Start a recipe", status=201, returns=_NAMED, errors=(400, 404, 422))),
+    _route("/api/recipes/{name}/stop", stop_recipe, "POST",
+           Operation("Stop a recipe", status=201, returns=_NAMED, errors=(400, 404, 422))),
+    _route("/api/status", server_status, "GET", Operation("This server: network policy, job counts, leadership", returns=_OBJECT)),
+    _route("/api/jobs", list_jobs, "GET", Operation("List jobs, newest first", returns=_LIST, errors=(422,), query=_JOB_QUERY)),
+    _route("/api/jobs/{id}", get_job, "GET", Operation("One job with its event and steps", returns=_OBJECT, errors=(404,))),
     Route("/oauth/callback", oauth_callback),
 ]
