@@ -1,16 +1,15 @@
 """Secrets at rest and on screen.
 
 Values typed ``SecretStr`` are sealed with Fernet (AES-128-CBC + HMAC) before they
-reach the store, and masked whenever they are shown. The key comes from
-``PLUGWIRE_SECRET_KEY`` or from a key file in the data folder, created 0600.
+reach the store, and masked whenever they are shown (in captured text and log
+records: :mod:`.redact`). The key comes from ``PLUGWIRE_SECRET_KEY`` or from a key
+file in the data folder, created 0600.
 """
 
 from __future__ import annotations
 
 import base64
-import logging
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,10 @@ from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretBytes, SecretStr
 
 from plugwire.core.base.errors import StorageError
+from plugwire.core.base.redact import MASK, redact_in_logs  # re-exported: where secrets are looked for
 
 __all__ = ["MASK", "Cipher", "load_cipher", "mask", "redact_in_logs", "seal", "unseal"]
 
-MASK = "••••••"
 _SEALED = "$sealed"
 KEY_ENV = "PLUGWIRE_SECRET_KEY"
 
@@ -117,51 +116,3 @@ def mask(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [mask(v) for v in value]
     return value
-
-
-class _LogRedactor(logging.Filter):
-    """Replaces known secret values in log records before any handler sees them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._values: set[str] = set()
-        self._lock = threading.Lock()
-
-    def add(self, values: list[str]) -> None:
-        from urllib.parse import quote, quote_plus
-
-        with self._lock:
-            for v in values:
-                # A secret sent in a query string is logged percent-encoded.
-                self._values.update({v, quote(v, safe=""), quote_plus(v, safe="")})
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self._values:
-            return True
-        try:
-            text = record.getMessage()
-        except Exception:  # a malformed record is the logging module's problem, not ours
-            return True
-        clean = text
-        for v in sorted(self._values, key=len, reverse=True):
-            clean = clean.replace(v, MASK)
-        if clean != text:
-            record.msg, record.args = clean, None
-        return True
-
-
-_redactor = _LogRedactor()
-# httpx2 logs every request's full URL at INFO, so a query-parameter credential
-# would reach the logs; its transport loggers log no URL or header values.
-_HTTP_LOGGERS = ("httpx2",)
-
-
-def redact_in_logs(values: list[str]) -> None:
-    """Mask these secret values (and their URL-encoded forms) in the HTTP client's
-    log records from now on. Values shorter than 4 characters are ignored (masking
-    them would garble ordinary text). Returns nothing; never raises."""
-    _redactor.add([v for v in values if v and len(v) >= 4])
-    for name in _HTTP_LOGGERS:
-        logger = logging.getLogger(name)
-        if _redactor not in logger.filters:
-            logger.addFilter(_redactor)

@@ -1,20 +1,22 @@
 """What went over the wire, recorded: a request ready to go out (:class:`Prepared`)
 and the exchange made of it, the request as sent (:func:`capture_sent`), the answer
 (:func:`capture_answer`) or the failure (:func:`capture_failure`), with every secret
-the connection knows masked or redacted. :mod:`plugwire.core.http.send` sends;
-this module describes."""
+masked or redacted: the connection's, what its auth added, and the request's own
+(headers and query parameters with credential-like names or named in the request's
+``secret_fields``), by value wherever an API echoes them. :mod:`plugwire.core.http.send`
+sends; this module describes."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
-from urllib.parse import quote, quote_plus, urlencode
+from urllib.parse import unquote_plus, urlencode
 
 import httpx2
 
 from plugwire.core.base.errors import AuthorizationRequired
+from plugwire.core.base.redact import MIN_SECRET, install_log_redaction, redact_deep, redact_in_logs_here, redact_text, secret_forms
 from plugwire.core.base.secrets import MASK
-from plugwire.core.http.body import canonical_name, parse_response
+from plugwire.core.http.body import canonical_name, header_pairs, parse_response
 from plugwire.core.http.exchange import (
     Exchange,
     ReceivedResponse,
@@ -24,16 +26,79 @@ from plugwire.core.http.exchange import (
     masked_headers,
 )
 from plugwire.core.http.outcomes import Outcome, api_message, classify_error, redact, sent_secrets
+from plugwire.core.http.stream import ResponseTooLarge
 
-__all__ = ["Prepared", "capture_answer", "capture_failure", "capture_sent", "query_text", "request_of"]
+__all__ = [
+    "Prepared", "capture_answer", "capture_failure", "capture_sent", "is_secret_field", "marked_names", "masked_spec",
+    "masked_url", "query_text", "request_of", "request_secrets",
+]
 
 _MASK_TOKEN = "PLUGWIREMASKED"
+
+# Every process that sends a request imports this module before its first one: from
+# here on no log record, whatever its logger, shows a credential-like query parameter
+# or header, even one nobody told the redactor about.
+install_log_redaction(is_sensitive_name)
+
+
+def marked_names(spec: Any) -> frozenset[str]:
+    """Return the header and query names ``spec`` marks secret, in lower case."""
+    return frozenset(n.strip().lower() for n in getattr(spec, "secret_fields", None) or ())
+
+
+def is_secret_field(name: str, marked: frozenset[str] = frozenset()) -> bool:
+    """Return True when the header or query parameter ``name`` carries a secret: a
+    credential-like name, or one of the ``marked`` (lower-case) names."""
+    return is_sensitive_name(name) or name.strip().lower() in marked
+
+
+def request_secrets(request: httpx2.Request, marked: frozenset[str] = frozenset()) -> list[str]:
+    """Return the secret values ``request`` carries in its headers and query (by
+    name, see :func:`is_secret_field`): each as given and as written on the wire."""
+    found: list[str] = []
+    for name, value in request.headers.items():
+        if is_secret_field(name, marked):
+            found.append(value)
+            scheme, _, token = value.partition(" ")
+            if token and scheme.isalpha():
+                found.append(token.strip())
+    if request.url.query:
+        for piece in request.url.query.decode("ascii", "replace").split("&"):
+            name, _, raw = piece.partition("=")
+            if raw and is_secret_field(unquote_plus(name), marked):
+                found += [raw, unquote_plus(raw)]
+    return [v for v in dict.fromkeys(found) if len(v) >= MIN_SECRET]
+
+
+def masked_url(url: str, marked: frozenset[str] = frozenset()) -> str:
+    """Return ``url`` with the values of its secret query parameters masked."""
+    head, sep, rest = url.partition("?")
+    if not sep:
+        return url
+    query, hash_, fragment = rest.partition("#")
+    pieces = []
+    for piece in query.split("&"):
+        name, eq, raw = piece.partition("=")
+        pieces.append(f"{name}={MASK}" if eq and raw and is_secret_field(unquote_plus(name), marked) else piece)
+    return f"{head}?{'&'.join(pieces)}{hash_}{fragment}"
+
+
+def masked_spec(spec: RequestSpec) -> RequestSpec:
+    """Return a copy of ``spec`` (an action too) to show: the values of its secret
+    headers and query parameters masked, in its URL as well."""
+    marked = marked_names(spec)
+    return spec.model_copy(update={
+        "url": masked_url(spec.url, marked),
+        "headers": masked_headers(spec.headers, marked),
+        "query": {k: (MASK if is_secret_field(k, marked) else v) for k, v in spec.query.items()},
+    })
 
 
 class Prepared:
     """A request ready to go out, with what is needed to describe it afterwards."""
 
-    __slots__ = ("spec", "request", "body_text", "files", "content_type", "url_text", "headers_before", "query_before")
+    __slots__ = ("spec", "request", "body_text", "files", "content_type", "url_text", "headers_before", "query_before",
+                 "marked", "secrets")
 
     def __init__(self, spec: RequestSpec, request: httpx2.Request, body_text: str | None, files: list[dict[str, Any]],
                  content_type: str | None = None, url_text: str | None = None):
@@ -48,6 +113,10 @@ class Prepared:
         # decoding every header here would cost more than the comparison.
         self.headers_before = frozenset(request.headers.raw)
         self.query_before = request.url.query
+        # The request's own secrets, known to the log redactor before anything is sent.
+        self.marked = marked_names(spec)
+        self.secrets = request_secrets(request, self.marked)
+        redact_in_logs_here(self.secrets)
 
     def params_before(self) -> set[str]:
         """Return the query parameter names the request had before any auth flow ran."""
@@ -71,11 +140,13 @@ def query_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def capture_sent(prepared: Prepared, final: httpx2.Request | None) -> SentRequest:
+def capture_sent(prepared: Prepared, final: httpx2.Request | None, secrets: list[str] | tuple[str, ...] = ()) -> SentRequest:
     """Describe what went out: the configured headers and query, with anything the
-    connection's auth added (or changed) masked, and every sensitive name masked."""
+    connection's auth added (or changed) masked, every secret name masked, and the
+    ``secrets`` and the request's own secret values masked wherever else they occur."""
     built = prepared.request
     spec = prepared.spec
+    marked = prepared.marked
     added_headers: dict[str, str] = {}
     added_params: set[str] = set()
     source = built.url
@@ -100,23 +171,29 @@ def capture_sent(prepared: Prepared, final: httpx2.Request | None) -> SentReques
     if source.query:
         pairs = []
         for key, value in source.params.multi_items():
-            masked = key in added_params or is_sensitive_name(key)
+            masked = key in added_params or is_secret_field(key, marked)
             pairs.append((key, _MASK_TOKEN if masked else value))
         url = str(source.copy_with(query=None)) + "?" + urlencode(pairs).replace(_MASK_TOKEN, MASK)
     elif source is built.url and prepared.url_text is not None:
         url = prepared.url_text  # the URL as configured: no auth flow or redirect changed it
     else:
         url = str(source.copy_with(query=None)) if b"?" in source.raw_path else str(source)
-    query = {k: (MASK if is_sensitive_name(k) else v) for k, v in spec.query.items()}
+    query = {k: (MASK if is_secret_field(k, marked) else v) for k, v in spec.query.items()}
+    headers = masked_headers(headers, auth_added | marked)
+    body = spec.body if spec.body_format != "binary" else f"({len(built.content)} bytes)"
+    body_text = prepared.body_text
+    known = [*secrets, *prepared.secrets]
+    if known:  # the same value under another name, in the path or in the body
+        url, headers, query, body, body_text = redact_deep([url, headers, query, body, body_text], known)
     return SentRequest(
         method=spec.method,
         url=url,
-        headers=masked_headers(headers, auth_added),
+        headers=headers,
         query=query,
-        body=spec.body if spec.body_format != "binary" else f"({len(built.content)} bytes)",
+        body=body,
         body_format=spec.body_format,
         content_type=content_type,
-        body_text=prepared.body_text,
+        body_text=body_text,
         files=prepared.files,
     )
 
@@ -125,7 +202,8 @@ def capture_answer(prepared: Prepared, response: httpx2.Response, elapsed_ms: fl
             pretty: bool = True) -> Exchange:
     # What the request carried (a Basic blob, a bearer token) is as secret as the
     # connection's settings: an API that echoes the request must not show it.
-    secrets = secrets + sent_secrets(response.request, secrets)
+    own = prepared.secrets + request_secrets(response.request, prepared.marked)
+    secrets = list(dict.fromkeys(secrets + own + sent_secrets(response.request, secrets + own)))
     received = parse_response(response, elapsed_ms, response_format, pretty=pretty)
     if secrets and _echoes(received, secrets):
         received = _redacted(received, secrets)
@@ -135,9 +213,9 @@ def capture_answer(prepared: Prepared, response: httpx2.Response, elapsed_ms: fl
         outcome, message = Outcome.OK, f"{status} {received.reason} in {elapsed_ms:.0f} ms, {received.size} bytes."
     else:
         outcome = Outcome.CREDENTIALS_REJECTED if status in (401, 403) else Outcome.HTTP_ERROR
-        message = f"The API answered {status} {received.reason}" + (f": {said}" if said else ".")
+        message = redact_text(f"The API answered {status} {received.reason}" + (f": {said}" if said else "."), secrets)
     return Exchange(
-        request=capture_sent(prepared, response.request),
+        request=capture_sent(prepared, response.request, secrets),
         response=received,
         outcome=outcome.value,
         ok=200 <= status < 300,
@@ -150,6 +228,8 @@ def capture_answer(prepared: Prepared, response: httpx2.Response, elapsed_ms: fl
 
 def capture_failure(prepared: Prepared | None, spec: RequestSpec, exc: BaseException, elapsed_ms: float, secrets: list[str],
              attempts: int, *, agent_url: str | None, timeout: float | None) -> Exchange:
+    if isinstance(exc, ResponseTooLarge):
+        return _cut_off(prepared, spec, exc, elapsed_ms, secrets, attempts)
     if isinstance(exc, AuthorizationRequired):
         outcome, message = Outcome.NOT_CONNECTED, str(exc)
     elif isinstance(exc, httpx2.HTTPError):
@@ -157,14 +237,46 @@ def capture_failure(prepared: Prepared | None, spec: RequestSpec, exc: BaseExcep
         outcome, message = classify_error(exc, agent_url=agent_url, timeout=timeout)
     else:
         outcome, message = Outcome.INVALID, str(exc)
-    request = capture_sent(prepared, None) if prepared is not None else SentRequest(
+    if prepared is not None:
+        secrets = secrets + prepared.secrets
+    request = capture_sent(prepared, None, secrets) if prepared is not None else SentRequest(
         method=spec.method, url=spec.url, headers=masked_headers(spec.headers), body_format=spec.body_format
     )
     return Exchange(
         request=request,
         outcome=outcome.value,
         ok=False,
-        message=redact(message, secrets) if secrets else message,
+        message=redact_text(redact(message, secrets), secrets) if secrets else message,
+        elapsed_ms=round(elapsed_ms, 1),
+        attempts=attempts,
+    )
+
+
+def _cut_off(prepared: Prepared | None, spec: RequestSpec, exc: ResponseTooLarge, elapsed_ms: float, secrets: list[str],
+             attempts: int) -> Exchange:
+    """Return the exchange of an answer past its cap: its status and headers, and no
+    body at all (``truncated``), so that no part of it passes for the whole."""
+    response = exc.response
+    secrets = secrets + sent_secrets(response.request, secrets)
+    headers: dict[str, str] = {}
+    for key, value in header_pairs(response.headers):
+        name = canonical_name(key)
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    received = ReceivedResponse(
+        status=response.status_code, reason=response.reason_phrase, http_version=response.http_version,
+        headers=masked_headers(headers), content_type=headers.get("Content-Type") or None, format="empty",
+        elapsed_ms=round(elapsed_ms, 1), truncated=True,
+    )
+    if secrets:
+        received = _redacted(received, secrets)
+    return Exchange(
+        request=capture_sent(prepared, response.request) if prepared is not None else SentRequest(
+            method=spec.method, url=spec.url, headers=masked_headers(spec.headers), body_format=spec.body_format
+        ),
+        response=received,
+        outcome=Outcome.RESPONSE_TOO_LARGE.value,
+        ok=False,
+        message=str(exc),
         elapsed_ms=round(elapsed_ms, 1),
         attempts=attempts,
     )
@@ -175,14 +287,6 @@ def request_of(exc: httpx2.HTTPError) -> httpx2.Request | None:
         return exc.request
     except RuntimeError:  # raised when the error is not tied to a request
         return None
-
-
-@functools.lru_cache(maxsize=64)
-def _forms(secret: str) -> tuple[str, ...]:
-    """Return the ways ``secret`` can appear in text (as is, percent-encoded), as ``redact`` masks them."""
-    if len(secret) < 4:
-        return ()
-    return tuple({secret, quote(secret, safe=""), quote_plus(secret, safe="")})
 
 
 def _echoes(received: ReceivedResponse, secrets: list[str]) -> bool:
@@ -196,7 +300,7 @@ def _echoes(received: ReceivedResponse, secrets: list[str]) -> bool:
     text = received.text or ""
     if received.truncated or received.format == "xml" or (received.format == "json" and "\\" in text):
         return True
-    forms = [f for s in secrets for f in _forms(s)]
+    forms = [f for s in secrets for f in secret_forms(s)]
     places = [text, received.pretty, *received.headers.values()]
     if isinstance(received.body, str):
         places.append(received.body)
@@ -204,17 +308,6 @@ def _echoes(received: ReceivedResponse, secrets: list[str]) -> bool:
 
 
 def _redacted(received: ReceivedResponse, secrets: list[str]) -> ReceivedResponse:
-    """Return ``received`` with any of the connection's secrets an API echoed masked."""
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, str):
-            return redact(value, secrets)
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        return value
-
-    return received.model_copy(
-        update={"body": clean(received.body), "text": clean(received.text), "pretty": clean(received.pretty), "headers": clean(received.headers)}
-    )
+    """Return ``received`` with any of ``secrets`` an API echoed masked."""
+    body, text, pretty, headers = redact_deep([received.body, received.text, received.pretty, received.headers], secrets)
+    return received.model_copy(update={"body": body, "text": text, "pretty": pretty, "headers": headers})
