@@ -30,7 +30,7 @@ from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, pr
 from plugwire.core.connections.model import Connections
 from plugwire.core.curl.headers import check_header, check_headers
 from plugwire.core.http.exchange import BODY_FORMATS, FilePart, add_field, parse_body_text
-from plugwire.core.wizard.actions import Actions
+from plugwire.core.wizard.actions import Actions, secret_fields_of
 from plugwire.core.wizard.steps import Wizard
 
 __all__ = ["app", "attach"]
@@ -158,6 +158,7 @@ def new(
     content_type: Optional[str] = typer.Option(None, "--content-type", help="Content-Type for the body."),
     sets: list[str] = typer.Option([], "--set", help="Set one body field: PATH=TEXT or PATH:=JSON (query.NAME, headers.NAME too). Repeatable."),
     files: list[str] = typer.Option([], "--file", help="Multipart file: FIELD=@PATH[;type=MIME][;filename=NAME]. Repeatable."),
+    secret: list[str] = typer.Option([], "--secret", help="Mark a header or query parameter NAME secret: sealed at rest, masked when shown. Repeatable."),
     curl: Optional[str] = typer.Option(None, "--curl", help="Start from a cURL command (the text, @FILE or - for stdin)."),
     use_suggestion: Optional[int] = typer.Option(None, "--use-suggestion", help="Fill the request from suggestion N (1 is the best)."),
     no_suggestion: bool = typer.Option(False, "--no-suggestion", help="Start from a blank request."),
@@ -196,6 +197,8 @@ def new(
             wiz.use_suggestion(use_suggestion - 1)
     _apply_flags(wiz, headers=headers, query=query, body=body, body_file=body_file, body_format=body_format,
                  content_type=content_type, sets=sets, files=files)
+    if secret:
+        wiz.edit(secret_fields=secret_fields_of(wiz.request, secret))
     # --set headers.NAME and suggestions fill headers too: nothing unsendable reaches send.
     check_headers(wiz.request.headers, where="header")
     check_header("Content-Type", wiz.request.content_type or "", where="--content-type", field="content_type")
@@ -261,7 +264,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     for a in actions:
         status = str(a.sample_response.status) if a.sample_response else ""
         fields = str(len(a.datatree.fields())) if a.datatree else ""
-        table.add_row(a.name, a.method, a.url, a.connection or "", status, fields, a.updated_at)
+        table.add_row(a.name, a.method, a.public()["url"], a.connection or "", status, fields, a.updated_at)
     console.print(table)
 
 
@@ -297,10 +300,11 @@ def curl_(
 ) -> None:
     """Print the action as a cURL command (credentials masked unless --show-secrets)."""
     from plugwire.core.curl.parse import action_to_curl
+    from plugwire.core.http.capture import masked_spec
 
     h = home()
     action = Actions(h).get(name)
-    command = action_to_curl(action, Connections(h), show_secrets=show_secrets)
+    command = action_to_curl(action if show_secrets else masked_spec(action), Connections(h), show_secrets=show_secrets)
     if show_secrets:
         err_console.print("Warning: the command below holds credentials in clear text.", style="yellow")
     if as_json:

@@ -11,9 +11,9 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from plugwire.core.base.secrets import MASK
 from plugwire.core.cli.common import console
-from plugwire.core.http.exchange import RequestSpec, is_sensitive_name, masked_headers
+from plugwire.core.http.capture import masked_spec
+from plugwire.core.http.exchange import RequestSpec
 from plugwire.core.plugincore.suggesters import Suggestion
 from plugwire.core.wizard.actions import Action
 from plugwire.core.wizard.datatree import DataField, DataTree
@@ -72,12 +72,13 @@ def _clip(text: str, lines: int = _BODY_LINES) -> str:
 
 
 def show_request(request: RequestSpec, *, title: str = "Request") -> None:
-    """Print a configured request, credential-like values masked."""
+    """Print a configured request, its secret values masked."""
+    request = masked_spec(request)
     _plain(f"{title}: {request.method} {request.url}", "bold")
-    for k, v in masked_headers(request.headers).items():
+    for k, v in request.headers.items():
         _plain(f"  {k}: {v}")
     for k, v in request.query.items():
-        _plain(f"  ?{k}={MASK if is_sensitive_name(k) else v}")
+        _plain(f"  ?{k}={v}")
     if request.body_format != "none":
         ctype = request.effective_content_type() or "multipart/form-data"
         _plain(f"  body ({request.body_format}, {ctype}):", "dim")

@@ -5,7 +5,8 @@ headers, query, body and its format) plus its name, the connection it goes throu
 how to read the response, its timeout and retry policy, and the sample exchange that
 proved it, with the datatree inferred from that sample. The :class:`Actions` service
 is the only way action records are read and written (table ``actions``); header and
-query values with credential-like names are sealed at rest.
+query values with credential-like names or named in ``secret_fields`` are sealed at
+rest (a URL carrying such a query parameter too), and masked wherever shown.
 """
 
 from __future__ import annotations
@@ -16,20 +17,21 @@ from pydantic import Field, SecretStr, ValidationError
 
 from plugwire.core.base.errors import NotFoundError, UserInputError, format_validation_error
 from plugwire.core.base.names import Name
+from plugwire.core.base.redact import redact_deep
 from plugwire.core.base.secrets import seal, unseal
+from plugwire.core.http.capture import is_secret_field, marked_names, masked_spec, masked_url
 from plugwire.core.http.exchange import (
     ReceivedResponse,
     RequestSpec,
     ResponseFormat,
     SentRequest,
-    is_sensitive_name,
     now_iso,
 )
 from plugwire.core.http.retry import RetryPolicy
 from plugwire.core.storage.home import Home
 from plugwire.core.wizard.datatree import DataTree
 
-__all__ = ["TABLE", "Action", "Actions"]
+__all__ = ["TABLE", "Action", "Actions", "secret_fields_of"]
 
 TABLE = "actions"
 #: A stored sample response keeps at most this much text; its datatree was inferred first.
@@ -55,19 +57,47 @@ class Action(RequestSpec):
     updated_at: str = Field(default_factory=now_iso)
 
     def spec(self) -> RequestSpec:
-        """Return just the request part of this action."""
-        return RequestSpec.model_validate(self.model_dump(include=set(RequestSpec.model_fields)))
+        """Return just the request part of this action (a copy, not validated again:
+        it was as part of the action, and a copy to show holds masks)."""
+        data = self.model_dump(include=set(RequestSpec.model_fields))
+        data["files"] = list(self.files)  # the parts themselves, as validation would have made them
+        return RequestSpec.model_construct(**data)
 
     def public(self) -> dict[str, Any]:
-        """Return the action as JSON-able data with credential-like header and query
-        values masked."""
-        from plugwire.core.base.secrets import MASK
-        from plugwire.core.http.exchange import masked_headers
-
+        """Return the action as JSON-able data with its secret header and query values
+        (credential-like names and ``secret_fields``) masked, in its URL too."""
         data = self.model_dump(mode="json")
-        data["headers"] = masked_headers(self.headers)
-        data["query"] = {k: (MASK if is_sensitive_name(k) else v) for k, v in self.query.items()}
+        shown = masked_spec(self)
+        data.update(url=shown.url, headers=shown.headers, query=shown.query)
         return data
+
+    def secret_values(self) -> list[str]:
+        """Return the values of this action's secret headers and query parameters
+        (its URL's included), to keep them out of what is stored and shown."""
+        from urllib.parse import parse_qsl
+
+        marked = marked_names(self)
+        pairs = [*self.headers.items(), *self.query.items(), *parse_qsl(self.url.partition("?")[2].partition("#")[0])]
+        found = [str(x) for k, v in pairs if is_secret_field(k, marked) for x in (v if isinstance(v, list) else [v]) if x is not None]
+        return [v for v in found if len(v) >= 4]
+
+
+def secret_fields_of(request: RequestSpec, names: list[str]) -> list[str]:
+    """Return ``request``'s ``secret_fields`` with ``names`` added (as the request
+    spells them). Raises ``UserInputError`` (field ``secret``) for a name that is
+    neither a header nor a query parameter of ``request``."""
+    spelled = {k.lower(): k for k in [*request.query, *request.headers]}
+    out = list(request.secret_fields)
+    for name in names:
+        found = spelled.get(name.strip().lower())
+        if found is None:
+            raise UserInputError(
+                f"--secret {name!r} names no header or query parameter of the request.", field="secret",
+                fix="name one the request has (set it with --header NAME:VALUE or --query NAME=VALUE)",
+            )
+        if found.lower() not in {n.lower() for n in out}:
+            out.append(found)
+    return out
 
 
 def build_action(data: dict[str, Any]) -> Action:
@@ -96,11 +126,18 @@ class Actions:
     def _record(self, action: Action) -> dict[str, Any]:
         data = action.model_copy(update={"sample_response": _trimmed(action.sample_response)}).model_dump(mode="json")
         cipher = self.home.cipher
-        # A key the user typed into a header or query parameter is a secret like any other.
+        marked = marked_names(action)
+        # A key the user typed into a header, a query parameter or the URL is a secret like any other.
         for part in ("headers", "query"):
             data[part] = {
-                k: seal(_secret(v), cipher) if is_sensitive_name(k) else v for k, v in data[part].items()
+                k: seal(_secret(v), cipher) if is_secret_field(k, marked) else v for k, v in data[part].items()
             }
+        if masked_url(action.url, marked) != action.url:
+            data["url"] = seal(SecretStr(action.url), cipher)
+        secrets = action.secret_values()
+        if secrets:  # a sample captured before its secrets were known to be secrets
+            for part in ("sample_request", "sample_response", "datatree"):
+                data[part] = redact_deep(data[part], secrets)
         return data
 
     def _from_record(self, rec: dict[str, Any]) -> Action:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, Field
 
 from plugwire.core.base.errors import PlugwireError
-from plugwire.core.base.secrets import MASK
-from plugwire.core.http.exchange import Exchange, RequestSpec, is_sensitive_name, masked_headers
+from plugwire.core.http.capture import masked_spec
+from plugwire.core.http.exchange import Exchange, RequestSpec
 from plugwire.core.plugincore.suggesters import Suggestion
 from plugwire.core.storage.home import Home
 from plugwire.core.wizard.actions import Action, build_action
@@ -72,8 +72,8 @@ class Attempt(BaseModel):
     def public(self) -> dict[str, Any]:
         """Return the attempt as JSON-able data, credential-like values masked."""
         data = self.model_dump(mode="json")
-        data["request"]["headers"] = masked_headers(self.request.headers)
-        data["request"]["query"] = {k: (MASK if is_sensitive_name(k) else v) for k, v in data["request"]["query"].items()}
+        shown = masked_spec(self.request)
+        data["request"].update(url=shown.url, headers=shown.headers, query=shown.query)
         return data
 
 

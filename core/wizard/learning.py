@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 
 import httpx2
 
-from plugwire.core.http.exchange import is_sensitive_name
+from plugwire.core.http.capture import is_secret_field, marked_names
 
 __all__ = ["LearnResult", "learn_action", "path_template", "strip_values"]
 
@@ -162,10 +162,11 @@ def learn_action(
             return LearnResult(learned=False, reason="the knowledge base (plugwire.knowledge.user) is not installed")
         raise
     url = httpx2.URL(action.url)
-    headers = {k: v for k, v in action.headers.items() if k.lower() not in _TRANSPORT and not is_sensitive_name(k)}
+    marked = marked_names(action)  # what the user marked secret is never learned either
+    headers = {k: v for k, v in action.headers.items() if k.lower() not in _TRANSPORT and not is_secret_field(k, marked)}
     example_query = getattr(example, "query", None) or {}
     example_body = getattr(example, "body", None) if getattr(example, "body_format", None) == action.body_format else None
-    query = {k: strip_values(v, k, example_query.get(k)) for k, v in action.query.items() if not is_sensitive_name(k)}
+    query = {k: strip_values(v, k, example_query.get(k)) for k, v in action.query.items() if not is_secret_field(k, marked)}
     body: Any = None
     if action.body_format in ("json", "form", "multipart"):
         body = strip_values(action.body, example=example_body)
