@@ -68,6 +68,7 @@ def add(
     agent_url: Optional[str] = typer.Option(None, "--agent-url", help="URL of the on-premise agent/proxy."),
     no_verify_tls: bool = typer.Option(False, "--no-verify-tls", help="Do not verify the server certificate (unsafe)."),
     timeout: float = typer.Option(30.0, "--timeout"),
+    max_response_bytes: Optional[int] = typer.Option(None, "--max-response-bytes", help="Bytes of a response body kept (default 10 MB); longer answers are refused."),
     description: str = typer.Option("", "--description"),
     restricted_ip: Optional[bool] = typer.Option(None, "--restricted-ip", hidden=True, help="Deprecated; use --private-network."),
     from_file: Optional[Path] = typer.Option(None, "--from-file", help="Read the whole connection (settings included) from a JSON/YAML file."),
@@ -110,6 +111,8 @@ def add(
         data["verify_tls"] = False
     if timeout != 30.0:
         data["timeout"] = timeout
+    if max_response_bytes is not None:
+        data["max_response_bytes"] = max_response_bytes
     if restricted_ip is not None:
         data["restricted_ip"] = restricted_ip
     cert = certificate_input(cert_file, key_file, key_password, ca_file)
@@ -171,6 +174,7 @@ def edit(
     agent_url: Optional[str] = typer.Option(None, "--agent-url"),
     verify_tls: Optional[bool] = typer.Option(None, "--verify-tls/--no-verify-tls"),
     timeout: Optional[float] = typer.Option(None, "--timeout"),
+    max_response_bytes: Optional[int] = typer.Option(None, "--max-response-bytes"),
     description: Optional[str] = typer.Option(None, "--description"),
     restricted_ip: Optional[bool] = typer.Option(None, "--restricted-ip", hidden=True),
     as_json: bool = JSON_OPTION,
@@ -188,6 +192,7 @@ def edit(
     for key, value in (
         ("name", rename), ("base_url", base_url), ("test_url", test_url), ("agent_url", agent_url),
         ("private_network", private_network), ("verify_tls", verify_tls), ("timeout", timeout),
+        ("max_response_bytes", max_response_bytes),
         ("description", description), ("restricted_ip", restricted_ip),
     ):
         if value is not None:

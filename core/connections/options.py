@@ -11,7 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from plugwire.core.base.names import Name
 from plugwire.core.base.urls import validate_absolute_url
 
-__all__ = ["ClientCertificate", "ConnectionOptions", "PlugwireDeprecationWarning"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "MAX_RESPONSE_BYTES_CEILING", "ClientCertificate", "ConnectionOptions", "PlugwireDeprecationWarning"]
+
+#: The cap of a connection that sets none: 10 MB of response body, decompressed.
+DEFAULT_MAX_RESPONSE_BYTES = 10_485_760
+#: The largest cap a connection or an action may set (1 GB): a job holds what it keeps.
+MAX_RESPONSE_BYTES_CEILING = 1_073_741_824
 
 
 
@@ -100,6 +105,9 @@ class ConnectionOptions(BaseModel):
     agent_url: str | None = Field(None, description="URL of the on-premise agent/proxy (http, https or socks5)")
     verify_tls: bool = Field(True, description="verify the server's certificate (on by default)")
     timeout: float = Field(30.0, gt=0, le=600, description="seconds before a request times out")
+    max_response_bytes: int = Field(
+        DEFAULT_MAX_RESPONSE_BYTES, description="bytes of a response body (decompressed) kept; a longer answer is refused as 'response too large'",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -116,6 +124,20 @@ class ConnectionOptions(BaseModel):
                 stacklevel=2,
             )
         return data
+
+    @field_validator("max_response_bytes")
+    @classmethod
+    def _response_cap(cls, v: int) -> int:
+        from pydantic_core import PydanticCustomError
+
+        if not 1 <= v <= MAX_RESPONSE_BYTES_CEILING:
+            # A custom error type: its message reads without pydantic's "Value error," prefix.
+            raise PydanticCustomError(
+                "max_response_bytes",
+                "must be between 1 and {ceiling} bytes (1 GB), not {value}; leave it out for the default of {default} (10 MB)",
+                {"ceiling": MAX_RESPONSE_BYTES_CEILING, "value": v, "default": DEFAULT_MAX_RESPONSE_BYTES},
+            )
+        return v
 
     @field_validator("test_url", "base_url")
     @classmethod

@@ -16,6 +16,7 @@ import httpx2
 
 from plugwire.core.base.secrets import MASK
 from plugwire.core.http.body import header_pairs
+from plugwire.core.http.stream import ResponseTooLarge
 
 __all__ = ["Outcome", "api_message", "classify_error", "error_chain", "redact", "safe_url", "sent_secrets"]
 
@@ -85,20 +86,22 @@ class Outcome(str, Enum):
     NOT_CONNECTED = "not_connected"
     INVALID = "invalid"
     REFUSED = "refused"  # by the server's network policy: nothing was sent there
+    RESPONSE_TOO_LARGE = "response_too_large"  # past max_response_bytes: cut off, no body kept
 
 
-def api_message(response: httpx2.Response, limit: int = 300, *, secrets: Iterable[str] = ()) -> str | None:
+def api_message(response: httpx2.Response, limit: int = 300, *, secrets: Iterable[str] = (), text: str | None = None) -> str | None:
     """Return the API's own explanation from an error response body, or None.
 
     JSON bodies are searched for the usual keys (``message``, ``error_description``,
     ``error``, ``detail``, ``errors``); other bodies give their first ``limit``
     characters. ``secrets`` are masked before the text is cut, so no part of one
-    survives a cut.
+    survives a cut. ``text`` is the body (or its first part) when the response was
+    streamed rather than read.
     """
     try:
-        body = response.json()
+        body = json.loads(text) if text is not None else response.json()
     except Exception:
-        text = redact(response.text.strip(), secrets)
+        text = redact((response.text if text is None else text).strip(), secrets)
         return text[:limit] or None
     found = _find_message(body)
     if not found:
@@ -132,6 +135,8 @@ def classify_error(exc: BaseException, *, agent_url: str | None = None, timeout:
     to reach it is a proxy outcome, not the API's. ``timeout`` (seconds) is named in
     the timeout sentence.
     """
+    if isinstance(exc, ResponseTooLarge):
+        return Outcome.RESPONSE_TOO_LARGE, str(exc)
     chain = error_chain(exc)
     text = " ".join(str(x) for x in chain)
     agent = safe_url(agent_url)

@@ -22,6 +22,7 @@ from plugwire.core.http.body import encode_body
 from plugwire.core.http.capture import Prepared, capture_answer, capture_failure, query_text
 from plugwire.core.http.client import client_for, public_client
 from plugwire.core.http.exchange import Exchange, RequestSpec
+from plugwire.core.http.stream import DEFAULT_MAX_RESPONSE_BYTES, cap_responses, limit_request
 
 if TYPE_CHECKING:  # annotations only
     from plugwire.core.connections.model import Connection, Connections
@@ -118,7 +119,7 @@ class _Attempts:
     attempts, turn each answer or failure into an exchange, decide about a retry."""
 
     def __init__(self, spec: RequestSpec, connection: "Connection | None", response_format: str, retry: "RetryPolicy | None",
-                 timeout: float | None, secrets: list[str] | None = None, pretty: bool = True):
+                 timeout: float | None, secrets: list[str] | None = None, pretty: bool = True, max_response_bytes: int | None = None):
         self.spec = spec
         self.response_format = response_format
         self.retry = retry
@@ -131,6 +132,7 @@ class _Attempts:
         options = connection.options if connection is not None else None
         self.agent_url = options.agent_url if options is not None and options.private_network else None
         self.timeout = timeout if timeout is not None else (options.timeout if options is not None else _PUBLIC_TIMEOUT)
+        self.max_bytes = max_response_bytes or (options.max_response_bytes if options is not None else DEFAULT_MAX_RESPONSE_BYTES)
         self.count = 0
         self.exchange: Exchange | None = None
         self.started = 0.0
@@ -151,9 +153,14 @@ class _Attempts:
         self.exchange = capture_failure(prepared, self.spec, exc, elapsed, self.secrets, self.count, agent_url=self.agent_url, timeout=self.timeout)
         return self._delay()
 
+    def capped(self, client, prepared: Prepared) -> httpx2.Request:
+        """Return the request, its answer to be read with this send's cap."""
+        cap_responses(client, self.max_bytes)
+        return limit_request(prepared.request, self.max_bytes)
+
     def _delay(self) -> float | None:
         ex = self.exchange
-        if self.retry is None or ex is None:
+        if self.retry is None or ex is None or ex.outcome == "response_too_large":  # it would be as large again
             return None
         status = ex.response.status if ex.response is not None else None
         retry_after = ex.response.headers.get("Retry-After") if ex.response is not None else None
@@ -171,9 +178,14 @@ def send(
     client: httpx2.Client | None = None,
     secrets: list[str] | None = None,
     pretty: bool = True,
+    max_response_bytes: int | None = None,
 ) -> Exchange:
     """Send ``spec`` through ``connection`` (None for a public API) and return the
     :class:`Exchange`, retrying as ``retry`` says (no retry when None).
+
+    The answer is read as a stream and cut off past ``max_response_bytes``
+    (decompressed; default: the connection's, else 10 MB): the outcome is then
+    ``response_too_large``, with the status and headers and no body.
 
     ``client`` reuses an open client (the caller closes it). ``secrets`` are the values
     to keep out of the exchange when the caller has them already (default: the
@@ -182,7 +194,7 @@ def send(
     status or a network failure: they are the exchange's outcome. Raises
     ``UserInputError`` for a request that cannot be built (bad URL, body, file).
     """
-    run = _Attempts(spec, connection, response_format, retry, timeout, secrets, pretty)
+    run = _Attempts(spec, connection, response_format, retry, timeout, secrets, pretty, max_response_bytes)
     owned = client is None
     try:
         while True:
@@ -191,8 +203,7 @@ def send(
             try:
                 client = client or open_client(connection, connections)
                 prepared = prepare(spec, client, timeout=timeout)
-                response = client.send(prepared.request)
-                response.read()
+                response = client.send(run.capped(client, prepared))
                 delay = run.answered(prepared, response)
             except (httpx2.HTTPError, AuthorizationRequired) as exc:
                 delay = run.failed(prepared, exc)
@@ -215,9 +226,10 @@ async def send_async(
     client: httpx2.AsyncClient | None = None,
     secrets: list[str] | None = None,
     pretty: bool = True,
+    max_response_bytes: int | None = None,
 ) -> Exchange:
     """The asynchronous twin of :func:`send`: same arguments, same result, same errors."""
-    run = _Attempts(spec, connection, response_format, retry, timeout, secrets, pretty)
+    run = _Attempts(spec, connection, response_format, retry, timeout, secrets, pretty, max_response_bytes)
     owned = client is None
     try:
         while True:
@@ -226,8 +238,7 @@ async def send_async(
             try:
                 client = client or open_client(connection, connections, asynchronous=True)
                 prepared = prepare(spec, client, timeout=timeout)
-                response = await client.send(prepared.request)
-                await response.aread()
+                response = await client.send(run.capped(client, prepared))
                 delay = run.answered(prepared, response)
             except (httpx2.HTTPError, AuthorizationRequired) as exc:
                 delay = run.failed(prepared, exc)

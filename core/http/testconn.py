@@ -29,8 +29,11 @@ from plugwire.core.http.outcomes import (
     safe_url,
     sent_secrets,
 )
+from plugwire.core.http.stream import ResponseTooLarge, cap_responses
 
 __all__ = ["TestResult", "test_connection"]
+
+_REPORT_BYTES = 65_536  # of an error body: the API's own words are at its start
 
 
 class TestResult(BaseModel):
@@ -91,7 +94,9 @@ def test_connection(
     start = time.perf_counter()
     try:
         with client_for(conn, connections, policy=policy, **options) as client:
-            response = client.get(target)
+            cap_responses(client, conn.options.max_response_bytes)
+            with client.stream("GET", target) as response:
+                head = _head(response)
     except NetworkPolicyError as exc:
         return result(Outcome.REFUSED, str(exc), field=exc.field, elapsed_ms=_ms(start))
     except AuthorizationRequired as exc:
@@ -110,7 +115,7 @@ def test_connection(
     elapsed = _ms(start)
     secrets += sent_secrets(response.request, secrets)
     status, reason = response.status_code, response.reason_phrase
-    said = api_message(response, secrets=secrets) if status >= 400 else None
+    said = api_message(response, secrets=secrets, text=head) if status >= 400 else None
     answered = f"{status} {reason}" + (f": {said}" if said else "")
     base: dict[str, Any] = {"status": status, "elapsed_ms": elapsed, "api_message": said}
     through = f" through the on-premise agent at {safe_url(agent)}" if agent else ""
@@ -135,6 +140,25 @@ def test_connection(
         f"The API answered {answered}. The connection reached the API; check the test URL.",
         **base,
     )
+
+
+def _head(response: httpx2.Response) -> str:
+    """Return what the report needs of the body, as text: nothing for a success,
+    the first ``_REPORT_BYTES`` (decompressed) of an error. The rest is never read."""
+    if response.status_code < 400:
+        return ""
+    got = bytearray()
+    chunks = response.iter_bytes()
+    try:
+        for chunk in chunks:
+            got += chunk
+            if len(got) >= _REPORT_BYTES:
+                break
+    except ResponseTooLarge:
+        pass  # announced past the cap: the report goes without the API's words
+    finally:
+        chunks.close()
+    return bytes(got[:_REPORT_BYTES]).decode(response.charset_encoding or "utf-8", "replace")
 
 
 def _ms(start: float) -> float:

@@ -16,6 +16,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from plugwire.core.base.errors import UserInputError
 from plugwire.core.connections.model import Connection
+from plugwire.core.connections.options import DEFAULT_MAX_RESPONSE_BYTES
 from plugwire.core.plugincore.auth import AuthType
 from plugwire.core.web.render import field as text_field
 from plugwire.core.web.render import form_rows
@@ -23,7 +24,7 @@ from plugwire.core.web.render import form_rows
 __all__ = ["FormField", "auth_fields", "connection_input", "current_values", "form_values"]
 
 #: The options every connection has, besides its auth settings, as form fields.
-OPTION_FIELDS = ("description", "provider", "base_url", "test_url", "agent_url", "timeout")
+OPTION_FIELDS = ("description", "provider", "base_url", "test_url", "agent_url", "timeout", "max_response_bytes")
 CERT_FILES = ("certificate", "private_key", "ca_bundle")
 
 
@@ -165,6 +166,8 @@ async def connection_input(
         if raw or current is not None:
             if name == "timeout":
                 data[name] = _number(raw, name, False) if raw else 30.0
+            elif name == "max_response_bytes":
+                data[name] = _number(raw, name, True) if raw else DEFAULT_MAX_RESPONSE_BYTES
             else:
                 data[name] = raw or ("" if name == "description" else None)
     if current is None and data.get("timeout") is None:

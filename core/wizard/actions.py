@@ -46,6 +46,9 @@ class Action(RequestSpec):
     description: str = ""
     response_format: ResponseFormat = "auto"
     timeout: float | None = Field(None, gt=0, le=600, description="seconds; None uses the connection's")
+    max_response_bytes: int | None = Field(
+        None, ge=1, le=1_073_741_824, description="bytes of response body (decompressed) kept; None uses the connection's (10 MB unless set)"
+    )
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     sample_request: SentRequest | None = None
     sample_response: ReceivedResponse | None = None

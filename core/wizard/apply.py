@@ -48,6 +48,7 @@ class WizardView(Protocol):
     connection: "Connection | None"
     response_format: str
     timeout: float | None
+    max_response_bytes: int | None
     retry: "RetryPolicy"
 
     @property
@@ -165,6 +166,7 @@ def proven_action(wizard: WizardView, name: str, description: str) -> Action:
             "connection": wizard.connection.name if wizard.connection else None,
             "response_format": wizard.response_format,
             "timeout": wizard.timeout,
+            "max_response_bytes": wizard.max_response_bytes,
             "retry": wizard.retry.model_dump(),
             "sample_request": last.exchange.request.model_dump(),
             "sample_response": last.exchange.response.model_dump(),
