@@ -297,6 +297,10 @@ def serve(
     workers: int = typer.Option(16, "--workers", min=0, max=256, help="Jobs run at the same time; 0 only accepts events (jobs wait for a server that runs them)."),
     public_url: Optional[str] = typer.Option(None, "--public-url", help="URL the server is reached at (webhook and OAuth2 callback URLs)."),
     synchronous: str = typer.Option("FULL", "--synchronous", help="Job store durability: FULL (power-cut safe) or NORMAL (crash safe)."),
+    max_body_bytes: Optional[int] = typer.Option(
+        None, "--max-body-bytes", help="Largest webhook body for a recipe that sets no limit of its own, up to 52428800 [default: $PLUGWIRE_MAX_BODY_BYTES or 1048576]."),
+    body_timeout: Optional[float] = typer.Option(
+        None, "--body-timeout", help="Seconds a sender has to deliver a webhook's whole body [default: $PLUGWIRE_BODY_TIMEOUT or 30]."),
 ) -> None:
     """Run the server: webhooks, schedules, jobs, the OAuth2 callback, the JSON API and the web console."""
     from plugwire.core.server import API_TOKEN_ENV, api_token
@@ -308,7 +312,8 @@ def serve(
         f"plugwire serving on http://{host}:{port}, web console at /console/ (data folder {h.path}); network policy "
         f"{'OFF' if no_network_policy else 'on'}; API token in ${API_TOKEN_ENV} or {Path(h.path) / 'api-token'}"
     )
-    run(h, host=host, port=port, network_policy=not no_network_policy, synchronous=synchronous, workers=workers, public_url=public_url)
+    run(h, host=host, port=port, network_policy=not no_network_policy, synchronous=synchronous, workers=workers, public_url=public_url,
+        max_body_bytes=max_body_bytes, body_timeout=body_timeout)
 
 
 def attach(app: typer.Typer) -> None:

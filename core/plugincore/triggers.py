@@ -8,7 +8,8 @@ It also says how it delivers events, in one of three ways the server drives:
 
 - over HTTP (``receives_http = True``): the server hands every request that arrives
   at the recipe's unguessable URL to :meth:`TriggerType.receive`, which returns the
-  event and the response to give, or raises :class:`TriggerRefused`;
+  event and the response to give, or raises :class:`TriggerRefused`; the body is
+  read first, within :meth:`TriggerType.max_body_bytes` and the server's body timeout;
 - on a clock: the server asks :meth:`TriggerType.next_fire` when the next event is
   due and builds it with :meth:`TriggerType.event_at` (no I/O, one event per slot);
 - by polling (``polls = True``): every :meth:`TriggerType.poll_interval` seconds the
@@ -150,6 +151,18 @@ class TriggerType(ABC):
         to answer (a bad signature, an unreadable payload).
         """
         raise PluginError(f"The trigger {self.name!r} does not receive HTTP requests.", field="trigger.type")
+
+    def max_body_bytes(self, config: BaseModel) -> int | None:
+        """Return the largest request body, in bytes, a recipe with ``config`` accepts
+        (only when ``receives_http``), or None for the server's limit (the default;
+        ``plugwire serve --max-body-bytes``, 1 MiB).
+
+        Asked before the body is read: the server reads it as it arrives and answers
+        413 once it passes the limit (or announces more), so :meth:`receive` never
+        sees a larger one. A limit above the server's hard maximum (50 MiB) is
+        lowered to it. Raises nothing.
+        """
+        return None
 
     def next_fire(self, config: BaseModel, started_at: datetime, after: datetime | None) -> datetime | None:
         """Return when the next event is due for a recipe started at ``started_at``

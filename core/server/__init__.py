@@ -97,10 +97,14 @@ def serve(
     workers: int = 16,
     public_url: str | None = None,
     log_level: str = "warning",
+    max_body_bytes: int | None = None,
+    body_timeout: float | None = None,
 ) -> None:
     """Run the server until interrupted. One server per data folder: a second one
     is refused (``StorageError``), because jobs found running at start-up are taken
-    to be the last server's, cut short."""
+    to be the last server's, cut short. ``max_body_bytes`` and ``body_timeout`` (None:
+    ``PLUGWIRE_MAX_BODY_BYTES``, ``PLUGWIRE_BODY_TIMEOUT``, else 1 MiB and 30 s) limit
+    webhook bodies; a value out of range raises ``UserInputError``."""
     import uvicorn
     from filelock import FileLock, Timeout
 
@@ -121,6 +125,7 @@ def serve(
         state = ServerState(
             home, policy=NetworkPolicy(enabled=network_policy), api_token=api_token(home),
             synchronous=synchronous, workers=workers, public_url=public_url,
+            max_body_bytes=max_body_bytes, body_timeout=body_timeout,
         )
         app = create_app(state, bind_host=host)
         loop = "uvloop" if _has("uvloop") else "asyncio"

@@ -17,6 +17,7 @@ from plugwire.core.plugincore.auth import PendingAuthorization
 from plugwire.core.plugincore.triggers import TriggerType
 from plugwire.core.recipes.model import Recipe, Recipes
 from plugwire.core.recipes.runner import Runner
+from plugwire.core.server.intake import IntakeLimits
 from plugwire.core.storage.home import Home
 from plugwire.core.storage.jobs import JobStore
 
@@ -27,7 +28,8 @@ PENDING_AUTH = "oauth_pending"  # the store's table of authorizations waiting fo
 
 class SharedState:
     """What the routes and the background tasks share: the data folder, the job store,
-    the runner, the network policy, the recipes (cached) and pending authorizations.
+    the runner, the network policy, the webhook body limits (``intake``), the recipes
+    (cached) and pending authorizations.
     The background tasks themselves are added by
     :class:`plugwire.core.server.runtime.ServerState`."""
 
@@ -39,8 +41,12 @@ class SharedState:
         api_token: str | None = None,
         synchronous: str = "FULL",
         public_url: str | None = None,
+        max_body_bytes: int | None = None,
+        body_timeout: float | None = None,
     ):
         self.home = home
+        # Read (and checked) before anything is opened: a bad setting stops the start.
+        self.intake = IntakeLimits.from_settings(max_body_bytes, body_timeout)
         self.policy = policy if policy is not None else NetworkPolicy(enabled=True)
         self.api_token = api_token
         self.public_url = public_url

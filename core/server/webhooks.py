@@ -1,7 +1,9 @@
 """The webhook route: a request to a recipe's URL becomes a stored job, then an answer.
 
-The answer (2xx) is sent only after the job is committed to the job store, so an
-acknowledged event survives a crash. A sender that repeats an event with the same
+The body is read as it arrives, within the recipe's size limit and the server's body
+timeout (:mod:`plugwire.core.server.intake`); a body past either is refused (413, 408)
+before it is held whole. The answer (2xx) is sent only after the job is committed to
+the job store, so an acknowledged event survives a crash. A sender that repeats an event with the same
 Standard Webhooks ``webhook-id`` gets the same job back, not a second one.
 """
 
@@ -16,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from plugwire.core.base.errors import StorageError
 from plugwire.core.plugincore.triggers import InboundRequest, TriggerRefused
+from plugwire.core.server.intake import BodyRefused, read_body
 
 if TYPE_CHECKING:
     from plugwire.core.server.runtime import ServerState
@@ -51,7 +54,7 @@ def _query(request: Request) -> dict[str, object]:
 def webhook_endpoint(state: "ServerState") -> Callable[[Request], Awaitable[Response]]:
     """Return the endpoint that turns a request to a recipe's URL into a pending job of
     that recipe and answers (``state`` bound once, not looked up per request)."""
-    jobs, worker = state.jobs, state.worker
+    jobs, worker, intake = state.jobs, state.worker, state.intake
 
     async def receive_webhook(request: Request) -> Response:
         found = state.by_token(request.path_params["token"])
@@ -65,11 +68,17 @@ def webhook_endpoint(state: "ServerState") -> Callable[[Request], Awaitable[Resp
                 {"error": f"The recipe {recipe.name!r} is stopped: events are refused until it is started."},
                 status_code=409,
             )
+        limit, source = intake.limit_for(kind, config)
+        try:
+            body = await read_body(request, limit, source, intake.body_timeout)
+        except BodyRefused as exc:
+            # The rest of the body stays unread: the connection goes with the answer.
+            return JSONResponse({"error": exc.message}, status_code=exc.status, headers={"connection": "close"})
         inbound = InboundRequest(
             method=request.method,
             headers=_headers(request),
             query=_query(request),
-            body=await request.body(),
+            body=body,
             received_at=datetime.now(timezone.utc),
         )
         try:

@@ -74,7 +74,9 @@ class WebhookConfig(BaseModel):
     sample_payload: Any = Field(None, description="an example payload (JSON value, or XML/form/text as a string)")
     signature: Union[HmacSignature, StandardWebhooksSignature, None] = Field(None, discriminator="scheme")
     response: WebhookResponse = Field(default_factory=WebhookResponse)
-    max_body_bytes: int = Field(1_048_576, ge=1, le=50 * 1_048_576)
+    max_body_bytes: int | None = Field(
+        None, ge=1, le=50 * 1_048_576,
+        description="largest body accepted, in bytes; default: the server's limit (--max-body-bytes, 1 MiB)")
 
 
 def _format_for(content_type: str, configured: str) -> str:
@@ -192,9 +194,13 @@ class WebhookTrigger(TriggerType):
     def dynamic_paths(self, config: WebhookConfig) -> list[str]:
         return ["headers", "query"]
 
+    def max_body_bytes(self, config: WebhookConfig) -> int | None:
+        return config.max_body_bytes
+
     def receive(self, config: WebhookConfig, request: InboundRequest) -> Received:
-        if len(request.body) > config.max_body_bytes:
-            raise TriggerRefused(413, f"The payload is larger than {config.max_body_bytes} bytes.")
+        # The server refused a larger body already; this is for callers that build the request.
+        if config.max_body_bytes is not None and len(request.body) > config.max_body_bytes:
+            raise TriggerRefused(413, f"The body is larger than {config.max_body_bytes} bytes (the trigger's max_body_bytes).")
         event_id = None
         if isinstance(config.signature, HmacSignature):
             _verify_hmac(config.signature, request)
