@@ -1,8 +1,11 @@
 """Webhook intake against hostile senders, on real servers on 127.0.0.1: bodies past
-the limit (stopped while they arrive, the server's memory flat) and slow senders cut off."""
+the limit (stopped while they arrive, the server's memory flat), slow senders cut off,
+unreadable payloads and signature headers answered with a 4xx (never a 500, never a
+traceback at ERROR), and bodies decoded in the charset they declare."""
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import socket
@@ -21,16 +24,25 @@ from conftest import free_port
 from plugwire.core.base.errors import UserInputError
 from plugwire.core.recipes.model import Recipes
 from recipes_support import plugwire_server, wait_for
+from test_triggers import standard_headers
 
+SECRET = "whsec_" + "a2tr" * 8  # base64 of b"kkk" * 8
 CHUNK = 64 * 1024
+HARD_MAX = 50 * 1024 * 1024  # the largest limit a recipe or the server may set
 
 
 @pytest.fixture
 def hooks(home) -> dict[str, str]:
     """Started webhook recipes by name -> token: ``small`` (1 KB limit), ``open`` (the
-    server's limit), ``loose`` (its own 8 KB limit)."""
+    server's limit), ``loose`` (its own 8 KB limit), ``hmac`` and ``std`` (signed)."""
     recipes = Recipes(home)
-    configs = {"small": {"max_body_bytes": 1024}, "open": {}, "loose": {"max_body_bytes": 8192}}
+    configs = {
+        "small": {"max_body_bytes": 1024},
+        "open": {},
+        "loose": {"max_body_bytes": 8192},
+        "hmac": {"signature": {"scheme": "hmac-sha256", "secret": "s3cret", "header": "X-Sig", "prefix": "sha256="}},
+        "std": {"signature": {"scheme": "standard-webhooks", "secret": SECRET}},
+    }
     for name, config in configs.items():
         recipes.create({"name": name, "trigger": {"type": "webhook", "config": config}, "steps": []})
     return {name: recipes.start(name).token for name in configs}
@@ -205,3 +217,120 @@ def test_a_slow_sender_is_cut_off_after_the_body_timeout(home, hooks):
         assert headers.get("connection") == "close"
         assert time.monotonic() - started < 8
         assert _jobs(state) == 0
+
+
+# -- 3. unreadable input is a 4xx, never a 500 ---------------------------------------------
+@pytest.fixture
+def errors_logged() -> Iterator[list[logging.LogRecord]]:
+    """ERROR records of plugwire, uvicorn (where an app's traceback goes) and the root logger."""
+    found: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = found.append  # type: ignore[method-assign]
+    loggers = [logging.getLogger(n) for n in ("", "uvicorn", "uvicorn.error", "plugwire")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    yield found
+    for logger in loggers:
+        logger.removeHandler(handler)
+
+
+NESTED = {
+    "JSON arrays 990 deep": ("[" * 990 + "]" * 990, "application/json"),
+    "JSON objects 990 deep": ('{"a":' * 990 + "1" + "}" * 990, "application/json"),
+    "JSON 100k deep": ("[" * 100_000 + "]" * 100_000, "application/json"),
+    "XML 990 deep": ("<a>" * 990 + "</a>" * 990, "application/xml"),
+    "XML 100k deep": ("<a>" * 100_000 + "</a>" * 100_000, "text/xml"),
+}
+
+
+@pytest.mark.parametrize("case", NESTED)
+def test_deeply_nested_payloads_are_a_400(home, hooks, errors_logged, case):
+    body, ctype = NESTED[case]
+    with plugwire_server(home, max_body_bytes=HARD_MAX) as (state, url):
+        answer = httpx2.post(f"{url}/hooks/{hooks['open']}", content=body, headers={"content-type": ctype}, timeout=30)
+    assert answer.status_code == 400 and "nested more than" in answer.json()["error"], answer.text
+    assert not errors_logged and _jobs(state) == 0
+
+
+def _signed_std(body: bytes) -> dict[str, str]:
+    return standard_headers(SECRET, body, "msg_1")
+
+
+HEADERS = {
+    "hmac, non-ASCII": ("hmac", [("X-Sig", "sha256=é".encode())], "Invalid signature in the X-Sig header"),
+    "hmac, invalid UTF-8": ("hmac", [("X-Sig", b"sha256=\xff\xfe\xc3")], "Invalid signature in the X-Sig header"),
+    "standard, non-ASCII signature": ("std", [*(_signed_std(b"{}") | {"webhook-signature": "v1,é".encode()}).items()],
+                                      "Invalid signature in the webhook-signature header"),
+    "standard, invalid UTF-8 id": ("std", [("webhook-id", b"\xff\xfe"), ("webhook-timestamp", str(int(time.time()))),
+                                           ("webhook-signature", "v1,AAAA")], "Invalid signature"),
+    "standard, odd timestamp": ("std", [("webhook-id", "m"), ("webhook-timestamp", "1_700_000_000"),
+                                        ("webhook-signature", "v1,AAAA")], "Invalid webhook-timestamp"),
+}
+
+
+@pytest.mark.parametrize("case", HEADERS)
+def test_hostile_signature_headers_are_a_401(home, hooks, errors_logged, case):
+    recipe, headers, message = HEADERS[case]
+    with plugwire_server(home) as (state, url):
+        answer = httpx2.post(f"{url}/hooks/{hooks[recipe]}", content=b"{}", headers=[("content-type", "application/json"), *headers])
+    assert answer.status_code == 401 and message in answer.json()["error"], answer.text
+    assert not errors_logged and _jobs(state) == 0
+
+
+BODIES = {
+    "text, not UTF-8": (b"caf\xe9", "text/plain", 400, "not valid utf-8"),
+    "form, not UTF-8": (b"a=caf\xe9", "application/x-www-form-urlencoded", 400, "charset"),
+    "JSON, truncated": (b'{"a": [1, 2', "application/json", 400, "not valid JSON"),
+    "XML, not well-formed": (b"<a><b></a>", "application/xml", 400, "not valid XML"),
+    "XML, billion laughs": (b'<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">' + b"".join(b'<!ENTITY %c "%s">' % (98 + i, b"&%c;" % (97 + i) * 10)
+                                                                              for i in range(9)) + b"]><l>&j;</l>",
+                            "application/xml", 400, "amplification"),
+    "XML, external entity": (b'<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>', "application/xml", 400, "not valid XML"),
+    "unknown charset": (b"hello", "text/plain; charset=klingon", 415, "'klingon'"),
+    "a codec that is no charset": (b"hello", "text/plain; charset=rot13", 415, "'rot13'"),
+    "punycode is no charset": (b"hello", "application/json; charset=punycode", 415, "'punycode'"),
+    "non-ASCII charset": ("hello", "text/plain; charset=é".encode(), 415, "charset"),
+}
+
+
+@pytest.mark.parametrize("case", BODIES)
+def test_unreadable_payloads_are_a_4xx_naming_the_problem(home, hooks, errors_logged, case):
+    body, ctype, status, message = BODIES[case]
+    with plugwire_server(home) as (state, url):
+        answer = httpx2.post(f"{url}/hooks/{hooks['open']}", content=body, headers=[("content-type", ctype)])
+    assert answer.status_code == status and message in answer.json()["error"], answer.text
+    assert not errors_logged and _jobs(state) == 0
+
+
+def test_bodies_plugwire_does_not_parse_are_kept_raw_not_refused(home, hooks, errors_logged):
+    with plugwire_server(home) as (state, url):
+        for body, ctype in ((b"--x\r\nContent-Disposition: form-da", "multipart/form-data; boundary=x"),
+                            (b"--", "multipart/form-data"), (b"\xff" * 64, "application/octet-stream")):
+            answer = httpx2.post(f"{url}/hooks/{hooks['open']}", content=body, headers={"content-type": ctype})
+            assert answer.status_code == 202, answer.text
+            job = state.jobs.get(answer.headers["x-plugwire-job"])
+            assert job["event"]["payload"]["size"] == len(body)
+    assert not errors_logged
+
+
+# -- 4. charsets ---------------------------------------------------------------------------
+CHARSETS = {
+    "text in latin-1": ("Café in Köln".encode("latin-1"), "text/plain; charset=latin-1", "Café in Köln"),
+    "text in windows-1252, quoted": ("€5".encode("cp1252"), 'text/plain; charset="windows-1252"', "€5"),
+    "form in ISO-8859-1": (b"name=caf%E9&city=K\xf6ln", "application/x-www-form-urlencoded; charset=iso-8859-1",
+                           {"name": "café", "city": "Köln"}),
+    "JSON in UTF-16": ('{"name": "Café"}'.encode("utf-16"), "application/json; charset=utf-16", {"name": "Café"}),
+    "JSON in UTF-8 with a BOM": ('{"name": "Café"}'.encode("utf-8-sig"), "application/json", {"name": "Café"}),
+    "XML in latin-1, declared in the header": ("<n>Café</n>".encode("latin-1"), "application/xml; charset=ISO-8859-1", {"n": "Café"}),
+    "XML in latin-1, declared in the document": ('<?xml version="1.0" encoding="ISO-8859-1"?><n>Café</n>'.encode("latin-1"),
+                                                "application/xml", {"n": "Café"}),
+}
+
+
+@pytest.mark.parametrize("case", CHARSETS)
+def test_bodies_are_decoded_in_the_charset_they_declare(home, hooks, case):
+    body, ctype, payload = CHARSETS[case]
+    with plugwire_server(home) as (state, url):
+        answer = httpx2.post(f"{url}/hooks/{hooks['open']}", content=body, headers={"content-type": ctype})
+        assert answer.status_code == 202, answer.text
+        assert state.jobs.get(answer.headers["x-plugwire-job"])["event"]["payload"] == payload

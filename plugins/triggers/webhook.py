@@ -1,7 +1,8 @@
 """Trigger type ``webhook``: events that arrive as HTTP requests at a recipe's URL.
 
 The payload is read as JSON, form, XML, text or raw bytes (by content type, or as
-configured); headers, query parameters and the payload form the event. An optional
+configured), in the charset its Content-Type declares (UTF-8 by default; see
+``webhook_payload``); headers, query parameters and the payload form the event. An optional
 signature check covers the raw body: a shared-secret HMAC-SHA256 in a header of
 your choice (hex or base64), or the Standard Webhooks scheme (``webhook-id``,
 ``webhook-timestamp``, ``webhook-signature: v1,<base64>`` over ``id.timestamp.body``
@@ -16,13 +17,12 @@ import hashlib
 import hmac
 import json
 import time
-import xml.etree.ElementTree as ET
 from typing import Any, Literal, Union
-from urllib.parse import parse_qs
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
-from plugwire import MASK, InboundRequest, Received, TriggerRefused, TriggerType, hookimpl, loads_json, xml_to_data
+from plugwire import MASK, InboundRequest, Received, TriggerRefused, TriggerType, hookimpl
+from plugwire.plugins.triggers.webhook_payload import parse_payload, read_payload
 
 #: Headers a sender may authenticate with: kept out of events (and so out of jobs).
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
@@ -79,35 +79,6 @@ class WebhookConfig(BaseModel):
         description="largest body accepted, in bytes; default: the server's limit (--max-body-bytes, 1 MiB)")
 
 
-def _format_for(content_type: str, configured: str) -> str:
-    if configured != "auto":
-        return configured
-    ct = content_type.split(";", 1)[0].strip().lower()
-    if ct == "application/json" or ct.endswith("+json"):
-        return "json"
-    if ct == "application/x-www-form-urlencoded":
-        return "form"
-    if ct in ("application/xml", "text/xml") or ct.endswith("+xml"):
-        return "xml"
-    if ct.startswith("text/"):
-        return "text"
-    return "raw"
-
-
-def parse_payload(body: bytes, fmt: str) -> Any:
-    """Return the payload of ``body`` read as ``fmt``; raises ``ValueError`` saying why it is unreadable."""
-    if fmt == "raw":
-        return {"base64": base64.b64encode(body).decode("ascii"), "size": len(body)}
-    text = body.decode("utf-8", errors="strict")
-    if fmt == "json":
-        return loads_json(text) if text.strip() else None
-    if fmt == "form":
-        return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text, keep_blank_values=True).items()}
-    if fmt == "xml":
-        return xml_to_data(text)
-    return text
-
-
 def _sample_payload(config: WebhookConfig) -> Any:
     sample = config.sample_payload
     if not isinstance(sample, str) or config.payload_format in ("text", "auto", "json"):
@@ -115,6 +86,15 @@ def _sample_payload(config: WebhookConfig) -> Any:
             return json.loads(sample)
         return sample
     return parse_payload(sample.encode("utf-8"), config.payload_format)
+
+
+def _sent_bytes(value: str) -> bytes:
+    """Return a header's value as the bytes the sender sent (the server reads headers as
+    latin-1); a value outside latin-1 (a request built in Python) as UTF-8."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
 
 
 def _verify_hmac(sig: HmacSignature, request: InboundRequest) -> None:
@@ -128,7 +108,8 @@ def _verify_hmac(sig: HmacSignature, request: InboundRequest) -> None:
     expected = digest.hex() if sig.encoding == "hex" else base64.b64encode(digest).decode("ascii")
     if sig.encoding == "hex":
         given = given.lower()
-    if not hmac.compare_digest(expected, given):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a 500).
+    if not hmac.compare_digest(expected.encode("ascii"), _sent_bytes(given)):
         raise TriggerRefused(401, f"Invalid signature in the {sig.header} header.")
 
 
@@ -138,18 +119,17 @@ def _verify_standard(sig: StandardWebhooksSignature, request: InboundRequest) ->
     signatures = request.headers.get("webhook-signature")
     if not (msg_id and stamp and signatures):
         raise TriggerRefused(401, "Missing signature: webhook-id, webhook-timestamp and webhook-signature are required.")
-    try:
-        sent = int(stamp)
-    except ValueError:
-        raise TriggerRefused(401, "Invalid webhook-timestamp: not a number of seconds.") from None
-    if abs(time.time() - sent) > sig.tolerance_seconds:
+    # ASCII digits only: int() would also take "1_700_000_000", " 17", or other scripts' digits.
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) < 20):
+        raise TriggerRefused(401, "Invalid webhook-timestamp: not a number of seconds.")
+    if abs(time.time() - int(stamp)) > sig.tolerance_seconds:
         raise TriggerRefused(401, "The webhook-timestamp is outside the tolerance window (replayed or clock skew).")
     key = base64.b64decode(sig.secret.get_secret_value().removeprefix("whsec_"))
-    signed = msg_id.encode("utf-8") + b"." + stamp.encode("ascii") + b"." + request.body
-    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode("ascii")
+    signed = _sent_bytes(msg_id) + b"." + stamp.encode("ascii") + b"." + request.body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
     for candidate in signatures.split():
         version, _, value = candidate.partition(",")
-        if version == "v1" and hmac.compare_digest(value, expected):
+        if version == "v1" and hmac.compare_digest(_sent_bytes(value), expected):
             return msg_id
     raise TriggerRefused(401, "Invalid signature in the webhook-signature header.")
 
@@ -207,11 +187,7 @@ class WebhookTrigger(TriggerType):
         elif isinstance(config.signature, StandardWebhooksSignature):
             event_id = _verify_standard(config.signature, request)
         content_type = request.headers.get("content-type", "")
-        fmt = _format_for(content_type, config.payload_format)
-        try:
-            payload = parse_payload(request.body, fmt)
-        except (ValueError, ET.ParseError) as exc:
-            raise TriggerRefused(400, f"The payload is not valid {fmt.upper()}: {exc}.") from None
+        payload = read_payload(request.body, content_type, config.payload_format)
         event = {
             "received_at": request.received_at.isoformat(),
             "method": request.method,
