@@ -17,7 +17,7 @@ import httpx2
 from plugwire.core.base.errors import PlugwireError
 from plugwire.core.connections.model import Connection, Connections
 from plugwire.core.http.client import client_for, public_client
-from plugwire.core.http.exchange import RequestSpec, is_sensitive_name, now_iso
+from plugwire.core.http.exchange import RequestSpec, now_iso
 from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.http.outcomes import redact
 from plugwire.core.http.send import send_async
@@ -78,11 +78,6 @@ def _step_request(spec: RequestSpec, step: Step, context: dict[str, Any]) -> Req
     return spec.model_copy(update={"url": url, "headers": headers, "query": rendered["query"], "body": rendered["body"]})
 
 
-def _action_secrets(action: Action) -> list[str]:
-    found = [v for part in (action.headers, action.query) for k, v in part.items() if is_sensitive_name(k) and isinstance(v, str)]
-    return [s for s in found if len(s) >= 4]
-
-
 class Runner:
     """Runs recipes' steps; keeps one HTTP client per connection for the server's life."""
 
@@ -115,7 +110,7 @@ class Runner:
         """Return an action, its request part, its connection and the secrets to scrub (cached together)."""
         action = self.actions.get(name)
         conn = self.connections.get(action.connection) if action.connection else None
-        secrets = _action_secrets(action) + (conn.secret_values() if conn is not None else [])
+        secrets = action.secret_values() + (conn.secret_values() if conn is not None else [])
         return action, action.spec(), conn, secrets
 
     async def run_step(self, step: Step, context: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
