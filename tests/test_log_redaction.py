@@ -91,6 +91,19 @@ def test_an_access_log_line_keeps_its_shape_with_the_query_credential_masked(cap
     assert NEVER_TOLD not in record.getMessage() and f"token={MASK}&x=1" in record.getMessage()
 
 
+def test_a_logged_traceback_masks_the_secret_its_exception_quotes(caplog):
+    from plugwire.core.base.secrets import redact_in_logs
+
+    redact_in_logs(["told-secret-value-77"])
+    caplog.set_level(logging.ERROR, logger="plugwire.test")
+    try:
+        raise ValueError("could not reach https://api.test/x?api_key=told-secret-value-77")
+    except ValueError:
+        logging.getLogger("plugwire.test").exception("step failed")
+    handler_text = logging.Formatter().format(caplog.records[-1])
+    assert "told-secret-value-77" not in handler_text and "ValueError: could not reach" in handler_text
+
+
 _ALPHABET = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="•")
 _HEADER_SAFE = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
 

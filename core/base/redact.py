@@ -83,6 +83,7 @@ def redact_deep(value: Any, secrets: Iterable[str]) -> Any:
 # A query or form pair, name=value, where the name starts a URL's query, follows
 # another pair or starts a word; and a header as httpcore2 logs it, (b'name', b'value').
 _PAIR = re.compile(r"""(?:(?<=[?&;\s'"(,])|^)([^\s=&?;'"(),#]+)=([^&\s'"#;,)]*)""")
+_FORMATTER = logging.Formatter()
 _HEADER = re.compile(r"""\(b(['"])([^'"]+)\1, b(['"])((?:\\.|(?!\3).)*)\3\)""")
 
 
@@ -128,6 +129,11 @@ class _LogRedactor:
         return text
 
     def scrub(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[0] is not None:
+            # A traceback's text (an exception's message may quote a URL or a
+            # header) is formatted here, masked, and kept: handlers use exc_text as is.
+            text = _FORMATTER.formatException(record.exc_info)
+            record.exc_text = self.clean(text)
         msg, args = record.msg, record.args
         try:
             text = msg if isinstance(msg, str) and not args else record.getMessage()
