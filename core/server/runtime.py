@@ -6,10 +6,9 @@ polling triggers and the job sweep; built around the shared state
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from plugwire.core.base.errors import UserInputError
+from plugwire.core.base.settings import seconds_setting
 from plugwire.core.server.broker import broker_url, celery_app
 from plugwire.core.server.dispatch import Dispatcher, Sweeper
 from plugwire.core.server.leader import Leadership
@@ -33,12 +32,12 @@ class ServerState(SharedState):
         dispatcher = Dispatcher(self, celery_app(url)) if url else None
         # The bound on a job left 'running' by a lost write: a dead worker's, or this
         # server's own job whose outcome the store lost (see Worker).
-        stale = _seconds("PLUGWIRE_STALE_SECONDS", 15.0)
+        stale = seconds_setting("PLUGWIRE_STALE_SECONDS", 15.0)
         self.worker: Worker | Dispatcher = dispatcher or Worker(self, concurrency=workers, settle_within=stale)
         self.scheduler = Scheduler(self, self.worker)
         self.poller = Poller(self, self.worker)
-        self.sweeper = Sweeper(self, dispatcher, every=_seconds("PLUGWIRE_SWEEP_SECONDS", 5.0),
-                               republish_after=_seconds("PLUGWIRE_REPUBLISH_SECONDS", 15.0), stale_after=stale)
+        self.sweeper = Sweeper(self, dispatcher, every=seconds_setting("PLUGWIRE_SWEEP_SECONDS", 5.0),
+                               republish_after=seconds_setting("PLUGWIRE_REPUBLISH_SECONDS", 15.0), stale_after=stale)
         self.leadership = Leadership(self.home.store, [self.scheduler, self.poller, self.sweeper])
 
     def describe(self) -> dict[str, Any]:
@@ -46,17 +45,3 @@ class ServerState(SharedState):
         out.update(leader=self.leadership.leading, jobs_run_by="celery workers" if self.broker_url else "this server")
         return out
 
-
-def _seconds(name: str, default: float) -> float:
-    """Return the tuning setting ``name`` (seconds) from the environment, or ``default``."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0.05 <= value <= 86_400:
-        raise UserInputError(f"{name}={raw!r} is not a number of seconds.", field=name,
-                             fix=f"give seconds between 0.05 and 86400, or unset it (default {default:g})")
-    return value
