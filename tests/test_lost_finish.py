@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 import httpx2
@@ -94,8 +95,11 @@ def _job(client: httpx2.Client, job_id: str) -> dict:
 def _settled(client: httpx2.Client, job_id: str, timeout: float) -> tuple[dict, float]:
     """Wait until the job is neither pending nor running; returns it and how long it took."""
     t0 = time.monotonic()
-    job = wait_for(lambda: (lambda j: j if j.get("status") in ("succeeded", "failed") else None)(_job(client, job_id)),
-                   timeout, f"job {job_id} to settle")
+    def settled() -> dict | None:
+        job = _job(client, job_id)
+        return job if job.get("status") in ("succeeded", "failed") else None
+
+    job = wait_for(settled, timeout, f"job {job_id} to settle")
     return job, time.monotonic() - t0
 
 
@@ -119,7 +123,7 @@ def test_an_outcome_lost_with_the_writer_is_written_again(home, target, tmp_path
     with _serve(home, **{DIES_ENV: rule}) as client:
         job_id = _hook(client, token, 1)
         job, took = _settled(client, job_id, 10 * BOUND)
-        assert open(rule).read() == "finish before 0"  # the writer did die on it
+        assert Path(rule).read_text() == "finish before 0"  # the writer did die on it
         assert job["status"] == "succeeded" and job["error"] is None and took < 2 * BOUND
         assert job["steps"] and target.seen == {job["event"]["event_id"]: 1}
         after = _hook(client, token, 2)  # a new writer takes webhooks and outcomes
@@ -151,7 +155,7 @@ def test_a_start_committed_with_its_answer_lost_runs_the_job_once(home, target, 
     with _serve(home, **{DIES_ENV: rule}) as client:
         job_id = _hook(client, token, 1)
         job, _ = _settled(client, job_id, 10 * BOUND)
-        assert open(rule).read() == "take after 0"
+        assert Path(rule).read_text() == "take after 0"
         assert job["status"] == "succeeded" and target.seen == {job["event"]["event_id"]: 1}
 
 

@@ -67,9 +67,12 @@ def console_routes() -> list[BaseRoute]:
 
 def attach(app: Starlette, *, api_token: str | None, bind_host: str) -> None:
     """Give ``app`` what the console's routes share: the login rule and session key
-    (from ``api_token`` and the address the server is bound to, ``bind_host``) and
-    the wizards in progress."""
+    (from ``api_token`` and the address the server is bound to, ``bind_host``), the
+    sessions and failed logins (in the store of ``app.state.plugwire``, shared by every
+    server) and the wizards in progress. Raises ``UserInputError`` for a session setting
+    that is not a number of seconds."""
+    from plugwire.core.web.logins import Logins
     from plugwire.core.web.wizard import Drafts
 
-    app.state.console_access = ConsoleAccess(api_token, bind_host)
+    app.state.console_access = ConsoleAccess(api_token, bind_host, Logins(app.state.plugwire.home.store))
     app.state.console_drafts = Drafts()

@@ -3,7 +3,9 @@ check. The endpoint wrapper that applies them is :mod:`plugwire.core.web.access`
 
 The session lives in one cookie, signed with a key derived from the server's API
 token (so a new token ends every session). It holds the CSRF token and, after a
-login, when the login happened; never a secret of a connection.
+login, the session's id, which counts only while the store keeps the session
+(:mod:`plugwire.core.web.logins`: a logout, an idle time or an age ends it at every
+server); never a secret of a connection.
 
 On a server bound to the loopback address, reached by a loopback name, no login is
 needed: only programs on this machine can reach it. Anywhere else (``--host
@@ -22,7 +24,6 @@ import hmac
 import ipaddress
 import json
 import secrets
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,11 +31,12 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from plugwire.core.web.logins import Logins, Verdict
+
 __all__ = [
     "COOKIE",
     "CSRF_FIELD",
     "CSRF_HEADER",
-    "LOGIN_SECONDS",
     "ConsoleAccess",
     "Session",
     "csrf_ok",
@@ -43,8 +45,6 @@ __all__ = [
 ]
 
 COOKIE = "plugwire_console"
-#: How long a login lasts.
-LOGIN_SECONDS = 12 * 3600
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 
@@ -65,9 +65,11 @@ def is_loopback_host(host: str) -> bool:
 
 
 class Session(dict):
-    """The console's session data; ``changed`` says whether the cookie must be rewritten."""
+    """The console's session data; ``changed`` says whether the cookie must be rewritten,
+    ``verdict`` what the store said of its login during this request (asked once)."""
 
     changed = False
+    verdict: Verdict | None = None
 
     def set(self, key: str, value: Any) -> None:
         self[key] = value
@@ -100,12 +102,15 @@ class ConsoleAccess:
     """The session key and the login rule of one server.
 
     ``bind_host`` is the address the server listens on; ``api_token`` is what the
-    login page asks for (and what the session key is derived from).
+    login page asks for (and what the session key is derived from); ``logins`` keeps
+    the sessions and failed logins (in the store every server shares; without it
+    nobody can log in).
     """
 
-    def __init__(self, api_token: str | None, bind_host: str):
+    def __init__(self, api_token: str | None, bind_host: str, logins: Logins | None = None):
         self.api_token = api_token
         self.bind_host = bind_host
+        self.logins = logins
         seed = (api_token or secrets.token_urlsafe(32)).encode()
         self._key = hmac.new(seed, b"plugwire console session v1", hashlib.sha256).digest()
 
@@ -141,10 +146,17 @@ class ConsoleAccess:
         """Return True unless the server is bound to loopback and reached by a loopback name."""
         return not (is_loopback_host(self.bind_host) and is_loopback_host(request.headers.get("host", "")))
 
+    def login_verdict(self, session: Session) -> Verdict:
+        """Return ``"in"`` while the session's login lasts, ``"expired"`` when it ended by
+        time, ``"out"`` otherwise; asks the store once per request."""
+        if session.verdict is None:
+            sid = session.get("sid")
+            session.verdict = self.logins.check(sid) if self.logins is not None and isinstance(sid, str) else "out"
+        return session.verdict
+
     def logged_in(self, session: Session) -> bool:
         """Return True for a session whose login is still valid."""
-        at = session.get("login_at")
-        return isinstance(at, (int, float)) and 0 <= time.time() - at < LOGIN_SECONDS
+        return self.login_verdict(session) == "in"
 
     def check_token(self, given: str) -> bool:
         """Return True when ``given`` is the API token."""
