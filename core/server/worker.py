@@ -187,8 +187,8 @@ class Worker:
             ran = f"{status}: {error}" if error else status
             message = (f"interrupted: the job ran to its end ({ran}) but its outcome could not be recorded for "
                        f"{self.settle_within:g} s ({why}); it was not run again, to avoid sending twice")
-            await asyncio.to_thread(jobs.interrupt, job_id, message)
-            log.error("job %s marked interrupted: its outcome could not be recorded (%s)", job_id, why)
+            if await asyncio.to_thread(jobs.interrupt, job_id, message):  # False: a lost answer's write did land
+                log.error("job %s marked interrupted: its outcome could not be recorded (%s)", job_id, why)
 
 
 class Scheduler(Periodic):
