@@ -133,6 +133,14 @@ def test_intake_settings_are_checked(monkeypatch):
         monkeypatch.delenv(env)
 
 
+def test_serve_refuses_a_limit_out_of_range_before_it_starts(run_cli, monkeypatch):
+    code, _, err = run_cli("serve", "--max-body-bytes", str(HARD_MAX + 1))
+    assert code == 2 and "--max-body-bytes 52428801 is out of range" in err and "serving" not in err
+    monkeypatch.setenv("PLUGWIRE_BODY_TIMEOUT", "0")
+    code, _, err = run_cli("serve")
+    assert code == 2 and "PLUGWIRE_BODY_TIMEOUT=0 is out of range" in err
+
+
 def _memory(pid: int, field: str) -> int:
     """Return ``VmRSS`` (resident now) or ``VmHWM`` (resident at the peak) of process ``pid``, in bytes."""
     with open(f"/proc/{pid}/status") as fh:

@@ -298,14 +298,16 @@ def serve(
     public_url: Optional[str] = typer.Option(None, "--public-url", help="URL the server is reached at (webhook and OAuth2 callback URLs)."),
     synchronous: str = typer.Option("FULL", "--synchronous", help="Job store durability: FULL (power-cut safe) or NORMAL (crash safe)."),
     max_body_bytes: Optional[int] = typer.Option(
-        None, "--max-body-bytes", help="Largest webhook body for a recipe that sets no limit of its own, up to 52428800 [default: $PLUGWIRE_MAX_BODY_BYTES or 1048576]."),
+        None, "--max-body-bytes", help="Largest webhook body in bytes for a recipe that sets no limit of its own, up to 52428800 (default: $PLUGWIRE_MAX_BODY_BYTES, else 1048576)."),
     body_timeout: Optional[float] = typer.Option(
-        None, "--body-timeout", help="Seconds a sender has to deliver a webhook's whole body [default: $PLUGWIRE_BODY_TIMEOUT or 30]."),
+        None, "--body-timeout", help="Seconds a sender has to deliver a webhook's whole body (default: $PLUGWIRE_BODY_TIMEOUT, else 30)."),
 ) -> None:
     """Run the server: webhooks, schedules, jobs, the OAuth2 callback, the JSON API and the web console."""
     from plugwire.core.server import API_TOKEN_ENV, api_token
     from plugwire.core.server import serve as run
+    from plugwire.core.server.intake import IntakeLimits
 
+    IntakeLimits.from_settings(max_body_bytes, body_timeout)  # a bad limit stops here, before the banner
     h = home()
     api_token(h)
     err_console.print(

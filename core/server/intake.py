@@ -61,12 +61,12 @@ class IntakeLimits:
         size, field = ((max_body_bytes, "--max-body-bytes") if max_body_bytes is not None
                        else (_env(MAX_BODY_BYTES_ENV, int, DEFAULT_MAX_BODY_BYTES), MAX_BODY_BYTES_ENV))
         if not 1 <= size <= HARD_MAX_BODY_BYTES:
-            raise UserInputError(f"The server's body limit {size} is out of range.", field=field,
+            raise UserInputError(f"{_given(field, size)} is out of range for the server's body limit.", field=field,
                                  fix=f"give bytes between 1 and {HARD_MAX_BODY_BYTES} (default {DEFAULT_MAX_BODY_BYTES})")
         timeout, field = ((body_timeout, "--body-timeout") if body_timeout is not None
                           else (_env(BODY_TIMEOUT_ENV, float, DEFAULT_BODY_TIMEOUT), BODY_TIMEOUT_ENV))
         if not 0.05 <= timeout <= _MAX_BODY_TIMEOUT:
-            raise UserInputError(f"The body timeout {timeout:g} s is out of range.", field=field,
+            raise UserInputError(f"{_given(field, timeout)} is out of range for the body timeout.", field=field,
                                  fix=f"give seconds between 0.05 and {_MAX_BODY_TIMEOUT:g} (default {DEFAULT_BODY_TIMEOUT:g})")
         return cls(max_body_bytes=size, body_timeout=timeout)
 
@@ -77,6 +77,11 @@ class IntakeLimits:
         if own is None:
             return self.max_body_bytes, f"the server's limit (--max-body-bytes or {MAX_BODY_BYTES_ENV})"
         return min(own, HARD_MAX_BODY_BYTES), "the recipe's limit (its trigger's max_body_bytes)"
+
+
+def _given(field: str, value: float) -> str:
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{field} {shown}" if field.startswith("--") else f"{field}={shown}"
 
 
 def _env(name: str, kind: type, default: float) -> float:
