@@ -26,8 +26,8 @@ from plugwire.core.http.stream import DEFAULT_MAX_RESPONSE_BYTES, cap_responses,
 
 if TYPE_CHECKING:  # annotations only
     from plugwire.core.connections.model import Connection, Connections
-    from plugwire.core.http.retry import RetryPolicy
     from plugwire.core.http.netpolicy import NetworkPolicy
+    from plugwire.core.http.retry import RetryPolicy
 
 __all__ = ["auth_additions", "open_client", "prepare", "send", "send_async"]
 
@@ -37,7 +37,8 @@ _PUBLIC_TIMEOUT = 30.0  # seconds, for a request that goes through no connection
 def open_client(connection: "Connection | None", connections: "Connections | None", *, asynchronous: bool = False,
                 policy: "NetworkPolicy | None" = None):
     """Return an ``httpx2`` client for ``connection`` (its auth, TLS and route), or a
-    plain client for a public API when ``connection`` is None.
+    plain client for a public API when ``connection`` is None; with ``policy``, every
+    request it makes (token requests of its auth included) goes through the policy.
 
     Raises ``AuthorizationRequired`` when an interactive auth has no token yet.
     """
