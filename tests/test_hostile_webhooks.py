@@ -73,7 +73,7 @@ def _response(sock: socket.socket, timeout: float = 15.0) -> tuple[int, dict[str
             got = sock.recv(65536)
             assert got, "the server closed the connection in the middle of its answer"
             body += got
-    except socket.timeout:
+    except TimeoutError:
         raise AssertionError(f"no answer within {timeout} s (the server is still waiting for the body)") from None
     return int(lines[0].split()[1]), headers, body
 
@@ -105,7 +105,7 @@ def test_a_body_past_the_limit_is_refused_while_the_rest_is_still_on_its_way(hom
 
 def test_the_server_limit_applies_unless_the_recipe_sets_its_own(home, hooks):
     body = b'{"pad": "' + b"x" * 5000 + b'"}'
-    with plugwire_server(home, max_body_bytes=4096) as (state, url):
+    with plugwire_server(home, max_body_bytes=4096) as (_, url):
         refused = httpx2.post(f"{url}/hooks/{hooks['open']}", content=body, headers={"content-type": "application/json"})
         assert refused.status_code == 413 and "4096 bytes" in refused.json()["error"]
         assert "PLUGWIRE_MAX_BODY_BYTES" in refused.json()["error"]
@@ -228,18 +228,28 @@ def test_a_slow_sender_is_cut_off_after_the_body_timeout(home, hooks):
 
 
 # -- 3. unreadable input is a 4xx, never a 500 ---------------------------------------------
-@pytest.fixture
-def errors_logged() -> Iterator[list[logging.LogRecord]]:
-    """ERROR records of plugwire, uvicorn (where an app's traceback goes) and the root logger."""
+@contextmanager
+def _errors_logged() -> Iterator[list[logging.LogRecord]]:
+    """ERROR records of plugwire, uvicorn (where an app's traceback goes) and the root
+    logger. Entered after the server started: uvicorn's logging setup drops the
+    handlers its loggers had."""
     found: list[logging.LogRecord] = []
     handler = logging.Handler(logging.ERROR)
     handler.emit = found.append  # type: ignore[method-assign]
     loggers = [logging.getLogger(n) for n in ("", "uvicorn", "uvicorn.error", "plugwire")]
     for logger in loggers:
         logger.addHandler(handler)
-    yield found
-    for logger in loggers:
-        logger.removeHandler(handler)
+    try:
+        yield found
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+
+
+def test_the_log_capture_sees_an_app_traceback(home):
+    with plugwire_server(home), _errors_logged() as errors:
+        logging.getLogger("uvicorn.error").error("Exception in ASGI application")
+    assert errors
 
 
 NESTED = {
@@ -252,9 +262,9 @@ NESTED = {
 
 
 @pytest.mark.parametrize("case", NESTED)
-def test_deeply_nested_payloads_are_a_400(home, hooks, errors_logged, case):
+def test_deeply_nested_payloads_are_a_400(home, hooks, case):
     body, ctype = NESTED[case]
-    with plugwire_server(home, max_body_bytes=HARD_MAX) as (state, url):
+    with plugwire_server(home, max_body_bytes=HARD_MAX) as (state, url), _errors_logged() as errors_logged:
         answer = httpx2.post(f"{url}/hooks/{hooks['open']}", content=body, headers={"content-type": ctype}, timeout=30)
     assert answer.status_code == 400 and "nested more than" in answer.json()["error"], answer.text
     assert not errors_logged and _jobs(state) == 0
@@ -277,9 +287,9 @@ HEADERS = {
 
 
 @pytest.mark.parametrize("case", HEADERS)
-def test_hostile_signature_headers_are_a_401(home, hooks, errors_logged, case):
+def test_hostile_signature_headers_are_a_401(home, hooks, case):
     recipe, headers, message = HEADERS[case]
-    with plugwire_server(home) as (state, url):
+    with plugwire_server(home) as (state, url), _errors_logged() as errors_logged:
         answer = httpx2.post(f"{url}/hooks/{hooks[recipe]}", content=b"{}", headers=[("content-type", "application/json"), *headers])
     assert answer.status_code == 401 and message in answer.json()["error"], answer.text
     assert not errors_logged and _jobs(state) == 0
@@ -302,16 +312,16 @@ BODIES = {
 
 
 @pytest.mark.parametrize("case", BODIES)
-def test_unreadable_payloads_are_a_4xx_naming_the_problem(home, hooks, errors_logged, case):
+def test_unreadable_payloads_are_a_4xx_naming_the_problem(home, hooks, case):
     body, ctype, status, message = BODIES[case]
-    with plugwire_server(home) as (state, url):
+    with plugwire_server(home) as (state, url), _errors_logged() as errors_logged:
         answer = httpx2.post(f"{url}/hooks/{hooks['open']}", content=body, headers=[("content-type", ctype)])
     assert answer.status_code == status and message in answer.json()["error"], answer.text
     assert not errors_logged and _jobs(state) == 0
 
 
-def test_bodies_plugwire_does_not_parse_are_kept_raw_not_refused(home, hooks, errors_logged):
-    with plugwire_server(home) as (state, url):
+def test_bodies_plugwire_does_not_parse_are_kept_raw_not_refused(home, hooks):
+    with plugwire_server(home) as (state, url), _errors_logged() as errors_logged:
         for body, ctype in ((b"--x\r\nContent-Disposition: form-da", "multipart/form-data; boundary=x"),
                             (b"--", "multipart/form-data"), (b"\xff" * 64, "application/octet-stream")):
             answer = httpx2.post(f"{url}/hooks/{hooks['open']}", content=body, headers={"content-type": ctype})
