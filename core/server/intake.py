@@ -99,7 +99,8 @@ async def read_body(request: Request, limit: int, source: str, timeout: float) -
     """Return the request's body, read as it arrives. Raises :class:`BodyRefused`: 413
     as soon as it passes ``limit`` bytes (or announces more), 408 when it takes longer
     than ``timeout`` seconds, 400 for a sender that hung up or a bad Content-Length."""
-    declared = request.headers.get("content-length")
+    # From the scope itself (ASGI names are lower-case): the route builds no Headers object per event.
+    declared = next((value for name, value in request.scope["headers"] if name == b"content-length"), None)
     if declared is not None:
         if not declared.strip().isdigit():
             raise BodyRefused(400, "The Content-Length header is not a number of bytes.")
