@@ -118,6 +118,10 @@ class _Upstream(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, TimeoutError, OSError):
             self.close_connection = True
 
+    def do_POST(self) -> None:  # a token endpoint: the form is read and dropped
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.do_GET()
+
 
 @pytest.fixture(scope="module")
 def upstream():
@@ -360,3 +364,17 @@ def test_the_cli_sets_and_changes_max_response_bytes(run_cli, connections):
     assert connections.get("capped").options.max_response_bytes == 4096
     code, out, err = run_cli("connections", "edit", "capped", "--max-response-bytes", "0")
     assert code == 2 and "max_response_bytes" in out + err
+
+
+def test_a_token_endpoints_answer_is_capped_too(connections, upstream):
+    """An auth type's own requests (here the OAuth2 client-credentials token request)
+    are read with a cap of their own: a token is a few hundred bytes."""
+    from plugwire.core.http.testconn import test_connection
+
+    conn = connections.create({
+        "name": "cc", "auth_type": "oauth2_client_credentials",
+        "settings": {"token_url": f"{upstream}/chunked", "client_id": "c", "client_secret": "cc-secret-7731"},
+    })
+    found = test_connection(conn, connections, f"{upstream}/json/100")
+    assert not found.ok and found.field == "settings.token_url"
+    assert "token endpoint" in found.message and "larger than 1 MB" in found.message

@@ -15,6 +15,7 @@ import httpx2
 from plugwire.core.base.errors import UserInputError
 from plugwire.core.connections.model import Connection, Connections
 from plugwire.core.http.outcomes import safe_url
+from plugwire.core.http.stream import capped_transport
 
 if TYPE_CHECKING:  # annotations only
     from plugwire.core.http.netpolicy import NetworkPolicy
@@ -48,6 +49,27 @@ def public_client(*, asynchronous: bool = False, policy: "NetworkPolicy | None" 
     return (httpx2.AsyncClient if asynchronous else httpx2.Client)(**options)
 
 
+#: A token endpoint's answer is a few hundred bytes; one past this is cut off.
+TOKEN_RESPONSE_LIMIT = 1 << 20
+
+
+def _auth_transport(policed: Callable[[bool, Any], Any] | None, conn: Connection) -> Callable[[bool, Any], Any]:
+    """Return the maker of an auth type's transports for ``conn`` (its token and
+    refresh requests): through the policy when it applies, else straight or through
+    the agent, and their answers capped at ``TOKEN_RESPONSE_LIMIT``."""
+    proxy = conn.options.agent_url if conn.options.private_network else None
+
+    def make(asynchronous: bool, verify: Any):
+        if policed is not None:
+            inner = policed(asynchronous, verify)
+        else:
+            cls = httpx2.AsyncHTTPTransport if asynchronous else httpx2.HTTPTransport
+            inner = cls(verify=verify, proxy=proxy, trust_env=False)
+        return capped_transport(inner, TOKEN_RESPONSE_LIMIT)
+
+    return make
+
+
 def client_for(conn: Connection, connections: Connections, *, asynchronous: bool = False,
                policy: "NetworkPolicy | None" = None, **kwargs: Any):
     """Return an ``httpx2.Client`` (or ``AsyncClient``) that sends as ``conn``:
@@ -63,7 +85,7 @@ def client_for(conn: Connection, connections: Connections, *, asynchronous: bool
     is named without SOCKS support installed.
     """
     make = policed_transport(policy, conn)
-    context = connections.auth_context(conn, transport=make)
+    context = connections.auth_context(conn, transport=_auth_transport(make, conn))
     auth = conn.auth_type_plugin().build_auth(conn.settings, context)
     options: dict[str, Any] = {
         "verify": context.verify,

@@ -29,6 +29,7 @@ __all__ = [
     "MAX_RESPONSE_BYTES_CEILING",
     "ResponseTooLarge",
     "cap_responses",
+    "capped_transport",
     "limit_request",
     "size_text",
 ]
@@ -213,3 +214,40 @@ def cap_responses(client: httpx2.Client | httpx2.AsyncClient, limit: int | None 
     hook.plugwire_cap = True  # type: ignore[attr-defined]
     client.event_hooks = {**hooks, "response": [*hooks["response"], hook]}
     return client
+
+
+class _CappedTransport(httpx2.BaseTransport):
+    def __init__(self, inner: httpx2.BaseTransport, limit: int):
+        self.inner, self.limit = inner, limit
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = self.inner.handle_request(request)
+        response.request = request  # the client sets it later; the cap reads it now
+        _cap(response, self.limit)
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _CappedAsyncTransport(httpx2.AsyncBaseTransport):
+    def __init__(self, inner: httpx2.AsyncBaseTransport, limit: int):
+        self.inner, self.limit = inner, limit
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self.inner.handle_async_request(request)
+        response.request = request  # the client sets it later; the cap reads it now
+        _cap(response, self.limit)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def capped_transport(inner: httpx2.BaseTransport | httpx2.AsyncBaseTransport, limit: int):
+    """Return ``inner`` wrapped so that every response it carries stops at ``limit``
+    bytes (as :func:`cap_responses` does for a client): for clients that plugwire
+    does not build itself, such as an auth type's token client."""
+    if isinstance(inner, httpx2.AsyncBaseTransport):
+        return _CappedAsyncTransport(inner, limit)
+    return _CappedTransport(inner, limit)

@@ -105,8 +105,9 @@ class AuthContext:
     are the TLS and routing options of the connection, so that an auth type making
     its own requests (a token endpoint) goes the same way as the connection does:
     build that client from :meth:`client_options`, which also brings the server's
-    network policy. ``transport`` is set by the core when a policy applies (a
-    callable taking ``asynchronous`` and returning a fresh transport).
+    network policy and a cap on the answers' size. ``transport`` is set by the core
+    (a callable taking ``asynchronous`` and returning a fresh transport that carries
+    the TLS settings, the route and the policy).
     """
 
     connection_name: str
@@ -136,10 +137,12 @@ class AuthContext:
         }
         if self.cert is not None:
             options["cert"] = self.cert
-        if self.proxy:
-            options["proxy"] = self.proxy
         if self.transport is not None:
+            # The transport carries the route itself: a proxy option would mount a
+            # transport of its own over it.
             options["transport"] = self.transport(asynchronous)
+        elif self.proxy:
+            options["proxy"] = self.proxy
         return options
 
 

@@ -152,7 +152,7 @@ class TokenEndpoint:
                 field="settings.token_url",
                 fix="check that token_url is the provider's token endpoint",
             ) from None
-        except httpx2.TransportError as exc:
+        except httpx2.RequestError as exc:  # unreachable, or an answer past the size cap
             _, message = classify_error(exc)
             raise PlugwireError(
                 f"Could not reach the token endpoint {self.token_url}: {message}",
