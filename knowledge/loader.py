@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from plugwire.core.base.errors import UserInputError
+from plugwire.knowledge.bounds import MAX_DEPTH, check_tree
 from plugwire.knowledge.models import CatalogueFile
 
 __all__ = [
@@ -129,6 +131,12 @@ def read_catalogue(path: Path | str, *, label: str | None = None) -> tuple[list[
         return [], [CatalogueProblem(name, f"cannot read the file ({reason})")]
     try:
         docs = _documents(path, text)
+        for doc in docs:
+            check_tree(doc, "the file", field="catalogue")
+    except UserInputError as exc:
+        return [], [CatalogueProblem(name, str(exc))]
+    except RecursionError:
+        return [], [CatalogueProblem(name, f"the file is nested more than {MAX_DEPTH} levels deep")]
     except json.JSONDecodeError as exc:
         return [], [CatalogueProblem(name, f"not valid JSON: {exc.msg}", line=exc.lineno)]
     except yaml.YAMLError as exc:

@@ -143,7 +143,10 @@ def normalize_url(url: str) -> NormalizedUrl:
         raise UserInputError(
             f"url {text!r} is not absolute.", field="url", fix="give a URL such as https://api.example.com/v1/items"
         )
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # "Invalid IPv6 URL" for an unclosed [ in the host
+        raise UserInputError(f"url {text!r} is not a valid URL ({exc}).", field="url", fix="give a URL such as https://api.example.com/v1/items") from None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
     if scheme not in _DEFAULT_PORTS or not host:

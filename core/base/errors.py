@@ -63,7 +63,8 @@ def format_validation_error(exc, *, prefix: str = "") -> str:
     """
     lines = []
     for err in exc.errors(include_input=False, include_url=False):
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
+        # "[key]" marks an error in a mapping's key, which the part before already names.
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("__root__", "[key]"))
         name = f"{prefix}{loc}" if loc else (prefix.rstrip(".") or "value")
         lines.append(f"{name}: {err.get('msg', 'invalid')}")
     return "; ".join(lines)

@@ -28,7 +28,6 @@ from plugwire.core.cli.actions_view import (
 )
 from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, stdin_is_interactive
 from plugwire.core.connections.model import Connections
-from plugwire.core.curl.headers import check_header, check_headers
 from plugwire.core.http.exchange import BODY_FORMATS, FilePart, add_field, parse_body_text
 from plugwire.core.wizard.actions import Actions, secret_fields_of
 from plugwire.core.wizard.steps import Wizard
@@ -100,7 +99,6 @@ def _apply_flags(wiz: Wizard, *, headers, query, body, body_file, body_format, c
     if headers:
         merged = dict(wiz.request.headers)
         for k, v in _pairs(headers, ":", "--header", "NAME:VALUE"):
-            check_header(k, v, where="--header")
             merged = {name: val for name, val in merged.items() if name.lower() != k.lower()}
             if v:
                 merged[k] = v
@@ -199,9 +197,6 @@ def new(
                  content_type=content_type, sets=sets, files=files)
     if secret:
         wiz.edit(secret_fields=secret_fields_of(wiz.request, secret))
-    # --set headers.NAME and suggestions fill headers too: nothing unsendable reaches send.
-    check_headers(wiz.request.headers, where="header")
-    check_header("Content-Type", wiz.request.content_type or "", where="--content-type", field="content_type")
     if interactive:
         from plugwire.core.cli.actions_prompt import run_interactive
 

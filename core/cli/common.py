@@ -20,6 +20,7 @@ __all__ = [
     "err_console",
     "home",
     "print_json",
+    "read_mapping",
     "read_secret",
     "stdin_is_interactive",
 ]
@@ -44,6 +45,36 @@ def print_json(data: Any) -> None:
 def stdin_is_interactive() -> bool:
     """Return True when a person can answer a prompt."""
     return sys.stdin is not None and sys.stdin.isatty() and not os.environ.get("CI")
+
+
+def read_mapping(path: Path, field: str, what: str, *, label: str = "") -> dict[str, Any]:
+    """Return the one mapping a JSON or YAML file holds (``what`` says what it should
+    hold, for the message; ``label`` prefixes it, e.g. ``"--from-file: "``).
+
+    Raises ``UserInputError`` naming ``field`` when the file cannot be read, is not
+    UTF-8, JSON or YAML, nests too deeply, has a YAML alias bomb or loop, or holds
+    something else than a mapping.
+    """
+    import yaml
+
+    from plugwire.knowledge.bounds import check_tree, too_deep
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserInputError(f"{label}cannot read {path} ({exc.strerror}).", field=field, fix="give a readable file") from None
+    except UnicodeDecodeError:
+        raise UserInputError(f"{label}{path} is not UTF-8 text.", field=field, fix="save it as UTF-8 JSON or YAML") from None
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except RecursionError:
+        raise too_deep(f"{label}{path}", field) from None
+    except yaml.YAMLError as exc:
+        raise UserInputError(f"{label}{path} is not valid JSON or YAML ({exc}).", field=field, fix="fix the file") from None
+    check_tree(data, f"{label}{path}", field=field)
+    if not isinstance(data, dict):
+        raise UserInputError(f"{label}{path} must hold one mapping ({what}).", field=field, fix="write a JSON object")
+    return data
 
 
 def read_secret(source: str, field: str, usage: str | None = None) -> str:

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import typer
 
 from plugwire.core.base.errors import UserInputError
-from plugwire.core.cli.common import read_secret, stdin_is_interactive
+from plugwire.core.cli.common import read_mapping, read_secret, stdin_is_interactive
 from plugwire.core.plugincore.manager import auth_types
 
 __all__ = [
@@ -123,19 +123,9 @@ def certificate_input(cert_file, key_file, key_password, ca_file) -> Optional[di
 
 
 def load_spec(path: Path) -> dict[str, Any]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserInputError(f"--from-file: cannot read {path} ({exc.strerror}).", field="from_file", fix="give a readable file") from None
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise UserInputError(f"--from-file: {path} is not valid JSON or YAML ({exc}).", field="from_file", fix="fix the file") from None
-    if not isinstance(data, dict):
-        raise UserInputError(f"--from-file: {path} must hold one mapping.", field="from_file", fix="write a JSON object")
-    return data
+    """Return the connection a ``--from-file`` JSON or YAML file describes; raises
+    ``UserInputError`` (field ``from_file``) for a file that cannot be one."""
+    return read_mapping(path, "from_file", "name, auth_type, settings...", label="--from-file: ")
 
 
 def ask_provider_fields(prefill: dict[str, Any], sets: list[str], secrets: list[str], given: dict[str, Any]) -> dict[str, Any]:

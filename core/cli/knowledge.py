@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from plugwire.core.base.errors import NotFoundError, UserInputError
+from plugwire.core.base.errors import NotFoundError
 from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json
 
 __all__ = ["app", "attach"]

@@ -13,7 +13,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from plugwire.core.base.errors import UserInputError
-from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, read_secret
+from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, read_mapping, read_secret
 
 __all__ = ["attach"]
 
@@ -33,17 +33,7 @@ def _jobs():
 
 
 def _read_file(path: Path) -> dict[str, Any]:
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UserInputError(f"Cannot read {path} ({exc.strerror}).", field="file", fix="give a readable file") from None
-    except yaml.YAMLError as exc:
-        raise UserInputError(f"{path} is not valid JSON or YAML ({exc}).", field="file", fix="fix the file") from None
-    if not isinstance(data, dict):
-        raise UserInputError(f"{path} must hold one mapping (name, trigger, steps).", field="file", fix="write a JSON object")
-    return data
+    return read_mapping(path, "file", "name, trigger, steps")
 
 
 def _put(target: dict[str, Any], dotted: str, value: Any) -> None:

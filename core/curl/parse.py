@@ -27,7 +27,6 @@ from plugwire.core.base.errors import UserInputError, format_validation_error
 from plugwire.core.base.urls import validate_absolute_url
 from plugwire.core.curl.export import action_to_curl, to_curl
 from plugwire.core.curl.shell import split_command
-from plugwire.core.curl.headers import check_headers
 from plugwire.core.http.exchange import METHODS, FilePart, RequestSpec, add_field
 
 __all__ = ["CurlImport", "action_to_curl", "parse_curl", "split_command", "to_curl"]
@@ -278,15 +277,14 @@ def parse_curl(command: str) -> CurlImport:
         url = validate_absolute_url(url, "url")
     except UserInputError as exc:
         raise UserInputError(f"The cURL command's {exc}", field="curl") from None
-    check_headers(headers, where="the cURL command's header", field="curl")
-    if result.bearer is not None:
-        check_headers({"Authorization": result.bearer.get_secret_value()}, where="the cURL command's --oauth2-bearer", field="curl")
     variables = sorted({m for w in words for m in re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", w)})
     if variables:
         result.notes.append("The command uses shell variables (" + ", ".join(variables) + "); they were kept as written, not expanded.")
     try:
         result.request = _request(method, url, headers, data, is_json, form, files, result.notes, get=get, head=head,
                                   upload_method=upload_method)
+        if result.bearer is not None:  # it may become a header of the request: held to the same rules
+            RequestSpec(headers={"Authorization": "Bearer " + result.bearer.get_secret_value()})
     except ValidationError as exc:
         raise UserInputError(
             f"The cURL command makes a request plugwire cannot send: {format_validation_error(exc)}.",
@@ -328,7 +326,7 @@ def _request(method, url, headers, data, is_json, form, files, notes: list[str],
         spec.update(body=form or None, body_format="multipart", files=files)
         default = "POST"
     elif upload:
-        spec.update(body=base64.b64encode(upload[0].read()).decode(), body_format="binary", content_type=ctype)
+        spec.update(body=base64.b64encode(_read_bytes(upload[0].path or "", "-T")).decode(), body_format="binary", content_type=ctype)
         default = upload_method
     elif data:
         if ctype is None and joined.lstrip()[:1] in ("{", "[") and _is_json(joined):

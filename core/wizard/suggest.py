@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from plugwire.core.base.errors import PlugwireError
 from plugwire.core.plugincore.manager import suggesters
 from plugwire.core.plugincore.suggesters import Suggestion
 
@@ -45,7 +46,8 @@ def suggest(method: str, url: str, connection: Any = None, *, limit: int = 5) ->
             found = suggester.suggest(method.upper(), url, connection, limit=limit)
         except Exception as exc:  # one broken suggester must not hide the others
             problems.append(f"suggester {name!r} failed: {type(exc).__name__}: {exc}")
-            log.warning("suggester %s failed: %s", name, exc)
+            # A PlugwireError is the input's fault; anything else is a bug whose traceback the log keeps.
+            log.warning("suggester %s failed: %s", name, exc, exc_info=not isinstance(exc, PlugwireError))
             continue
         for s in found:
             if not isinstance(s, Suggestion):

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 import yaml
 
 from plugwire.core.base.errors import UserInputError
+from plugwire.knowledge.bounds import MAX_BYTES, check_tree, too_deep
 
 __all__ = ["Faults", "Resolver", "load_document", "plain"]
 
@@ -41,15 +42,26 @@ class Faults:
 
 
 def _parse(text: str, where: str) -> Any:
-    """Return the parsed JSON or YAML in ``text``; raises UserInputError naming ``where``."""
+    """Return the parsed JSON or YAML in ``text``, within the bounds of
+    :mod:`plugwire.knowledge.bounds`; raises UserInputError naming ``where``."""
+    doc = _parse_text(text, where)
+    check_tree(doc, where)
+    return doc
+
+
+def _parse_text(text: str, where: str) -> Any:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
             return json.loads(text)
         except ValueError:
             pass  # YAML flow style also starts with "{"; let the YAML parser say what is wrong
+        except RecursionError:
+            raise too_deep(where, "spec") from None
     try:
         return yaml.load(text, Loader=_YAML_LOADER)
+    except RecursionError:  # the pure-Python loader recurses; libyaml stops at 1000 levels
+        raise too_deep(where, "spec") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -62,6 +74,10 @@ def _parse(text: str, where: str) -> Any:
 
 def _read(path: Path) -> Any:
     try:
+        if path.is_file() and path.stat().st_size > MAX_BYTES:
+            raise UserInputError(
+                f"spec {path} is larger than {MAX_BYTES // 2**20} MB.", field="spec", fix="split the document into smaller ones"
+            )
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise UserInputError(f"spec {path} does not exist.", field="spec", fix="give the path of an OpenAPI document") from None

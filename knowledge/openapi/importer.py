@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,8 @@ from plugwire.knowledge.openapi.operations import METHODS, OperationBuilder, Ski
 from plugwire.knowledge.openapi.servers import auth_hints, hosts_and_base_path
 
 __all__ = ["ImportReport", "import_openapi", "provider_id"]
+
+log = logging.getLogger(__name__)
 
 _PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 # File names that say nothing about the API they describe.
@@ -94,7 +97,8 @@ def import_openapi(
     info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
     server_url = _server_url(doc, hosts[0], base_path)
     auth, auth_headers, auth_query = auth_hints(doc, resolver, server_url, faults)
-    if not doc.get("components", {}).get("securitySchemes") and not doc.get("securityDefinitions"):
+    components = doc.get("components") if isinstance(doc.get("components"), dict) else {}
+    if not components.get("securitySchemes") and not doc.get("securityDefinitions"):
         faults.add("the document declares no security schemes, so the catalogue has no auth hints")
     builder = OperationBuilder(doc, resolver, faults, base_path=base_path, auth_headers=auth_headers, auth_query=auth_query)
 
@@ -126,13 +130,20 @@ def import_openapi(
             skipped.append((label, str(exc)))
         except ValidationError as exc:
             skipped.append((label, f"not a valid catalogue endpoint: {format_validation_error(exc)}"))
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+            # A value of a type the document's format does not allow somewhere in this
+            # operation (a null for a mapping, a number for a list): the operation is
+            # skipped and the rest imported, as for any other fault in the data. The
+            # traceback goes to the debug log: the place deserves a check of its own.
+            log.debug("%s: skipped for a value of an unexpected type", label, exc_info=True)
+            skipped.append((label, f"a value in the operation has a type OpenAPI does not allow there ({type(exc).__name__}: {exc})"))
         if progress is not None:
             progress(done, total)
     if not endpoints:
         raise UserInputError(
             f"spec {path}: none of its {total} operations could be imported.",
             field="spec",
-            fix="check the document's paths" + (f" (first problem: {skipped[0][1]})" if skipped else ""),
+            fix="check the document's paths" + (f" (first problem: {skipped[0][0]}: {skipped[0][1]})" if skipped else ""),
         )
     try:
         catalogue = CatalogueFile(

@@ -202,7 +202,7 @@ class OperationBuilder:
         return {"request": request, "schema": schema, "description": description}
 
     def _swagger2_content(self, op: dict, params: dict) -> tuple[dict | None, Any]:
-        consumes = op.get("consumes") or self.doc.get("consumes") or ["application/json"]
+        consumes = _media_types(op.get("consumes")) or _media_types(self.doc.get("consumes")) or ["application/json"]
         body = next((p for (where, _), p in params.items() if where == "body"), None)
         if body is not None:
             media: dict[str, Any] = {"schema": body.get("schema", {})}
@@ -234,7 +234,7 @@ class OperationBuilder:
             return {"status": status}
         if self.swagger2:
             examples = response.get("examples") if isinstance(response.get("examples"), dict) else {}
-            produces = op.get("produces") or self.doc.get("produces") or ["application/json"]
+            produces = _media_types(op.get("produces")) or _media_types(self.doc.get("produces")) or ["application/json"]
             content = {ct: {"schema": response.get("schema"), **({"example": ex} if (ex := examples.get(ct)) is not None else {})}
                        for ct in (list(examples) or produces[:1])} if (examples or response.get("schema")) else {}
         else:
@@ -259,6 +259,11 @@ class OperationBuilder:
         if body is not None:
             out["body"] = body
         return out
+
+
+def _media_types(value: Any) -> list[str]:
+    """Return a Swagger 2.0 ``consumes``/``produces`` list's media types (strings only)."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def _explicit(param: dict) -> bool:

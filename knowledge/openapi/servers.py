@@ -84,7 +84,7 @@ def hosts_and_base_path(doc: dict, faults: Faults) -> tuple[list[str], str]:
         host = doc.get("host")
         if isinstance(host, str) and host.strip():
             hosts.extend(_host_template(host.strip().split(":")[0], {}))
-        base_paths.append(doc.get("basePath") or "")
+        base_paths.append(doc.get("basePath") if isinstance(doc.get("basePath"), str) else "")
     else:
         hosts, base_paths = _servers(doc.get("servers"), faults)
         for item in (doc.get("paths") or {}).values():
@@ -108,25 +108,37 @@ def _clean_base(path: str) -> str:
 def auth_hints(doc: dict, resolver: Resolver, server_url: str | None, faults: Faults) -> tuple[list[dict], set[str], set[str]]:
     """Return the auth hints (catalogue dicts, most recommended first) and the
     header and query parameter names that carry credentials (kept out of samples)."""
-    schemes = (doc.get("components") or {}).get("securitySchemes") if "openapi" in doc else doc.get("securityDefinitions")
+    components = doc.get("components") if isinstance(doc.get("components"), dict) else {}
+    schemes = components.get("securitySchemes") if "openapi" in doc else doc.get("securityDefinitions")
     schemes = schemes if isinstance(schemes, dict) else {}
+    security = doc.get("security") if isinstance(doc.get("security"), list) else []
+    if not isinstance(doc.get("security"), (list, type(None))):
+        faults.add("the top-level 'security' is not a list of requirements; it was ignored")
+    requirements = [req for req in security if isinstance(req, dict)]
     order = []
-    for requirement in doc.get("security") or []:
-        for name in requirement or {}:
+    for requirement in requirements:
+        for name in requirement:
             if name not in schemes:
                 faults.add(f"security requirement names {name!r}, which is not a declared security scheme")
             elif name not in order:
                 order.append(name)
     order += [name for name in schemes if name not in order]
-    preferred = {name: set(scopes or []) for req in doc.get("security") or [] for name, scopes in (req or {}).items()}
+    preferred = {name: {x for x in scopes if isinstance(x, str)} if isinstance(scopes, list) else set()
+                 for req in requirements for name, scopes in req.items()}
     hints: list[dict] = []
     headers: set[str] = set()
     query: set[str] = set()
     for name in order:
         scheme = resolver.node(schemes[name])
         if not isinstance(scheme, dict):
+            faults.add(f"security scheme {name!r} is not a mapping (or its $ref is unresolvable)")
             continue
-        for hint in _hints_for(name, scheme, preferred.get(name, set()), server_url, faults):
+        try:
+            found = _hints_for(name, scheme, preferred.get(name, set()), server_url, faults)
+        except (AttributeError, TypeError, ValueError) as exc:  # a list where a mapping goes...
+            faults.add(f"security scheme {name!r} holds a value of a type OpenAPI does not allow there ({exc}); no auth hint from it")
+            continue
+        for hint in found:
             if hint["type"] == "header":
                 headers.update(h.lower() for h in hint["headers"])
             elif hint["type"] == "query":
@@ -142,8 +154,8 @@ def _hints_for(name: str, scheme: dict, preferred: set[str], server_url: str | N
     extra = {"notes": note} if note else {}
     if kind == "apikey":
         where, key = scheme.get("in"), scheme.get("name")
-        if not key:
-            faults.add(f"security scheme {name!r} (apiKey) has no 'name'")
+        if not key or not isinstance(key, str):
+            faults.add(f"security scheme {name!r} (apiKey) has no 'name' (a string)")
             return []
         if where == "header":
             return [{"type": "header", "headers": [key], **extra}]
