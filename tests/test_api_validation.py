@@ -94,6 +94,7 @@ BAD_ACTIONS = [
     ({"url": "/relative/path"}, "url"),
     ({"url": "ftp://files.example.com/x"}, "url"),
     ({"url": None}, "url"),
+    ({"url": ""}, "url"),
     ({"method": "BREW"}, "method"),
     ({"method": 7}, "method"),
     ({"headers": {"X-Trace": "a\r\nX-Injected: 1"}}, "headers.X-Trace"),

@@ -27,6 +27,7 @@ __all__ = ["MissingValue", "Pill", "check_pill", "find_pills", "parse_pill", "re
 _PILL = re.compile(r"(?<!\\)\{\{(.*?)\}\}", re.S)
 _IDENT = re.compile(r"[A-Za-z0-9_$@#:\-]+")
 _ROOTS = ("trigger", "steps")
+_INDEX = re.compile(r"0|[1-9][0-9]{0,8}")
 
 
 class MissingValue(PlugwireError):
@@ -77,7 +78,8 @@ def parse_pill(inner: str, *, where: str) -> Pill:
             if not m:
                 raise UserInputError(f"{where}: {{{{{inner}}}}} has an empty or invalid name after a dot.", field=where, fix=fix)
             seg = m.group(0)
-            segs.append(int(seg) if seg.isdigit() else seg)
+            # .0 picks an element; .007 or a 30-digit name is a key (an index would lose its text).
+            segs.append(int(seg) if _INDEX.fullmatch(seg) else seg)
             i = m.end()
         elif ch == "[":
             quote = text[i + 1 : i + 2]
@@ -90,7 +92,7 @@ def parse_pill(inner: str, *, where: str) -> Pill:
                 continue
             end = text.find("]", i)
             body = text[i + 1 : end].strip() if end > 0 else ""
-            if not body.isdigit():
+            if not _INDEX.fullmatch(body.lstrip("0") or "0"):  # ASCII digits ('²' is a digit to str.isdigit), < 10**9
                 raise UserInputError(
                     f"{where}: {{{{{inner}}}}} has a '[' that is neither an index [0] nor a quoted key [\"key\"].",
                     field=where,

@@ -16,6 +16,7 @@ import html
 import json
 import math
 import re
+from dataclasses import replace
 from itertools import accumulate
 from typing import Any, Callable
 
@@ -153,7 +154,7 @@ def _api(handler: Callable, op: Operation) -> Callable:
             return _error(exc)
         return result if isinstance(result, Response) else JSONResponse(result, status_code=op.status)
 
-    endpoint.operation = op  # type: ignore[attr-defined]
+    endpoint.operation = replace(op, op_id=op.op_id or handler.__name__)  # type: ignore[attr-defined]
     return endpoint
 
 
@@ -293,10 +294,16 @@ _DOCUMENT: dict[str, Any] | None = None
 _OBJECT = {"type": "object"}
 _LIST = {"type": "array", "items": _OBJECT}
 _NAMED = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
-health.operation = Operation("Is the server up (no token needed)", auth=False,  # type: ignore[attr-defined]
-                             returns={"type": "object", "properties": {"ok": {"const": True}}})
-oauth_callback.operation = Operation("Where the OAuth2 provider sends the browser back (an HTML page)",  # type: ignore[attr-defined]
-                                     auth=False, errors=(400,), media="text/html", returns={"type": "string"})
+health.operations = {"GET": Operation(  # type: ignore[attr-defined]
+    "Is the server up (no token needed)", auth=False, op_id="health", returns={"type": "object", "properties": {"ok": {"const": True}}})}
+oauth_callback.operations = {"GET": Operation(  # type: ignore[attr-defined]
+    "Where the OAuth2 provider sends the browser back (an HTML page)", auth=False, errors=(400,), media="text/html", op_id="oauth_callback",
+    returns={"type": "string"})}
+def _links(field: str, *operations: str) -> dict[str, dict[str, Any]]:
+    """Return OpenAPI links from a created thing to the operations that take its ``field`` as ``{name}``."""
+    return {op: {"operationId": op, "parameters": {"name": f"$response.body#/{field}"}} for op in operations}
+
+
 _JOB_QUERY = (
     ("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}, "at most this many, newest first"),
     ("recipe", {"type": "string"}, "only this recipe's jobs"),
@@ -304,34 +311,38 @@ _JOB_QUERY = (
 )
 
 
-def _route(path: str, handler: Callable, method: str, op: Operation) -> Route:
-    return Route(path, _api(handler, op), methods=[method])
+def _route(path: str, **methods: tuple[Callable, Operation]) -> Route:
+    """Return the route of ``path`` with an endpoint per method (``GET=(handler, op)``):
+    one route per path, so that a method it lacks is a 405 whose Allow lists them all."""
+    endpoints = {method: _api(handler, op) for method, (handler, op) in methods.items()}
+
+    async def endpoint(request: Request) -> Response:
+        return await endpoints["GET" if request.method == "HEAD" else request.method](request)
+
+    endpoint.operations = {method: e.operation for method, e in endpoints.items()}  # type: ignore[attr-defined]
+    return Route(path, endpoint, methods=list(endpoints))
 
 
+_NEW = {"status": 201, "returns": _NAMED, "errors": (409,)}
 routes = [
     Route("/health", health),
-    _route("/api/openapi.json", openapi_document, "GET", Operation("This document", returns=_OBJECT)),
-    _route("/api/connections", list_connections, "GET", Operation("List connections, secrets masked", returns=_LIST)),
-    _route("/api/connections", create_connection, "POST",
-           Operation("Create a connection", body=NewConnection, status=201, returns=_NAMED, errors=(409,))),
-    _route("/api/connections/{name}/authorize", start_authorization, "POST",
-           Operation("Start a connection's OAuth2 authorization; open authorize_url in a browser", status=201,
-                     returns={"type": "object", "required": ["connection", "authorize_url"]}, errors=(400, 404, 422))),
-    _route("/api/actions", list_actions, "GET", Operation("List actions, secrets masked", returns=_LIST)),
-    _route("/api/actions", create_action, "POST",
-           Operation("Create an action", body=NewAction, status=201, returns=_NAMED, errors=(409,))),
-    _route("/api/actions/{name}", get_action, "GET", Operation("One action, secrets masked", returns=_NAMED, errors=(404,))),
-    _route("/api/recipes", list_recipes, "GET", Operation("List recipes", returns=_LIST)),
-    _route("/api/recipes", create_recipe, "POST",
-           Operation("Create a recipe (stopped); every datapill is checked", body=NewRecipe, status=201, returns=_NAMED,
-                     errors=(409,))),
-    _route("/api/recipes/{name}", get_recipe, "GET", Operation("One recipe, with its poll status", returns=_NAMED, errors=(404,))),
-    _route("/api/recipes/{name}/start", start_recipe, "POST",
-           Operation("Start a recipe", status=201, returns=_NAMED, errors=(400, 404, 422))),
-    _route("/api/recipes/{name}/stop", stop_recipe, "POST",
-           Operation("Stop a recipe", status=201, returns=_NAMED, errors=(400, 404, 422))),
-    _route("/api/status", server_status, "GET", Operation("This server: network policy, job counts, leadership", returns=_OBJECT)),
-    _route("/api/jobs", list_jobs, "GET", Operation("List jobs, newest first", returns=_LIST, errors=(422,), query=_JOB_QUERY)),
-    _route("/api/jobs/{id}", get_job, "GET", Operation("One job with its event and steps", returns=_OBJECT, errors=(404,))),
+    _route("/api/openapi.json", GET=(openapi_document, Operation("This document", returns=_OBJECT))),
+    _route("/api/connections", GET=(list_connections, Operation("List connections, secrets masked", returns=_LIST)),
+           POST=(create_connection, Operation("Create a connection", body=NewConnection, links=_links("name", "start_authorization"), **_NEW))),
+    _route("/api/connections/{name}/authorize", POST=(start_authorization, Operation(
+        "Start a connection's OAuth2 authorization; open authorize_url in a browser", status=201,
+        returns={"type": "object", "required": ["connection", "authorize_url"]}, errors=(400, 404, 422)))),
+    _route("/api/actions", GET=(list_actions, Operation("List actions, secrets masked", returns=_LIST)),
+           POST=(create_action, Operation("Create an action", body=NewAction, links=_links("name", "get_action"), **_NEW))),
+    _route("/api/actions/{name}", GET=(get_action, Operation("One action, secrets masked", returns=_NAMED, errors=(404,)))),
+    _route("/api/recipes", GET=(list_recipes, Operation("List recipes", returns=_LIST)),
+           POST=(create_recipe, Operation("Create a recipe (stopped); every datapill is checked", body=NewRecipe,
+                                          links=_links("name", "get_recipe", "start_recipe", "stop_recipe"), **_NEW))),
+    _route("/api/recipes/{name}", GET=(get_recipe, Operation("One recipe, with its poll status", returns=_NAMED, errors=(404,)))),
+    _route("/api/recipes/{name}/start", POST=(start_recipe, Operation("Start a recipe", status=201, returns=_NAMED, errors=(400, 404, 422)))),
+    _route("/api/recipes/{name}/stop", POST=(stop_recipe, Operation("Stop a recipe", status=201, returns=_NAMED, errors=(400, 404, 422)))),
+    _route("/api/status", GET=(server_status, Operation("This server: network policy, job counts, leadership", returns=_OBJECT))),
+    _route("/api/jobs", GET=(list_jobs, Operation("List jobs, newest first", returns=_LIST, errors=(422,), query=_JOB_QUERY))),
+    _route("/api/jobs/{id}", GET=(get_job, Operation("One job with its event and steps", returns=_OBJECT, errors=(404,)))),
     Route("/oauth/callback", oauth_callback),
 ]

@@ -26,10 +26,17 @@ __all__ = ["ERROR", "NewAction", "NewConnection", "NewRecipe", "Operation", "doc
 
 
 # -- request bodies ---------------------------------------------------------------------
+# The rules of names and URLs, told to the document (the validators are check_name's and
+# check_url's; these patterns admit what they admit, white space around included).
+_NAME = {"pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9 _.@-]{0,79}\s*$"}
+_URL = {"pattern": r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^\s]+\s*$"}
+
+
 class NewConnection(ConnectionOptions):
     """A connection to create: its options and its auth type's settings (checked
     against the auth type's own model when it is created)."""
 
+    name: Name = Field(json_schema_extra=_NAME)
     settings: dict[str, Any] = Field(default_factory=dict, description="the auth type's settings, e.g. username and password for basic")
 
 
@@ -40,7 +47,13 @@ class NewAction(Action):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(description="absolute http(s) URL; datapills of a recipe's step may fill parts of it")
+    name: Name = Field(json_schema_extra=_NAME)
+    url: str = Field(description="absolute http(s) URL", json_schema_extra=_URL)
+
+    @field_validator("url")
+    @classmethod
+    def _url_given(cls, v: str) -> str:
+        return check_url(v)  # empty too: only the wizard's request may lack a URL for a while
 
     @model_validator(mode="after")
     def _no_server_files(self) -> "NewAction":
@@ -54,7 +67,8 @@ class NewAction(Action):
 class NewStep(Step):
     """A step of a new recipe; its headers follow the request's header rules."""
 
-    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict, description="added to (or replacing) the action's headers")
+    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict, description="added to (or replacing) the action's headers",
+                                                   json_schema_extra={"additionalProperties": False})
 
     @field_validator("url")
     @classmethod
@@ -69,7 +83,7 @@ class NewRecipe(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name
+    name: Name = Field(json_schema_extra=_NAME)
     description: str = ""
     trigger: TriggerSpec
     steps: list[NewStep] = Field(default_factory=list)
@@ -110,15 +124,22 @@ class Operation:
     query: tuple[tuple[str, dict[str, Any], str], ...] = ()
     auth: bool = True
     media: str = "application/json"
+    #: OpenAPI links of the success answer, by name: ``{"operationId", "parameters"}``.
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    op_id: str = ""  # the operationId; the API sets its handler's name
 
 
-def _operation(op: Operation, path: str, method: str, refs: dict[str, Any]) -> dict[str, Any]:
+def _operation(op: Operation, op_id: str, path: str, refs: dict[str, Any]) -> dict[str, Any]:
     errors = set(op.errors) | ({401} if op.auth else set()) | ({400, 413, 422} if op.body else set())
     responses: dict[str, Any] = {str(op.status): {"description": "done", "content": {op.media: {"schema": op.returns}}}}
+    if op.links:
+        responses[str(op.status)]["links"] = op.links
+    # A page (the OAuth2 callback) says its errors as a page too.
+    error = {"$ref": "#/components/schemas/Error"} if op.media == "application/json" else {"type": "string"}
     for status in sorted(errors):
-        responses[str(status)] = {"description": _ERRORS[status], "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        responses[str(status)] = {"description": _ERRORS[status], "content": {op.media: {"schema": error}}}
     out: dict[str, Any] = {
-        "operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
+        "operationId": op_id,
         "summary": op.summary,
         "responses": responses,
         "security": [{"bearer": []}] if op.auth else [],
@@ -138,25 +159,23 @@ def _path_names(path: str) -> list[str]:
 
 
 def document(routes: list[Any]) -> dict[str, Any]:
-    """Return the OpenAPI 3.1 document of ``routes`` (Starlette routes whose endpoint
-    has an ``operation``). Raises ``ValueError`` for a route without one: every route
-    is described."""
+    """Return the OpenAPI 3.1 document of ``routes``: Starlette routes whose endpoint
+    has ``operations`` (method -> :class:`Operation`); each operation's id is its
+    handler's name. Raises ``ValueError`` for a route without them: every route is
+    described."""
     described = []
     for route in routes:
-        op = getattr(route.endpoint, "operation", None)
-        if not isinstance(op, Operation):
-            raise ValueError(f"route {route.path} has no Operation: describe it")
-        described.append((route, op))
-    models = {op.body for _, op in described if op.body is not None}
+        ops = getattr(route.endpoint, "operations", None)
+        if not isinstance(ops, dict) or not ops or set(ops) != set(route.methods or ()) - {"HEAD"}:
+            raise ValueError(f"route {route.path} does not describe each of its methods: give it operations")
+        described += [(route.path, method, op) for method, op in ops.items()]
+    models = {op.body for _, _, op in described if op.body is not None}
     keyed = [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)]
     refs_by_key, top = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
     refs = {m.__name__: refs_by_key[(m, "validation")] for m in models}
     paths: dict[str, dict[str, Any]] = {}
-    for route, op in described:
-        for method in sorted(route.methods or {"GET"}):
-            if method == "HEAD":
-                continue  # Starlette answers HEAD for every GET route by itself
-            paths.setdefault(route.path, {})[method.lower()] = _operation(op, route.path, method.lower(), refs)
+    for path, method, op in described:
+        paths.setdefault(path, {})[method.lower()] = _operation(op, op.op_id or f"{method.lower()} {path}", path, refs)
     return {
         "openapi": "3.1.0",
         "info": {
