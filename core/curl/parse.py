@@ -238,6 +238,8 @@ def parse_curl(command: str) -> CurlImport:
                 result.notes.append("-u gave a user name without a password; add the password to the connection.")
         elif kind == "bearer":
             result.bearer = SecretStr(value)
+        elif kind in ("user-agent", "referer", "cookie") and not value.strip():
+            continue  # curl -A "" sends no User-Agent; -b "" only starts its cookie engine
         elif kind == "user-agent":
             headers["User-Agent"] = value
         elif kind == "referer":
