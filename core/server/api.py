@@ -6,7 +6,9 @@ A request body is read only up to :data:`MAX_BODY_BYTES`, must be UTF-8 JSON nes
 at most :data:`MAX_DEPTH` deep, and is validated with the route's model from
 :mod:`plugwire.core.server.openapi` (the document at ``/api/openapi.json`` is built
 from the same models): unreadable is 400, too large 413, a value that does not fit
-422 naming the field, all as ``{"error", "field", "fix"}``.
+422 naming the field, an unknown name 404, a taken one 409, a data store out of
+reach 503, all as ``{"error", "field", "fix"}``. Parsing and validating run off
+the event loop, like the handlers.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from plugwire.core.base.errors import (
     AlreadyExistsError,
     NotFoundError,
     PlugwireError,
+    StorageError,
     UserInputError,
     format_validation_error,
 )
@@ -55,7 +58,7 @@ def _answer(status: int, error: str, field: str | None, fix: str | None = None) 
 
 def _error(exc: PlugwireError) -> JSONResponse:
     status = (404 if isinstance(exc, NotFoundError) else 409 if isinstance(exc, AlreadyExistsError)
-              else 422 if isinstance(exc, UserInputError) else 400)
+              else 422 if isinstance(exc, UserInputError) else 503 if isinstance(exc, StorageError) else 400)
     return _answer(status, str(exc), exc.field, exc.fix)
 
 
@@ -126,6 +129,20 @@ async def _read(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+def _run(handler: Callable, op: Operation, state: Any, request: Request, raw: bytes) -> Any:
+    """Parse and validate the body (off the event loop: a large one takes a while), then
+    run the handler; returns its result, or the 422 answer of a body that does not fit.
+    Raises ``_Unreadable`` or a plugwire error."""
+    body = None
+    if op.body is not None:
+        body = _parse(raw)
+        try:
+            op.body.model_validate(body)
+        except ValidationError as exc:
+            return _invalid(exc, op.body.__name__.removeprefix("New").lower())
+    return handler(state, request, body)
+
+
 def _api(handler: Callable, op: Operation) -> Callable:
     """Return the endpoint of ``handler(state, request, body)``: check the bearer token,
     read and validate the body with ``op.body``, run the handler off the event loop,
@@ -137,19 +154,11 @@ def _api(handler: Callable, op: Operation) -> Callable:
         given = request.headers.get("authorization", "")
         if not state.api_token or not hmac.compare_digest(given.encode(), f"Bearer {state.api_token}".encode()):
             return _answer(401, "Missing or wrong API token.", "Authorization", "send Authorization: Bearer <the server's API token>")
-        body = None
-        if op.body is not None:
-            try:
-                body = _parse(await _read(request))
-                op.body.model_validate(body)
-            except _Unreadable as exc:
-                return _answer(exc.status, str(exc), "body", exc.fix)
-            except ValidationError as exc:
-                return _invalid(exc, op.body.__name__.removeprefix("New").lower())
-            except PlugwireError as exc:  # a validator that raises plugwire's own error
-                return _error(exc)
         try:
-            result = await run_in_threadpool(handler, state, request, body)
+            raw = await _read(request) if op.body is not None else b""
+            result = await run_in_threadpool(_run, handler, op, state, request, raw)
+        except _Unreadable as exc:
+            return _answer(exc.status, str(exc), "body", exc.fix)
         except PlugwireError as exc:
             return _error(exc)
         return result if isinstance(result, Response) else JSONResponse(result, status_code=op.status)

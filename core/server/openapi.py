@@ -107,6 +107,7 @@ _ERRORS = {
     409: "the name is taken",
     413: "the body is too large",
     422: "a value does not fit (the field is named)",
+    503: "the data store is out of reach for now (try again)",
 }
 
 
@@ -130,7 +131,7 @@ class Operation:
 
 
 def _operation(op: Operation, op_id: str, path: str, refs: dict[str, Any]) -> dict[str, Any]:
-    errors = set(op.errors) | ({401} if op.auth else set()) | ({400, 413, 422} if op.body else set())
+    errors = set(op.errors) | ({401, 503} if op.auth else set()) | ({400, 413, 422} if op.body else set())
     responses: dict[str, Any] = {str(op.status): {"description": "done", "content": {op.media: {"schema": op.returns}}}}
     if op.links:
         responses[str(op.status)]["links"] = op.links
