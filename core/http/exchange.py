@@ -16,7 +16,7 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, WithJsonSchema, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from plugwire.core.base.clock import now_iso
@@ -168,8 +168,9 @@ def _header_value(value: str) -> str:
 
 #: A header name (an RFC 9110 token) and value (one line of printable ASCII), as
 #: validated wherever a request is configured; a bad one is refused naming the header.
-HeaderName = Annotated[str, AfterValidator(_header_name)]
-HeaderValue = Annotated[str, AfterValidator(_header_value)]
+HeaderName = Annotated[str, AfterValidator(_header_name),
+                      WithJsonSchema({"type": "string", "pattern": "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$"})]
+HeaderValue = Annotated[str, AfterValidator(_header_value), WithJsonSchema({"type": "string", "pattern": "^[\\t\\x20-\\x7e]*$"})]
 
 
 def _query_value(value: Any) -> Any:
@@ -311,7 +312,8 @@ class RequestSpec(SampleRequest):
 
     method: str = "GET"
     url: str = ""
-    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
+    # additionalProperties: the document's header-name pattern then also refuses other names.
+    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict, json_schema_extra={"additionalProperties": False})
     query: dict[str, _QueryValue] = Field(default_factory=dict)
     content_type: HeaderValue | None = None
     files: list[FilePart] = Field(default_factory=list)
