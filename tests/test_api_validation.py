@@ -202,3 +202,13 @@ def test_the_jobs_limit_is_checked(server):
     for limit in ("0", "-1", "x", "99999999999999999999999"):
         answer = httpx2.get(f"{url}/api/jobs", headers=AUTH, params={"limit": limit})
         assert answer.status_code == 422 and answer.json()["field"] == "limit"
+
+
+@pytest.mark.parametrize("value", ["caf\u00e9", "a\r\nX-Injected: 1"])
+def test_a_header_an_event_fills_with_a_bad_value_fails_the_step_naming_it(server, value):
+    state, url = server
+    assert httpx2.post(f"{url}/api/actions", headers=AUTH, json={**GOOD, "headers": {"X-Name": "{{trigger.payload.name}}"}}).status_code == 201
+    hook = {"type": "webhook", "config": {"sample_payload": {"name": "x"}}}
+    job = _job_of(state, url, {"name": "named", "trigger": hook, "steps": [{"action": "ping"}]}, {"name": value})
+    assert job["status"] == "failed" and "internal error" not in job["error"], job["error"]
+    assert job["steps"][0]["error"].startswith("headers.X-Name: ")

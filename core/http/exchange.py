@@ -9,18 +9,25 @@ connection added (those headers and query parameters are masked when captured).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
-import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, WithJsonSchema, field_validator, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from plugwire.core.base.clock import now_iso
 from plugwire.core.base.secrets import MASK
+from plugwire.core.http.rules import (
+    HeaderName,
+    HeaderValue,
+    QueryValue,
+    body_problem,
+    check_headers,
+    check_url,
+    decode_base64,
+    refuse,
+)
 from plugwire.core.plugincore.suggesters import SampleRequest
 
 __all__ = [
@@ -36,6 +43,7 @@ __all__ = [
     "HeaderName",
     "HeaderValue",
     "add_field",
+    "check_headers",
     "check_url",
     "decode_base64",
     "parse_body_text",
@@ -137,122 +145,6 @@ def parse_body_text(text: str, fmt: str | None) -> tuple[Any, str]:
 
 
 
-# -- what a request may hold ------------------------------------------------------------
-# RFC 9110's token: the characters a header name may have.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-# Control characters other than tab end or smuggle a header line; the client encodes
-# header values as ASCII, so anything past it would fail at send time instead.
-_BAD_VALUE = re.compile(r"[^\t\x20-\x7e]")
-_PILL_MARK = "{{"  # a value holding a datapill is checked when the pill is filled in
-
-
-def _header_name(name: str) -> str:
-    if not _TOKEN.fullmatch(name):
-        raise PydanticCustomError(
-            "header_name", "{name} is not a header name: use letters, digits and !#$%&'*+-.^_`|~ (no spaces, colons or accents)",
-            {"name": repr(name)},
-        )
-    return name
-
-
-def _header_value(value: str) -> str:
-    bad = _BAD_VALUE.search(value)
-    if bad is not None:
-        ch = bad.group(0)
-        what = "a line break (CR or LF), which would end the header" if ch in "\r\n" else (
-            f"the control character {ch!r}" if ord(ch) < 0x80 else f"the non-ASCII character {ch!r}")
-        raise PydanticCustomError("header_value", "holds {what}: give the value on one line, in ASCII (percent-encode other text)",
-                                  {"what": what})
-    return value
-
-
-#: A header name (an RFC 9110 token) and value (one line of printable ASCII), as
-#: validated wherever a request is configured; a bad one is refused naming the header.
-HeaderName = Annotated[str, AfterValidator(_header_name),
-                      WithJsonSchema({"type": "string", "pattern": "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$"})]
-HeaderValue = Annotated[str, AfterValidator(_header_value), WithJsonSchema({"type": "string", "pattern": "^[\\t\\x20-\\x7e]*$"})]
-
-
-def _query_value(value: Any) -> Any:
-    for item in value if isinstance(value, list) else [value]:
-        if isinstance(item, (dict, list)):
-            raise PydanticCustomError("query_value", "holds a {kind}: a query parameter is text, a number, true/false, "
-                                      "or a list of those (repeated)", {"kind": _kind(item)})
-    return value
-
-
-_QueryValue = Annotated[Any, AfterValidator(_query_value)]
-
-
-def check_url(value: str) -> str:
-    """Return ``value`` stripped when it is an absolute http(s) URL; for a pydantic
-    validator: raises ``PydanticCustomError`` saying what is wrong."""
-    from plugwire.core.base.errors import UserInputError
-    from plugwire.core.base.urls import validate_absolute_url
-
-    try:
-        return validate_absolute_url(value, "url")
-    except UserInputError as exc:
-        raise PydanticCustomError("url", str(exc)) from None
-
-
-def decode_base64(text: str | bytes) -> bytes:
-    """Return the bytes of base64 ``text`` (white space ignored). Raises ``ValueError``
-    when it is not base64."""
-    compact = re.sub(rb"\s+", b"", text.encode("ascii", "replace") if isinstance(text, str) else text)
-    try:
-        return base64.b64decode(compact, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("is not base64 text") from None
-
-
-def _refuse(model: type, loc: tuple[str | int, ...], message: str) -> ValidationError:
-    """Return a ValidationError naming the field at ``loc`` (a model validator's own
-    errors would name no field)."""
-    error = InitErrorDetails(type=PydanticCustomError("request", message), loc=loc, input=None)
-    return ValidationError.from_exception_data(model.__name__, [error])
-
-
-def _body_problem(body: Any, fmt: str) -> str | None:
-    """Return why ``body`` does not fit the body format ``fmt``, or None when it does."""
-    if body is None or fmt == "none":
-        return None
-    pill = isinstance(body, str) and _PILL_MARK in body
-    if fmt == "json":
-        if isinstance(body, str) and not pill:
-            try:
-                json.loads(body)
-            except ValueError as exc:
-                return f"is JSON text that does not parse ({exc}); give the JSON value itself, or choose the text body format"
-        return None
-    if fmt in ("form", "multipart"):
-        if isinstance(body, str) and fmt == "form":
-            return None  # sent as written: a=1&b=2
-        if not isinstance(body, dict):
-            return (f"is a {_kind(body)}, but a {fmt} body is a mapping of field to value "
-                    "(a list for a repeated field); or choose the json body format")
-        return None
-    if fmt in ("xml", "text"):
-        if not isinstance(body, str):
-            return f"is a {_kind(body)}, but the {fmt} format sends text; give the body as a string, or choose the json body format"
-        return None
-    if fmt == "binary":
-        if isinstance(body, bytes) or pill:
-            return None
-        if not isinstance(body, str):
-            return f"is a {_kind(body)}, but a binary body is base64 text"
-        try:
-            decode_base64(body)
-        except ValueError:
-            return "is not base64 text, which a binary body must be; encode the bytes as base64"
-    return None
-
-
-def _kind(value: Any) -> str:
-    return {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(
-        type(value), type(value).__name__)
-
-
 class FilePart(BaseModel):
     """One file of a multipart body: read from ``path`` at send time, or carried
     inline as ``content_base64``."""
@@ -314,7 +206,7 @@ class RequestSpec(SampleRequest):
     url: str = ""
     # additionalProperties: the document's header-name pattern then also refuses other names.
     headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict, json_schema_extra={"additionalProperties": False})
-    query: dict[str, _QueryValue] = Field(default_factory=dict)
+    query: dict[str, QueryValue] = Field(default_factory=dict)
     content_type: HeaderValue | None = None
     files: list[FilePart] = Field(default_factory=list)
     secret_fields: list[str] = Field(
@@ -339,9 +231,9 @@ class RequestSpec(SampleRequest):
 
     @model_validator(mode="after")
     def _fits(self) -> "RequestSpec":
-        problem = _body_problem(self.body, self.body_format)
+        problem = body_problem(self.body, self.body_format)
         if problem:
-            raise _refuse(type(self), ("body",), f"the {self.body_format} body {problem}")
+            raise refuse(type(self), ("body",), f"the {self.body_format} body {problem}")
         return self
 
     def effective_content_type(self) -> str | None:

@@ -22,6 +22,7 @@ from plugwire.core.http.body import encode_body
 from plugwire.core.http.capture import Prepared, capture_answer, capture_failure, query_text
 from plugwire.core.http.client import client_for, public_client
 from plugwire.core.http.exchange import Exchange, RequestSpec
+from plugwire.core.http.rules import check_headers
 from plugwire.core.http.stream import DEFAULT_MAX_RESPONSE_BYTES, cap_responses, limit_request
 
 if TYPE_CHECKING:  # annotations only
@@ -85,6 +86,7 @@ def prepare(spec: RequestSpec, client: httpx2.Client | httpx2.AsyncClient, *, ti
         headers["Content-Type"] = content_type
     else:
         content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    check_headers(headers)  # as filled in: a datapill may have brought a line break or non-ASCII text
     kwargs: dict[str, Any] = {"headers": headers}
     if params is not None:
         kwargs["params"] = params
