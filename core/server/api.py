@@ -64,7 +64,7 @@ def _error(exc: PlugwireError) -> JSONResponse:
 
 def _invalid(exc: ValidationError, what: str) -> JSONResponse:
     first = exc.errors(include_input=False)[0]
-    field = ".".join(str(p) for p in first["loc"]) or "body"
+    field = ".".join(str(p) for p in first["loc"] if p != "[key]") or "body"  # as format_validation_error names it
     return _answer(422, f"Invalid {what}: " + format_validation_error(exc), field, "correct the field named above")
 
 
