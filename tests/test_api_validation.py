@@ -119,6 +119,26 @@ def server(home):
         yield state, url
 
 
+def test_an_action_saved_before_the_rules_still_loads_and_is_refused_naming_the_field_when_sent(home):
+    """Nothing is lost to a new rule: the record reads back as it was saved, and the
+    send refuses it naming the header."""
+    from plugwire.core.base.errors import UserInputError
+    from plugwire.core.http.send import send
+    from plugwire.core.wizard.actions import Actions
+
+    header = {"name": "old-header", "method": "GET", "url": "https://api.example.com/x", "headers": {"X-Old": "a\r\nX-Injected: 1"}}
+    body = {"name": "old-body", "method": "POST", "url": "https://api.example.com/x", "body": ["a", "list"], "body_format": "binary"}
+    home.store.insert("actions", "old-header", header)
+    home.store.insert("actions", "old-body", body)
+    actions = Actions(home)
+    assert sorted(a.name for a in actions.list()) == ["old-body", "old-header"]
+    assert actions.get("old-header").headers == header["headers"] and actions.get("old-body").body == ["a", "list"]
+    for name, field in (("old-header", "headers.X-Old"), ("old-body", "body")):
+        with pytest.raises(UserInputError) as refused:
+            send(actions.get(name).spec())
+        assert refused.value.field == field
+
+
 def test_actions_that_break_the_request_rules_are_refused_with_422_naming_the_field(server, caplog):
     state, url = server
     with caplog.at_level(logging.ERROR):

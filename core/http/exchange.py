@@ -13,7 +13,7 @@ import functools
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from plugwire.core.base.clock import now_iso
@@ -26,6 +26,7 @@ from plugwire.core.http.rules import (
     check_headers,
     check_url,
     decode_base64,
+    is_stored,
     refuse,
 )
 from plugwire.core.plugincore.suggesters import SampleRequest
@@ -224,14 +225,16 @@ class RequestSpec(SampleRequest):
 
     @field_validator("url")
     @classmethod
-    def _url(cls, v: str) -> str:
+    def _url(cls, v: str, info: ValidationInfo) -> str:
+        if is_stored(info):
+            return v  # saved before a rule existed: checked again when it is sent
         if not v.strip():
             return ""  # not chosen yet (the wizard's blank request); sending one is refused
         return check_url(v)
 
     @model_validator(mode="after")
-    def _fits(self) -> "RequestSpec":
-        problem = body_problem(self.body, self.body_format)
+    def _fits(self, info: ValidationInfo) -> "RequestSpec":
+        problem = None if is_stored(info) else body_problem(self.body, self.body_format)
         if problem:
             raise refuse(type(self), ("body",), f"the {self.body_format} body {problem}")
         return self

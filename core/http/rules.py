@@ -16,10 +16,22 @@ import json
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ValidationError, WithJsonSchema
+from pydantic import AfterValidator, ValidationError, ValidationInfo, WithJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-__all__ = ["HeaderName", "HeaderValue", "QueryValue", "body_problem", "check_headers", "check_url", "decode_base64", "refuse"]
+__all__ = [
+    "STORED", "HeaderName", "HeaderValue", "QueryValue", "body_problem", "check_headers", "check_url", "decode_base64",
+    "is_stored", "refuse",
+]
+
+#: The validation context of a record read back from the store: a request saved before
+#: a rule existed still loads (it is checked again when it is sent), so nothing is lost.
+STORED = {"stored": True}
+
+
+def is_stored(info: ValidationInfo | None) -> bool:
+    """Return True when a validator runs on a record read back from the store."""
+    return info is not None and isinstance(info.context, dict) and bool(info.context.get("stored"))
 
 
 # -- what a request may hold ------------------------------------------------------------
@@ -31,8 +43,8 @@ _BAD_VALUE = re.compile(r"[^\t\x20-\x7e]")
 _PILL_MARK = "{{"  # a value holding a datapill is checked when the pill is filled in
 
 
-def _header_name(name: str) -> str:
-    if not _TOKEN.fullmatch(name):
+def _header_name(name: str, info: ValidationInfo | None = None) -> str:
+    if not _TOKEN.fullmatch(name) and not is_stored(info):
         raise PydanticCustomError(
             "header_name", "{name} is not a header name: use letters, digits and !#$%&'*+-.^_`|~ (no spaces, colons or accents)",
             {"name": repr(name)},
@@ -40,9 +52,9 @@ def _header_name(name: str) -> str:
     return name
 
 
-def _header_value(value: str) -> str:
+def _header_value(value: str, info: ValidationInfo | None = None) -> str:
     bad = _BAD_VALUE.search(value)
-    if bad is not None:
+    if bad is not None and not is_stored(info):
         ch = bad.group(0)
         what = "a line break (CR or LF), which would end the header" if ch in "\r\n" else (
             f"the control character {ch!r}" if ord(ch) < 0x80 else f"the non-ASCII character {ch!r}")
@@ -53,9 +65,9 @@ def _header_value(value: str) -> str:
 
 #: A header name (an RFC 9110 token) and value (one line of printable ASCII), as
 #: validated wherever a request is configured; a bad one is refused naming the header.
-HeaderName = Annotated[str, AfterValidator(_header_name),
+HeaderName = Annotated[str, AfterValidator(lambda v, info: _header_name(v, info)),
                       WithJsonSchema({"type": "string", "pattern": "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$"})]
-HeaderValue = Annotated[str, AfterValidator(_header_value), WithJsonSchema({"type": "string", "pattern": "^[\\t\\x20-\\x7e]*$"})]
+HeaderValue = Annotated[str, AfterValidator(lambda v, info: _header_value(v, info)), WithJsonSchema({"type": "string", "pattern": "^[\\t\\x20-\\x7e]*$"})]
 
 
 def check_headers(headers: dict[str, str]) -> None:
@@ -72,7 +84,9 @@ def check_headers(headers: dict[str, str]) -> None:
                                  fix="send a value without line breaks, in ASCII (a datapill may have filled it in)") from None
 
 
-def _query_value(value: Any) -> Any:
+def _query_value(value: Any, info: ValidationInfo | None = None) -> Any:
+    if is_stored(info):
+        return value
     for item in value if isinstance(value, list) else [value]:
         if isinstance(item, (dict, list)):
             raise PydanticCustomError("query_value", "holds a {kind}: a query parameter is text, a number, true/false, "
@@ -80,7 +94,8 @@ def _query_value(value: Any) -> Any:
     return value
 
 
-QueryValue = Annotated[Any, AfterValidator(_query_value)]
+# (pydantic passes the validation info only to a validator whose second parameter is required)
+QueryValue = Annotated[Any, AfterValidator(lambda v, info: _query_value(v, info))]
 
 
 def check_url(value: str) -> str:

@@ -28,6 +28,7 @@ from plugwire.core.http.exchange import (
     now_iso,
 )
 from plugwire.core.http.retry import RetryPolicy
+from plugwire.core.http.rules import STORED
 from plugwire.core.storage.home import Home
 from plugwire.core.wizard.datatree import DataTree
 
@@ -144,7 +145,9 @@ class Actions:
         return data
 
     def _from_record(self, rec: dict[str, Any]) -> Action:
-        return Action.model_validate(unseal(rec, self.home.cipher))
+        # Read back as saved: one saved before a rule existed still loads (and is
+        # refused naming the field when it is sent), so no action is lost to a new rule.
+        return Action.model_validate(unseal(rec, self.home.cipher), context=STORED)
 
     def create(self, action: Action) -> Action:
         """Save a new action; returns it. Raises ``AlreadyExistsError`` when the name is taken."""
