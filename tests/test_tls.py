@@ -191,7 +191,7 @@ def test_cli_ca_file_alone_trusts_the_server_and_the_missing_client_cert_is_name
 
 def test_cli_key_without_certificate_names_the_certificate_field(run_cli, pki):
     code, _, err = run_cli("connections", "add", "k", "--auth", "none", "--key-file", str(pki.client.key))
-    assert code == 1
+    assert code == 2  # bad input
     assert "client_certificate.certificate" in err and "--cert-file" in err
 
 
@@ -200,5 +200,5 @@ def test_cli_unreadable_certificate_file_names_the_field(run_cli, pki, tmp_path,
     args = {"--cert-file": str(pki.client.cert), "--key-file": str(pki.client.key)}
     args[flag] = str(tmp_path / "missing.pem")
     code, out, err = run_cli("connections", "add", "x", "--auth", "none", *[a for kv in args.items() for a in kv])
-    assert code == 1
+    assert code == 2  # bad input
     assert field in err and "missing.pem" in err
