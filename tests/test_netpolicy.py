@@ -2,6 +2,7 @@
 first request and every redirect checked, private-network connections exempt."""
 
 import asyncio
+from types import SimpleNamespace
 
 import httpx2
 import pytest
@@ -34,10 +35,11 @@ def test_public_addresses_pass(address):
 def test_every_resolved_address_is_checked():
     policy = NetworkPolicy()
     with pytest.raises(NetworkPolicyError) as info:
-        policy.check_host("localhost", connection="crm")  # resolves to loopback address(es)
+        policy.addresses("localhost", connection="crm")  # resolves to loopback address(es)
     assert "loopback" in str(info.value) and "'crm'" in str(info.value) and info.value.field == "url"
-    NetworkPolicy(enabled=False).check_host("localhost")
-    policy.check_host("localhost", exempt=True)
+    assert NetworkPolicy(enabled=False).addresses("localhost") == ["localhost"]
+    onprem = SimpleNamespace(options=SimpleNamespace(private_network=True))
+    assert policy.applies(None) and not policy.applies(onprem) and not NetworkPolicy(enabled=False).applies(None)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ where private traffic belongs, so they are exempt.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
 from typing import Any, Callable
@@ -128,20 +127,6 @@ class NetworkPolicy:
         opens for the connection named ``connection`` (see
         :mod:`plugwire.core.http.pinning`); ``verify`` is the TLS verification."""
         return pinned_transport(self, connection, asynchronous=asynchronous, verify=verify)
-
-    def check_host(self, host: str, *, port: int | None = None, connection: str = "?", exempt: bool = False) -> None:
-        """Resolve ``host`` and check every address; raises ``NetworkPolicyError``."""
-        if not self.enabled or exempt or self._allowed(host, port):
-            return
-        self._check(host, self._resolver(host), connection)
-
-    async def acheck_host(self, host: str, *, port: int | None = None, connection: str = "?", exempt: bool = False) -> None:
-        """Async :meth:`check_host` (resolution off the event loop); raises ``NetworkPolicyError``."""
-        if not self.enabled or exempt or self._allowed(host, port):
-            return
-        # getaddrinfo blocks; asyncio's own resolver runs it in a thread as well.
-        addresses = _resolve(host) if _literal(host) else await asyncio.to_thread(self._resolver, host)
-        self._check(host, addresses, connection)
 
 
 def _resolve(host: str) -> list[str]:

@@ -179,6 +179,7 @@ def send(
     timeout: float | None = None,
     retry: "RetryPolicy | None" = None,
     client: httpx2.Client | None = None,
+    policy: "NetworkPolicy | None" = None,
     secrets: list[str] | None = None,
     pretty: bool = True,
     max_response_bytes: int | None = None,
@@ -190,7 +191,9 @@ def send(
     (decompressed; default: the connection's, else 10 MB): the outcome is then
     ``response_too_large``, with the status and headers and no body.
 
-    ``client`` reuses an open client (the caller closes it). ``secrets`` are the values
+    ``client`` reuses an open client (the caller closes it); otherwise one is opened,
+    through ``policy`` when given (a refused destination raises
+    ``NetworkPolicyError``, before any credential leaves). ``secrets`` are the values
     to keep out of the exchange when the caller has them already (default: the
     connection's secrets); ``pretty=False`` leaves the response's pretty text empty
     (a job keeps the parsed body, not its indented copy). Never raises for an HTTP
@@ -204,7 +207,7 @@ def send(
             run.begin()
             prepared = None
             try:
-                client = client or open_client(connection, connections)
+                client = client or open_client(connection, connections, policy=policy)
                 prepared = prepare(spec, client, timeout=timeout)
                 response = client.send(run.capped(client, prepared))
                 delay = run.answered(prepared, response)
@@ -227,6 +230,7 @@ async def send_async(
     timeout: float | None = None,
     retry: "RetryPolicy | None" = None,
     client: httpx2.AsyncClient | None = None,
+    policy: "NetworkPolicy | None" = None,
     secrets: list[str] | None = None,
     pretty: bool = True,
     max_response_bytes: int | None = None,
@@ -239,7 +243,7 @@ async def send_async(
             run.begin()
             prepared = None
             try:
-                client = client or open_client(connection, connections, asynchronous=True)
+                client = client or open_client(connection, connections, asynchronous=True, policy=policy)
                 prepared = prepare(spec, client, timeout=timeout)
                 response = await client.send(run.capped(client, prepared))
                 delay = run.answered(prepared, response)

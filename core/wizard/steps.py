@@ -26,7 +26,7 @@ from typing import Any
 import httpx2
 from pydantic import ValidationError
 
-from plugwire.core.base.errors import AuthorizationRequired, PlugwireError, UserInputError, format_validation_error
+from plugwire.core.base.errors import PlugwireError, UserInputError, format_validation_error
 from plugwire.core.base.urls import validate_absolute_url
 from plugwire.core.connections.model import Connection, Connections
 from plugwire.core.http.exchange import (
@@ -268,7 +268,6 @@ class Wizard:
         from plugwire.core.http.send import send
 
         self._require(REQUEST, doing="send the request")
-        client = self._policed_client()
         started = time.perf_counter()
         try:
             exchange = send(
@@ -277,14 +276,11 @@ class Wizard:
                 connections=self.connections,
                 response_format=self.response_format,
                 timeout=self.timeout,
-                client=client,
+                policy=self.policy,
                 max_response_bytes=self.max_response_bytes,
             )
         except NetworkPolicyError as exc:
             exchange = self._refused(exc, (time.perf_counter() - started) * 1000)
-        finally:
-            if client is not None:
-                client.close()
         constraints = self.suggestion.constraints if self.suggestion else []
         attempt = Attempt(
             number=len(self.history) + 1,
@@ -294,20 +290,6 @@ class Wizard:
         )
         self.history.append(attempt)
         return attempt
-
-    def _policed_client(self) -> httpx2.Client | None:
-        """Return a client whose every request (redirects too) the policy checks, or
-        None when there is nothing to check (``send`` then opens its own)."""
-        conn = self.connection
-        if self.policy is None or not self.policy.enabled or (conn is not None and conn.options.private_network):
-            return None
-        from plugwire.core.http.send import open_client
-
-        try:
-            client = open_client(conn, self.connections, policy=self.policy)
-        except AuthorizationRequired:
-            return None  # send() reports it as the attempt's outcome
-        return client
 
     def _refused(self, exc: NetworkPolicyError, elapsed_ms: float) -> Exchange:
         spec = self.request
