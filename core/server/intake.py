@@ -22,7 +22,7 @@ from plugwire.core.plugincore.triggers import TriggerType
 
 __all__ = [
     "BODY_TIMEOUT_ENV", "DEFAULT_BODY_TIMEOUT", "DEFAULT_MAX_BODY_BYTES", "HARD_MAX_BODY_BYTES", "MAX_BODY_BYTES_ENV",
-    "BodyRefused", "IntakeLimits", "read_body",
+    "BodyDeadlines", "BodyRefused", "IntakeLimits", "read_body",
 ]
 
 MAX_BODY_BYTES_ENV = "PLUGWIRE_MAX_BODY_BYTES"
@@ -95,10 +95,55 @@ def _env(name: str, kind: type, default: float) -> float:
                              fix=f"give a number, or unset it (default {default:g})") from None
 
 
-async def read_body(request: Request, limit: int, source: str, timeout: float) -> bytes:
+class BodyDeadlines:
+    """The body timeout of every webhook being read, kept by one watcher task instead of
+    a timer per request (``asyncio.timeout`` cost a webhook 4 us, a fifth of its own
+    handling). The watcher wakes every ``timeout / 4`` (at most every second) while any
+    body is being read, and cancels the reads past their deadline: a body is cut off
+    between ``timeout`` and ``timeout`` plus that tick."""
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self._tick = min(1.0, timeout / 4)
+        self._due: dict[asyncio.Task, float] = {}
+        self._expired: set[asyncio.Task] = set()
+        self._watcher: asyncio.Task | None = None
+
+    def watch(self) -> asyncio.Task:
+        """Start the current task's deadline; returns the task."""
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        self._due[task] = loop.time() + self.timeout
+        if self._watcher is None or self._watcher.done():
+            self._watcher = loop.create_task(self._watch(loop))
+        return task
+
+    def release(self, task: asyncio.Task) -> bool:
+        """End ``task``'s deadline; returns True when it had expired (the read was cancelled for it)."""
+        self._due.pop(task, None)
+        if task in self._expired:
+            self._expired.discard(task)
+            task.uncancel()
+            return True
+        return False
+
+    async def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        while self._due:  # ends when nothing is being read; the next read starts it again
+            await asyncio.sleep(self._tick)
+            now = loop.time()
+            for task, due in list(self._due.items()):
+                if due <= now:
+                    del self._due[task]
+                    self._expired.add(task)
+                    task.cancel()
+
+
+async def read_body(request: Request, limit: int, source: str, deadlines: BodyDeadlines) -> bytes:
     """Return the request's body, read as it arrives. Raises :class:`BodyRefused`: 413
     as soon as it passes ``limit`` bytes (or announces more), 408 when it takes longer
-    than ``timeout`` seconds, 400 for a sender that hung up or a bad Content-Length."""
+    than ``deadlines.timeout`` seconds, 400 for a sender that hung up or a bad
+    Content-Length."""
     # From the scope itself (ASGI names are lower-case): the route builds no Headers object per event.
     declared = next((value for name, value in request.scope["headers"] if name == b"content-length"), None)
     if declared is not None:
@@ -108,18 +153,22 @@ async def read_body(request: Request, limit: int, source: str, timeout: float) -
             raise BodyRefused(413, _too_large(limit, source))
     parts: list[bytes] = []
     size = 0
+    task = deadlines.watch()
     try:
-        async with asyncio.timeout(timeout):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise BodyRefused(413, _too_large(limit, source))
-                parts.append(chunk)
-    except TimeoutError:
-        raise BodyRefused(408, f"The body did not arrive within {timeout:g} s (the server's body timeout, "
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyRefused(413, _too_large(limit, source))
+            parts.append(chunk)
+    except asyncio.CancelledError:
+        if not deadlines.release(task):
+            raise  # cancelled for another reason (the server is stopping)
+        raise BodyRefused(408, f"The body did not arrive within {deadlines.timeout:g} s (the server's body timeout, "
                                f"--body-timeout or {BODY_TIMEOUT_ENV}); send it again, at once.") from None
     except ClientDisconnect:
         raise BodyRefused(400, "The sender hung up before the whole body arrived.") from None
+    finally:
+        deadlines.release(task)
     return b"".join(parts)
 
 

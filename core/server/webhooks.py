@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from plugwire.core.base.errors import StorageError
 from plugwire.core.plugincore.triggers import InboundRequest, TriggerRefused
-from plugwire.core.server.intake import BodyRefused, read_body
+from plugwire.core.server.intake import BodyDeadlines, BodyRefused, read_body
 
 if TYPE_CHECKING:
     from plugwire.core.server.runtime import ServerState
@@ -55,6 +55,7 @@ def webhook_endpoint(state: "ServerState") -> Callable[[Request], Awaitable[Resp
     """Return the endpoint that turns a request to a recipe's URL into a pending job of
     that recipe and answers (``state`` bound once, not looked up per request)."""
     jobs, worker, intake = state.jobs, state.worker, state.intake
+    deadlines = BodyDeadlines(intake.body_timeout)
 
     async def receive_webhook(request: Request) -> Response:
         found = state.by_token(request.path_params["token"])
@@ -70,7 +71,7 @@ def webhook_endpoint(state: "ServerState") -> Callable[[Request], Awaitable[Resp
             )
         limit, source = intake.limit_for(kind, config)
         try:
-            body = await read_body(request, limit, source, intake.body_timeout)
+            body = await read_body(request, limit, source, deadlines)
         except BodyRefused as exc:
             # The rest of the body stays unread: the connection goes with the answer.
             return JSONResponse({"error": exc.message}, status_code=exc.status, headers={"connection": "close"})

@@ -75,8 +75,11 @@ def charset_of(content_type: str) -> str | None:
     return None
 
 
-def _check_depth(value: Any) -> Any:
-    """Return ``value``; raises :class:`PayloadTooDeep` when it nests past :data:`MAX_DEPTH`."""
+def _check_depth(value: Any, text: str) -> Any:
+    """Return ``value`` (parsed from ``text``); raises :class:`PayloadTooDeep` when it
+    nests past :data:`MAX_DEPTH`."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return value  # too few brackets to nest that deep: no walk (every webhook pays for it)
     stack = [(value, 1)] if isinstance(value, (dict, list)) else []
     while stack:
         item, depth = stack.pop()
@@ -111,13 +114,16 @@ def parse_payload(body: bytes, fmt: str, charset: str | None = None) -> Any:
     if fmt == "xml" and charset is None:
         _check_xml_depth(body)  # the parser follows the document's own declaration (UTF-8 by default)
         return xml_to_data(body)
-    # A byte-order mark is never content (RFC 8259 lets a JSON reader skip it).
-    text = body.decode("utf-8-sig" if charset in (None, "utf-8") else charset)
+    text = body.decode(charset or "utf-8")
+    if text.startswith("\ufeff") and charset in (None, "utf-8"):
+        # A byte-order mark is never content (RFC 8259 lets a JSON reader skip it);
+        # stripped here rather than by the utf-8-sig codec, which is written in Python.
+        text = text[1:]
     if fmt == "json":
         if not text.strip():
             return None
         try:
-            return _check_depth(loads_json(text))
+            return _check_depth(loads_json(text), text)
         except RecursionError:  # the json module's own limit, past orjson's
             raise PayloadTooDeep() from None
     if fmt == "form":
