@@ -202,7 +202,9 @@ def capture_answer(prepared: Prepared, response: httpx2.Response, elapsed_ms: fl
             pretty: bool = True) -> Exchange:
     # What the request carried (a Basic blob, a bearer token) is as secret as the
     # connection's settings: an API that echoes the request must not show it.
-    own = prepared.secrets + request_secrets(response.request, prepared.marked)
+    # (The request's own values were found before it went out; sent_secrets adds what
+    # the auth flow put on it, so the final request is not scanned a second time.)
+    own = prepared.secrets
     secrets = list(dict.fromkeys(secrets + own + sent_secrets(response.request, secrets + own)))
     received = parse_response(response, elapsed_ms, response_format, pretty=pretty)
     if secrets and _echoes(received, secrets):
