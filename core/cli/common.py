@@ -16,10 +16,14 @@ from plugwire.core.storage.home import Home, get_home
 
 __all__ = [
     "JSON_OPTION",
+    "KEY",
+    "SHORT",
+    "TEXT",
     "console",
     "err_console",
     "home",
     "print_json",
+    "print_table",
     "read_mapping",
     "read_secret",
     "stdin_is_interactive",
@@ -34,6 +38,66 @@ JSON_OPTION = typer.Option(False, "--json", help="Print JSON for scripts instead
 def home() -> Home:
     """Return the data folder named by PLUGWIRE_HOME (or the per-user default)."""
     return get_home()
+
+
+# Column kinds of :func:`print_table`.
+KEY = "key"  # ids and names: never cut, never wrapped (users copy them)
+SHORT = "short"  # short values (a status, a number, a timestamp): kept on one line
+TEXT = "text"  # free text (an error, a summary): wrapped at words to fit
+_TEXT_MIN = 16
+
+
+def print_table(
+    columns: list[tuple[str, str]], rows: list[list[Any]], *, title: str | None = None, out: Console | None = None
+) -> None:
+    """Print ``rows`` under ``columns`` (``(header, KEY | SHORT | TEXT)`` pairs).
+
+    KEY and SHORT cells are never cut; TEXT cells wrap at words to the room left.
+    When the KEY and SHORT cells alone do not fit the terminal's width, each row is
+    printed as its own block of ``header  value`` lines instead, so that nothing is
+    cut at 80 columns.
+    """
+    from rich.table import Table
+
+    target = out or console
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    fixed = 0
+    for i, (header, kind) in enumerate(columns):
+        if kind == TEXT:
+            fixed += _TEXT_MIN
+        else:
+            fixed += max([len(header)] + [len(line) for row in cells for line in row[i].splitlines() or [""]])
+    needed = fixed + 3 * len(columns) + 1
+    if needed <= target.width or not cells:
+        table = Table(title=title, title_justify="left")
+        for header, kind in columns:
+            if kind == TEXT:
+                table.add_column(header, overflow="fold", min_width=_TEXT_MIN, ratio=1)
+            else:
+                table.add_column(header, no_wrap=True, overflow="ignore")
+        for row in cells:
+            table.add_row(*(_plain(c) for c in row))
+        target.print(table)
+        return
+    if title:
+        target.print(_plain(title), style="bold")
+    width = max(len(h) for h, _ in columns)
+    for n, row in enumerate(cells):
+        if n:
+            target.print()
+        block = Table(show_header=False, box=None, pad_edge=False)
+        block.add_column(style="bold", no_wrap=True, min_width=width)
+        block.add_column(overflow="fold")
+        for (header, _kind), value in zip(columns, row):
+            block.add_row(header, _plain(value))
+        target.print(block)
+
+
+def _plain(value: str) -> Any:
+    """A cell's text as rich shows it without reading markup in it."""
+    from rich.text import Text
+
+    return Text(value)
 
 
 def print_json(data: Any) -> None:
