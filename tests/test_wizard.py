@@ -264,3 +264,27 @@ def test_query_auth_and_typed_in_keys_are_masked_everywhere(home, connections, v
     assert "qk-5551234567" not in stored and "typed-token-99887766" not in stored  # ...sealed at rest
     assert "typed-token-99887766" not in str(action.public())
     assert Actions(home).get("Keyed").query == {"page": "1", "access_token": "typed-token-99887766"}
+
+
+def test_policy_warning_names_a_host_serve_would_refuse_and_the_fix(home, connections, venue_api):
+    from plugwire.core.storage.served import record_served
+    from plugwire.core.wizard.apply import policy_warning
+
+    url = f"{venue_api.url}/rest/api/2/project"
+    wiz = Wizard(home, connections=connections)
+    wiz.start("GET", url, None)
+    assert wiz.send().exchange.response is not None  # proven from the CLI: no policy there
+    # No server ever ran: serve starts with the policy on and nothing allowed.
+    warning = policy_warning(home, url)
+    assert warning is not None and "127.0.0.1 is a loopback address" in warning
+    assert "plugwire serve --allow-host 127.0.0.1" in warning and "--no-network-policy" in warning
+    for allow in (["127.0.0.1"], [f"127.0.0.1:{venue_api.url.rsplit(':', 1)[1]}"], ["127.0.0.0/8"]):
+        record_served(home, base_url="http://127.0.0.1:8700", network_policy=True, allow=allow)
+        assert policy_warning(home, url) is None, allow
+    record_served(home, base_url="http://127.0.0.1:8700", network_policy=True, allow=["10.0.0.0/8"])
+    assert policy_warning(home, url) is not None
+    record_served(home, base_url="http://127.0.0.1:8700", network_policy=False)
+    assert policy_warning(home, url) is None
+    record_served(home, base_url="http://127.0.0.1:8700", network_policy=True)
+    assert policy_warning(home, "https://93.184.216.34/v1/items") is None  # a public address
+    assert policy_warning(home, "not a url") is None

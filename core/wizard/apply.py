@@ -9,7 +9,9 @@ here reads the wizard and changes nothing on it; moving between steps stays ther
 
 from __future__ import annotations
 
+import socket
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
@@ -33,6 +35,7 @@ __all__ = [
     "Review",
     "WizardView",
     "learn_applied",
+    "policy_warning",
     "proven_action",
     "refusal",
     "review_of",
@@ -197,3 +200,59 @@ def learn_applied(home: Home, action: Action, suggestion: Suggestion | None) -> 
     except (PlugwireError, OSError) as exc:
         # The action is saved and proven; a catalogue that cannot be written must not undo that.
         return {"learned": False, "reason": str(exc)}
+
+
+def policy_warning(home: Home, url: str, connection: "Connection | None" = None) -> str | None:
+    """Return a warning when ``plugwire serve``'s network policy would refuse ``url``'s
+    host, or None when it would not (or cannot tell).
+
+    An action proven from the CLI against ``127.0.0.1`` is refused later under
+    ``serve``: this says so at apply time, with the fix. The policy is the one the
+    last server recorded (:func:`plugwire.core.storage.served.load_served`: on, with
+    nothing allowed, when no server ever ran); a connection marked private_network
+    is exempt, as it is under ``serve``. The host is resolved as the policy resolves
+    it; a host that does not resolve gets no warning (that is not the policy's doing).
+    Never raises for the URL or the store: a warning must not stop an Apply.
+    """
+    from plugwire.core.http.netpolicy import NetworkPolicy, NetworkPolicyError, blocked_reason
+    from plugwire.core.storage.served import load_served
+
+    try:
+        settings = load_served(home)
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+    except (PlugwireError, ValueError):
+        return None
+    if not host:
+        return None
+    found: list[str] = []
+
+    def resolve(name: str) -> list[str]:
+        found.extend(_resolve_quietly(name))
+        return found
+
+    policy = NetworkPolicy(enabled=settings.network_policy, allow=list(settings.allow), resolver=resolve)
+    if not policy.applies(connection):
+        return None
+    try:
+        policy.addresses(host, port=port, connection=connection.name if connection else "(none)")
+    except NetworkPolicyError:
+        blocked = [(address, why) for address in found if (why := blocked_reason(address))]
+        if not blocked:
+            return None  # the host did not resolve: not the policy's doing
+        address, why = blocked[0]
+        where = host if host == address else f"{host} ({address})"
+        return (
+            f"plugwire serve's network policy would refuse this action: {where} {why}. "
+            "It works from the command line, but its jobs will fail under the server. "
+            f"Fix: `plugwire serve --allow-host {host}`, or `--no-network-policy` for local use only."
+        )
+    return None
+
+
+def _resolve_quietly(host: str) -> list[str]:
+    """The host's addresses as the policy's own resolver finds them; [] when it does not resolve."""
+    try:
+        return list(dict.fromkeys(info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)))
+    except (OSError, UnicodeError):
+        return []
