@@ -47,6 +47,7 @@ class HostRule:
     factor: float
     reason: str
     strong: bool  # exact or wildcard: no need to look beyond this provider
+    corrected: str | None = None  # the listed host a mistyped one was read as (api.githib.com -> api.github.com)
 
 
 @dataclass
@@ -85,8 +86,10 @@ def resolve_host(index: Index, host: str) -> list[HostRule]:
         return _unique(rules)
     hit = process.extractOne(host, index.host_choices(), scorer=fuzz.ratio, score_cutoff=HOST_FUZZY_CUTOFF)
     if hit:
+        # A name is corrected, an address is not: 10.0.0.2 is another machine, not a typo of 10.0.0.1.
+        corrected = None if host.replace(".", "").isdigit() or ":" in host else hit[0]
         for pi in index.host_exact[hit[0]]:
-            rules.append(HostRule(pi, 0.8, f"host {host} is not listed but is close to {hit[0]} ({index.providers[pi].name})", False))
+            rules.append(HostRule(pi, 0.8, f"host {host} is not listed but is close to {hit[0]} ({index.providers[pi].name})", False, corrected))
     return _unique(rules)
 
 

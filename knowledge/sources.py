@@ -31,10 +31,13 @@ __all__ = [
     "CONTRIB_DIR",
     "Conflict",
     "LEARNED_FILE",
+    "LEARNED_PREFIX",
+    "MERGED_KEY",
     "MergedProvider",
     "PRIORITY",
     "ProviderRecord",
     "Source",
+    "combine_learned",
     "compile_file",
     "default_sources",
     "merge",
@@ -47,6 +50,13 @@ BUILTIN_DIR = Path(__file__).resolve().parent / "catalogue"
 # contrib/ sits beside knowledge/ in the repository (and in editable installs).
 CONTRIB_DIR = Path(__file__).resolve().parent.parent / "contrib" / "catalogue"
 LEARNED_FILE = "learned.yaml"
+#: Providers that ``learn`` names after a host the catalogue does not know (``learned-127-0-0-1``).
+LEARNED_PREFIX = "learned-"
+#: Set in a learned endpoint's JSON when it took the constraints of the catalogue
+#: endpoint it replaced: where they came from, for the suggestion's reason.
+MERGED_KEY = "constraints_from"
+# What a catalogue endpoint knows that a learned one (a proven request) does not.
+_CATALOGUE_KEYS = ("summary", "description", "docs_url", "tags", "path_params", "constraints", "response")
 
 
 @dataclass(frozen=True)
@@ -194,6 +204,28 @@ class MergedProvider(ProviderInfo):
     endpoints: dict[tuple[str, str], tuple[str, bytes, str, bool]] = field(default_factory=dict)
 
 
+def combine_learned(learned: bytes, catalogue: bytes, origin: str) -> tuple[str, bytes]:
+    """Return ``(summary, endpoint JSON)`` of a learned endpoint (JSON text) that
+    takes what the catalogue's endpoint for the same method and path knows beyond a
+    proven request: its summary, docs, path parameters, field constraints and sample
+    response. The request stays the learned one, except that an empty learned query
+    value takes the catalogue's example. ``origin`` says where the constraints come
+    from (kept under :data:`MERGED_KEY` for the suggestion's reason)."""
+    mine, theirs = json.loads(learned), json.loads(catalogue)
+    for key in _CATALOGUE_KEYS:
+        if theirs.get(key) not in (None, "", [], {}) and (key == "summary" or mine.get(key) in (None, "", [], {})):
+            mine[key] = theirs[key]
+    example = (theirs.get("request") or {}).get("query") or {}
+    query = (mine.get("request") or {}).get("query")
+    if query:
+        for name, value in query.items():
+            if value in ("", None) and example.get(name) not in ("", None):
+                query[name] = example[name]
+    if theirs.get("constraints"):
+        mine[MERGED_KEY] = origin
+    return mine["summary"], json.dumps(mine, separators=(",", ":")).encode()
+
+
 def merge(records: list[tuple[ProviderRecord, int]]) -> tuple[list[MergedProvider], list[Conflict]]:
     """Apply the conflict rule to ``(record, priority)`` pairs given in load order.
 
@@ -224,5 +256,12 @@ def merge(records: list[tuple[ProviderRecord, int]]) -> tuple[list[MergedProvide
             old = cur.endpoints.get(key)
             if old is not None:
                 conflicts.append(Conflict(rec.provider, f"{method} {path}", rec.file, old[2]))
+                if old[3] != learned:
+                    # A proven request and the catalogue's entry for the same endpoint:
+                    # one endpoint with the learned values and the catalogue's constraints.
+                    mine, theirs = ((blob, rec.file), old[1:3]) if learned else (old[1:3], (blob, rec.file))
+                    summary, combined = combine_learned(mine[0], theirs[0], f"{cur.name}'s catalogue ({Path(theirs[1]).name})")
+                    cur.endpoints[key] = (summary, combined, mine[1], True)
+                    continue
             cur.endpoints[key] = (summary, blob, rec.file, learned)
     return [merged[k] for k in sorted(merged)], conflicts

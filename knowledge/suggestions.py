@@ -22,12 +22,14 @@ from plugwire.knowledge.index import Index
 from plugwire.knowledge.match import CUTOFF, Match, match_url
 from plugwire.knowledge.models import DEFAULT_CONTENT_TYPES
 from plugwire.knowledge.normalize import PH, NormalizedUrl, QuerySegment, is_version, normalize_url
+from plugwire.knowledge.sources import LEARNED_PREFIX, MERGED_KEY
 
 __all__ = ["SUGGESTER_NAME", "suggest_from_catalogue", "suggest_from_index", "to_suggestion"]
 
 SUGGESTER_NAME = "knowledge"
 _PLACEHOLDER_RE = re.compile(r"\{([^{}/]*)\}")
 _LEARNED_BONUS = 0.02
+_TWINS = 3  # extra matches looked at for a learned endpoint's catalogue twin
 
 
 def suggest_from_catalogue(method: str, url: str, *, limit: int = 5, provider: str | None = None) -> list[Suggestion]:
@@ -51,10 +53,54 @@ def suggest_from_index(
     Raises ``UserInputError`` (field ``url``) when the URL is not absolute http(s).
     """
     nurl = normalize_url(url)
-    matches = match_url(index, method, nurl, limit=limit, cutoff=cutoff, provider=provider)
-    out = [to_suggestion(index, m, method.upper(), nurl) for m in matches]
+    # a few more than asked: a learned match and its catalogue twin become one suggestion
+    matches = match_url(index, method, nurl, limit=limit + _TWINS, cutoff=cutoff, provider=provider)
+    out = []
+    for found in _pair_twins(index, matches[:limit], matches):
+        if isinstance(found, tuple):
+            out.append(_merged(index, *found, method.upper(), nurl))
+        else:
+            out.append(to_suggestion(index, found, method.upper(), nurl))
     out.sort(key=lambda s: (-s.score, not s.learned, s.endpoint or ""))
     return out
+
+
+def _merged(index: Index, learned: Match, twin: Match, method: str, nurl: NormalizedUrl) -> Suggestion:
+    """Return one suggestion for a learned endpoint and its catalogue twin: the
+    catalogue's endpoint, constraints and docs with the learned sample request."""
+    mine = to_suggestion(index, learned, method, nurl)
+    theirs = to_suggestion(index, twin, method, nurl)
+    request = mine.request
+    for name, value in theirs.request.query.items():
+        request.query.setdefault(name, value)  # a parameter the learned sample dropped as empty
+    origin = f"{theirs.provider_name}'s catalogue ({theirs.endpoint})"
+    said = mine.reason.rstrip(".")
+    if theirs.constraints:
+        said += f"; its field constraints come from {origin}"
+    return theirs.model_copy(
+        update={"score": max(mine.score, theirs.score), "reason": said + ".", "request": request, "learned": True, "proven": True,
+                "sample_response": mine.sample_response if mine.sample_response is not None else theirs.sample_response}
+    )
+
+
+def _pair_twins(index: Index, head: list[Match], pool: list[Match]) -> list[Match | tuple[Match, Match]]:
+    """Pair each learned match of ``head`` with a catalogue match of ``pool`` from
+    another provider for the same method and path shape (a request proven on a host
+    before its OpenAPI document was imported), so that the two are suggested as one."""
+    catalogue: dict[tuple, Match] = {}
+    for m in pool:
+        if not index.ep_learned[m.eid]:
+            catalogue.setdefault((index.ep_method[m.eid], index.ep_tokens[m.eid]), m)
+    out: list[Match | tuple[Match, Match]] = []
+    used: set[int] = set()
+    for m in head:
+        twin = catalogue.get((index.ep_method[m.eid], index.ep_tokens[m.eid])) if index.ep_learned[m.eid] else None
+        if twin is not None and twin.eid not in used and index.ep_provider[twin.eid] != index.ep_provider[m.eid]:
+            used.add(twin.eid)
+            out.append((m, twin))
+        elif m.eid not in used:
+            out.append(m)
+    return [p for p in out if isinstance(p, tuple) or p.eid not in used]
 
 
 @lru_cache(maxsize=8192)
@@ -146,8 +192,11 @@ def to_suggestion(index: Index, m: Match, method: str, nurl: NormalizedUrl) -> S
     path = index.ep_path[m.eid]
     filled, values = _fill(path, m.bindings)
     req = ep.get("request") or {}
-    query = dict(req.get("query") or {})
-    query.update(dict(nurl.query))
+    query = _sample_query(req.get("query") or {}, ep.get("constraints") or ())
+    query.update(dict(nurl.query))  # what the user typed is theirs, even empty
+    origin = nurl.origin
+    if m.host is not None and m.host.corrected:
+        origin = origin.replace(f"://{nurl.host}", f"://{m.host.corrected}", 1)
     body_format = req.get("body_format", "none")
     learned = index.ep_learned[m.eid]
     score = min(1.0, m.score + (_LEARNED_BONUS if learned else 0.0))
@@ -162,7 +211,7 @@ def to_suggestion(index: Index, m: Match, method: str, nurl: NormalizedUrl) -> S
         reason=_reason(index, m, method, nurl, ep, prov.name, values, learned),
         request={
             "method": ep["method"],
-            "url": nurl.origin + filled,
+            "url": origin + filled,
             "headers": req.get("headers") or {},
             "query": query,
             "body": None if body_text is None else json.loads(body_text),
@@ -181,18 +230,50 @@ def to_suggestion(index: Index, m: Match, method: str, nurl: NormalizedUrl) -> S
     )
 
 
+def _sample_query(query: dict[str, Any], constraints: Any) -> dict[str, Any]:
+    """Return the sample's query without empty optional parameters: an empty
+    ``page=`` sent to the API is a value the user never chose. A parameter a
+    constraint marks required stays, empty, for the user to fill in."""
+    required = {c["path"][len("query."):] for c in constraints if c.get("required") and c.get("path", "").startswith("query.")}
+    return {k: v for k, v in query.items() if k in required or not _empty(v)}
+
+
+def _empty(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(_empty(v) for v in value)
+    return value is None or value == ""
+
+
+def _netloc(nurl: NormalizedUrl) -> str:
+    return nurl.host + (f":{nurl.port}" if nurl.port else "")
+
+
 def _reason(index: Index, m: Match, method: str, nurl: NormalizedUrl, ep: dict[str, Any], provider_name: str, values: dict[str, str], learned: bool) -> str:
     path = index.ep_path[m.eid]
     parts = []
-    if m.host is not None:
+    # A provider learn() named after an unlisted host has no name of its own: say plainly
+    # where the configuration came from instead of "host 127.0.0.1 is listed for 127.0.0.1".
+    unnamed = (
+        learned and m.host is not None and m.host.strong
+        and index.providers[index.ep_provider[m.eid]].provider.startswith(LEARNED_PREFIX)
+    )
+    if unnamed:
+        parts.append(f"learned from your earlier request to {_netloc(nurl)}")
+    elif m.host is not None and m.host.corrected:
+        parts.append(
+            f"host {nurl.host} is not listed; it looks like a typo of {m.host.corrected} ({provider_name}), "
+            f"so the sample request uses {m.host.corrected}"
+        )
+    elif m.host is not None:
         parts.append(m.host.reason)
     else:
         parts.append(f"host {nurl.host} was not recognised, so the path was matched across all providers (score lowered)")
+    whose = "the learned" if unnamed else f"{provider_name}'s"
     diffs = [] if m.exact else _differences(index, m, nurl)
     if not diffs:
-        parts.append(f"the path fits {provider_name}'s template {path}")
+        parts.append(f"the path fits {whose} template {path}")
     else:
-        closest = f"no template fits the path exactly; the closest of {provider_name} is {path}"
+        closest = f"no template fits the path exactly; the closest {'learned template' if unnamed else 'of ' + provider_name} is {path}"
         parts.append(closest + (f" ({'; '.join(diffs)})" if diffs else ""))
     if not m.method_ok:
         parts.append(f"that endpoint is {ep['method']}, not {method} (score lowered)")
@@ -203,7 +284,13 @@ def _reason(index: Index, m: Match, method: str, nurl: NormalizedUrl, ep: dict[s
             description = ((ep.get("path_params") or {}).get(n) or {}).get("description")
             hints.append(f"{{{n}}}" + (f" ({description})" if description else ""))
         parts.append("fill in " + ", ".join(hints))
-    if learned:
+    merged = ep.get(MERGED_KEY)
+    if merged:
+        parts.append(
+            f"the sample's values were learned from {'that' if unnamed else 'a'} request that succeeded against the live API; "
+            f"its field constraints come from {merged}"
+        )
+    elif learned and not unnamed:
         parts.append("learned from a request that succeeded against the live API")
     text = "; ".join(parts)
     return text[0].upper() + text[1:] + "."

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from plugwire.core.base.errors import StorageError, UserInputError
 from plugwire.knowledge.loader import format_loc, read_catalogue
 from plugwire.knowledge.models import CatalogueFile
-from plugwire.knowledge.sources import LEARNED_FILE, user_catalogue_dir
+from plugwire.knowledge.sources import LEARNED_FILE, LEARNED_PREFIX, user_catalogue_dir
 
 __all__ = ["learn", "learned_path"]
 
@@ -36,7 +36,7 @@ def learned_path(home: Any) -> Path:
 def _provider_id(provider: str | None, host: str) -> str:
     if provider:
         return provider
-    return "learned-" + re.sub(r"[^a-z0-9]+", "-", host).strip("-")
+    return LEARNED_PREFIX + re.sub(r"[^a-z0-9]+", "-", host).strip("-")
 
 
 def _known_name(home: Any, provider: str) -> str | None:

@@ -132,8 +132,13 @@ def test_host_alias_and_fuzzy_host(toy):
     domain = best(toy, "GET", "https://eu.toy.test/v2/widgets")
     assert domain.provider == "toy" and "same domain" in domain.reason
     fuzzy = best(toy, "GET", "https://api.tyo.test/v2/widgets")
-    assert fuzzy.provider == "toy" and "close to api.toy.test" in fuzzy.reason
+    assert fuzzy.provider == "toy" and "looks like a typo of api.toy.test" in fuzzy.reason
     assert fuzzy.score < domain.score < alias.score < 1.0
+    # the typo is corrected in the sample request (as a path typo is), and the reason says so
+    assert fuzzy.request.url == "https://api.toy.test/v2/widgets"
+    assert "the sample request uses api.toy.test" in fuzzy.reason
+    # an alias or another host of the same domain is a real host: kept as typed
+    assert alias.request.url.startswith("https://www.api.toy.test/") and domain.request.url.startswith("https://eu.toy.test/")
 
 
 def test_unknown_host_with_distinctive_path_gets_jira_at_a_lower_score(builtin):

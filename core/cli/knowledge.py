@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from plugwire.core.base.errors import NotFoundError
-from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json
+# Only typer and the CLI's common helpers at the top: `plugwire suggest` must answer
+# quickly, so the engine, rich's extras and the knowledge base load inside the commands.
+from plugwire.core.cli.common import JSON_OPTION, KEY, SHORT, TEXT, console, err_console, home, print_json, print_table
 
 __all__ = ["app", "attach"]
 
@@ -27,34 +25,40 @@ def _catalogue():
 
 
 def suggest_command(
-    method: str = typer.Argument(..., help="HTTP method, e.g. POST."),
-    url: str = typer.Argument(..., help="Absolute URL, e.g. https://www.eventbriteapi.com/v3/venues/"),
+    method: str = typer.Argument(..., help="HTTP method, e.g. POST.", show_default=False),
+    url: Optional[str] = typer.Argument(
+        None, help="Absolute URL, e.g. https://www.eventbriteapi.com/v3/venues/ (without a scheme, https:// is assumed).", show_default=False
+    ),
     limit: int = typer.Option(5, "--limit", "-n", min=1, max=50, help="How many suggestions at most."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Recommend a sample request (body, headers, query) for METHOD and URL, and say why."""
-    from plugwire.core.base.urls import validate_absolute_url
-    from plugwire.core.wizard.suggest import suggest
+    from rich.markup import escape
 
-    validate_absolute_url(url, "url")
-    result = suggest(method, url, limit=limit)
+    from plugwire.core.wizard.suggest import request_line, suggest
+
+    verb, full, notes = request_line(method, url)
+    result = suggest(verb, full, limit=limit)
+    result.notes[:0] = notes
     if as_json:
         print_json(result.model_dump(mode="json"))
         return
+    for note in result.notes:
+        err_console.print(f"[bold]Note:[/] {escape(note)}")
     for problem in result.problems:
         err_console.print(f"[yellow]Warning:[/] {escape(problem)}")
     if not result.suggestions:
-        console.print(result.message or "No suggestion.")
+        console.print(result.message or "No suggestion.", markup=False)
         return
-    table = Table("score", "provider", "endpoint", "summary", "source")
-    for s in result.suggestions:
-        source = s.suggester + (" (learned)" if s.learned else "")
-        table.add_row(f"{s.score:.2f}", s.provider_name or s.provider or "", s.endpoint or "", s.summary or "", source)
-    console.print(table)
+    rows = [
+        [f"{s.score:.2f}", s.provider_name or s.provider or "", s.endpoint or "", s.summary or "", s.suggester + (" (learned)" if s.learned else "")]
+        for s in result.suggestions
+    ]
+    print_table([("score", SHORT), ("provider", KEY), ("endpoint", KEY), ("summary", TEXT), ("source", SHORT)], rows)
     best = result.suggestions[0]
     console.print(f"[bold]Why:[/] {escape(best.reason)}")
     req = best.request
-    console.print(f"[bold]Sample request:[/] {req.method} {escape(req.url)}")
+    console.print(f"[bold]Sample request:[/] {escape(req.method)} {escape(req.url)}")
     for label, value in (("headers", req.headers), ("query", req.query)):
         if value:
             console.print(f"[bold]{label}:[/] {escape(json.dumps(value, ensure_ascii=False))}")
@@ -90,17 +94,22 @@ def list_command(as_json: bool = JSON_OPTION) -> None:
     if as_json:
         print_json({"providers": rows, "problems": problems, "endpoints": idx.endpoint_count})
         return
-    table = Table("provider", "name", "endpoints", "hosts", "sources", "overridden")
-    for r in rows:
-        table.add_row(r["provider"], r["name"], str(r["endpoints"]), ", ".join(r["hosts"][:3]) + (" ..." if len(r["hosts"]) > 3 else ""),
-                      ", ".join(r["sources"]), str(len(r["overridden"])) if r["overridden"] else "")
-    console.print(table)
+    print_table(
+        [("provider", KEY), ("name", KEY), ("endpoints", SHORT), ("hosts", TEXT), ("sources", SHORT), ("overridden", SHORT)],
+        [
+            [r["provider"], r["name"], r["endpoints"], ", ".join(r["hosts"][:3]) + (" ..." if len(r["hosts"]) > 3 else ""),
+             ", ".join(r["sources"]), len(r["overridden"]) or ""]
+            for r in rows
+        ],
+    )
     console.print(f"{len(rows)} providers, {idx.endpoint_count} endpoints.")
     conflicts = [c for r in rows for c in r["overridden"]]
     if conflicts:
         console.print("[bold]Overridden[/] (user > plugin > contrib > built-in; a later file wins within one source):")
         for line in conflicts:
             console.print(f"  {line}", markup=False)
+    from rich.markup import escape
+
     for p in problems:
         err_console.print(f"[red]Skipped:[/] {escape(str(p))}", highlight=False)
 
@@ -108,6 +117,10 @@ def list_command(as_json: bool = JSON_OPTION) -> None:
 @app.command("show")
 def show_command(provider: str = typer.Argument(..., help="Provider id, e.g. eventbrite."), as_json: bool = JSON_OPTION) -> None:
     """Show one provider: hosts, auth hints, sources and endpoints."""
+    from rich.markup import escape
+
+    from plugwire.core.base.errors import NotFoundError
+
     cat = _catalogue()
     idx = cat.index
     pi = idx.by_id.get(provider.lower())
@@ -130,12 +143,12 @@ def show_command(provider: str = typer.Argument(..., help="Provider id, e.g. eve
         console.print(f"docs: {p.docs_url}", markup=False)
     for hint in p.auth:
         extras = ", ".join(f"{k}={v}" for k, v in hint.items() if k != "type" and v not in (None, [], {}, False))
-        console.print(f"auth: [bold]{hint['type']}[/] {escape(extras)}", highlight=False)
+        console.print(f"auth: [bold]{escape(str(hint['type']))}[/] {escape(extras)}", highlight=False)
     console.print("files: " + ", ".join(p.files), markup=False)
-    table = Table("method", "path", "summary", "learned")
-    for e in endpoints:
-        table.add_row(e["method"], e["path"], e["summary"], "yes" if e["learned"] else "")
-    console.print(table)
+    print_table(
+        [("method", SHORT), ("path", KEY), ("summary", TEXT), ("learned", SHORT)],
+        [[e["method"], e["path"], e["summary"], "yes" if e["learned"] else ""] for e in endpoints],
+    )
     for line in data["overridden"]:
         console.print(f"overridden: {line}", markup=False)
 
@@ -143,6 +156,8 @@ def show_command(provider: str = typer.Argument(..., help="Provider id, e.g. eve
 @app.command("validate")
 def validate_command(files: list[Path] = typer.Argument(..., help="Catalogue files or folders."), as_json: bool = JSON_OPTION) -> None:
     """Check catalogue files against the format; report every problem with file, line and path."""
+    from collections import Counter
+
     from plugwire.knowledge.loader import validate_files
 
     count, problems = validate_files(list(files))

@@ -6,15 +6,16 @@ The command function is plain typer; the ``knowledge`` command group attaches it
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
-import yaml
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from plugwire.core.base.errors import UserInputError
+# Light at the top (the knowledge group is attached for `plugwire suggest` too):
+# yaml, rich's progress bar and the importer load when an import runs.
 from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 __all__ = ["import_command", "write_catalogue"]
 
@@ -22,7 +23,6 @@ __all__ = ["import_command", "write_catalogue"]
 _LARGE_BYTES = 256 * 1024
 _LARGE_OPERATIONS = 200
 _SHOWN = 20
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def write_catalogue(catalogue, path: Path, *, source: str) -> None:
@@ -30,9 +30,14 @@ def write_catalogue(catalogue, path: Path, *, source: str) -> None:
 
     Raises UserInputError when the file cannot be written.
     """
+    import yaml
+
+    from plugwire.core.base.errors import UserInputError
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     data = catalogue.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     data = {"format": catalogue.format, **data}
-    text = yaml.dump(data, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=120)
+    text = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=120)
     header = f"# Imported by `plugwire knowledge import` from {Path(source).name}; edit freely.\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,6 +65,8 @@ class _Bar:
             self._start(None)
 
     def _start(self, total: int | None) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
         self.progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=err_console, transient=True,
@@ -91,6 +98,8 @@ def import_command(
     host: Optional[str] = typer.Option(None, "--host", help="Host to use when the document names none (api.example.com)."),
 ) -> None:
     """Import an OpenAPI document into a catalogue file and summarise what happened."""
+    from rich.markup import escape
+
     from plugwire.knowledge.openapi import import_openapi  # the importer is only needed here
 
     bar = _Bar(not json, spec)

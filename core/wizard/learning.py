@@ -167,6 +167,9 @@ def learn_action(
     example_query = getattr(example, "query", None) or {}
     example_body = getattr(example, "body", None) if getattr(example, "body_format", None) == action.body_format else None
     query = {k: strip_values(v, k, example_query.get(k)) for k, v in action.query.items() if not is_secret_field(k, marked)}
+    # A parameter whose value is gone (the user's own, stripped) would come back as an
+    # empty `page=` in every later sample: it is not learned. An example value is kept.
+    query = {k: v for k, v in query.items() if not _empty(v)}
     body: Any = None
     if action.body_format in ("json", "form", "multipart"):
         body = strip_values(action.body, example=example_body)
@@ -193,6 +196,12 @@ def learn_action(
     )
     learn(home, **args)
     return LearnResult(learned=True, **args)
+
+
+def _empty(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(_empty(v) for v in value)
+    return value is None or value == ""
 
 
 def _content_type(action) -> str | None:

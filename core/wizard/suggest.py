@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
-from plugwire.core.base.errors import PlugwireError
+from plugwire.core.base.errors import PlugwireError, UserInputError
 from plugwire.core.plugincore.manager import suggesters
 from plugwire.core.plugincore.suggesters import Suggestion
 
-__all__ = ["SuggestionResult", "suggest"]
+__all__ = ["METHODS", "SuggestionResult", "request_line", "suggest"]
 
 log = logging.getLogger(__name__)
+
+#: The methods a suggestion is asked for (core.http.exchange.METHODS, kept here so that
+#: the suggest command need not import the HTTP layer to check a method).
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
 class SuggestionResult(BaseModel):
@@ -25,12 +30,66 @@ class SuggestionResult(BaseModel):
     suggestions: list[Suggestion]
     message: str | None = None
     problems: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # what was assumed about the input (a scheme)
 
     @property
     def best(self) -> Suggestion | None:
         """Return the top suggestion, or None."""
         return self.suggestions[0] if self.suggestions else None
 
+
+def _looks_like_url(text: str) -> bool:
+    return "://" in text or "/" in text or "." in text
+
+
+def request_line(method: str | None, url: str | None) -> tuple[str, str, list[str]]:
+    """Check what a user typed as ``METHOD URL`` before anything is suggested.
+
+    Returns ``(METHOD, absolute URL, notes)``: the method upper-cased, and a URL
+    without a scheme (``api.github.com/repos/a/b``) read as ``https://`` with a note
+    saying so. Raises ``UserInputError`` naming ``method`` (missing, a URL in its
+    place, or not an HTTP method such as ``FETCH``) or ``url`` (missing, another
+    scheme, no host, spaces), each with the fix.
+    """
+    method = (method or "").strip()
+    url = (url or "").strip()
+    if not url:
+        if _looks_like_url(method):
+            raise UserInputError(
+                f"The method is missing: {method!r} is a URL.", field="method",
+                fix=f"put the HTTP method first, e.g. `plugwire suggest GET {method}`",
+            )
+        raise UserInputError("The URL is missing.", field="url", fix="give the URL after the method, e.g. GET https://api.example.com/v1/items")
+    verb = method.upper()
+    if verb not in METHODS:
+        swapped = _looks_like_url(method) and url.upper() in METHODS
+        raise UserInputError(
+            f"method {method!r} is not an HTTP method.", field="method",
+            fix=f"put the method first: `plugwire suggest {url.upper()} {method}`" if swapped else f"use one of {', '.join(METHODS)}",
+        )
+    notes: list[str] = []
+    if "://" not in url:
+        if url.startswith("/") or not url.split("/", 1)[0].strip():
+            raise UserInputError(
+                f"url {url!r} has no host.", field="url", fix="give an absolute URL such as https://api.example.com/v1/items"
+            )
+        url = "https://" + url
+        notes.append(f"The URL has no scheme: https:// was assumed ({url}).")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a bad port raises here
+    except ValueError as exc:
+        raise UserInputError(f"url {url!r} cannot be read: {exc}.", field="url", fix="give an absolute URL such as https://api.example.com/v1/items") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise UserInputError(
+            f"url {url!r} uses the scheme {parts.scheme!r}; plugwire suggests HTTP requests only.",
+            field="url", fix="use an http:// or https:// URL",
+        )
+    if not parts.hostname:
+        raise UserInputError(f"url {url!r} has no host.", field="url", fix="give an absolute URL such as https://api.example.com/v1/items")
+    if any(ch.isspace() for ch in url):
+        raise UserInputError(f"url {url!r} contains spaces.", field="url", fix="percent-encode spaces as %20")
+    return verb, url, notes
 
 
 def suggest(method: str, url: str, connection: Any = None, *, limit: int = 5) -> SuggestionResult:
