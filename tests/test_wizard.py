@@ -288,3 +288,35 @@ def test_policy_warning_names_a_host_serve_would_refuse_and_the_fix(home, connec
     record_served(home, base_url="http://127.0.0.1:8700", network_policy=True)
     assert policy_warning(home, "https://93.184.216.34/v1/items") is None  # a public address
     assert policy_warning(home, "not a url") is None
+
+
+def test_a_field_typed_as_text_keeps_its_type_and_connections_fit_by_host(home, connections, venue_api):
+    from plugwire.core.base.errors import AlreadyExistsError
+
+    connections.create({"name": "here", "auth_type": "none", "base_url": f"{venue_api.url}/v1"})
+    connections.create({"name": "tested-here", "auth_type": "none", "test_url": f"{venue_api.url}/ping"})
+    connections.create({"name": "elsewhere", "auth_type": "none", "base_url": "https://api.example.com"})
+    wiz = Wizard(home, connections=connections)
+    wiz.start("POST", f"{venue_api.url}/echo", None)
+    assert [c.name for c in wiz.fitting_connections()] == ["here", "tested-here"]
+    assert wiz.fitting_connections("https://API.example.com/x")[0].name == "elsewhere"
+    wiz.edit(body={"owner": {"id": 1, "vip": False, "name": "Ana", "nick": None}, "items": [{"qty": 2.5}]}, body_format="json")
+    for path, text in (("owner.id", "9"), ("owner.vip", "TRUE"), ("owner.name", "42"), ("owner.nick", "7"), ("items[0].qty", "3"), ("new", "1")):
+        wiz.set_text(path, text)
+    assert wiz.request.body == {"owner": {"id": 9, "vip": True, "name": "42", "nick": "7"}, "items": [{"qty": 3}], "new": "1"}
+    wiz.set_text("query.page", "2")
+    assert wiz.request.query == {"page": "2"}
+    for path, text in (("owner.id", "nine"), ("owner.vip", "yes"), ("owner", "x"), ("items", "x")):
+        with pytest.raises(UserInputError) as info:
+            wiz.set_text(path, text)
+        assert info.value.field == path and f"{path}:=" in info.value.fix
+    assert wiz.send().exchange.ok
+    actions = Actions(home)
+    assert actions.check_free(" Echo ") == "Echo"
+    wiz.apply("Echo", learn=False)
+    for attempt in (lambda: actions.check_free("Echo"), lambda: actions.create(actions.get("Echo"))):
+        with pytest.raises(AlreadyExistsError, match="^An action named 'Echo' already exists") as info:
+            attempt()
+        assert info.value.field == "name"
+    with pytest.raises(UserInputError):
+        actions.check_free("no/slash")

@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError
 
-from plugwire.core.base.errors import NotFoundError, UserInputError, format_validation_error
-from plugwire.core.base.names import Name
+from plugwire.core.base.errors import AlreadyExistsError, NotFoundError, UserInputError, format_validation_error
+from plugwire.core.base.names import Name, check_name
 from plugwire.core.base.redact import redact_deep
 from plugwire.core.base.secrets import seal, unseal
 from plugwire.core.http.capture import is_secret_field, marked_names, masked_spec, masked_url
@@ -149,9 +149,26 @@ class Actions:
         # refused naming the field when it is sent), so no action is lost to a new rule.
         return Action.model_validate(unseal(rec, self.home.cipher), context=STORED)
 
+    def check_free(self, name: str) -> str:
+        """Return ``name`` (stripped) when it is a valid name no action has yet, so that
+        the wizard can say so before it sends anything.
+
+        Raises ``UserInputError`` for a bad name, ``AlreadyExistsError`` for a taken one.
+        """
+        try:
+            name = check_name(name)
+        except ValueError as exc:
+            raise UserInputError(f"The action name {name!r} {exc}.", field="name", fix="choose another name") from None
+        if self.home.store.get(TABLE, name) is not None:
+            raise _taken(name)
+        return name
+
     def create(self, action: Action) -> Action:
         """Save a new action; returns it. Raises ``AlreadyExistsError`` when the name is taken."""
-        self.home.store.insert(TABLE, action.name, self._record(action))
+        try:
+            self.home.store.insert(TABLE, action.name, self._record(action))
+        except AlreadyExistsError:
+            raise _taken(action.name) from None
         return action
 
     def save(self, action: Action) -> Action:
@@ -209,6 +226,13 @@ class Actions:
         """Delete the action ``name``; raises ``NotFoundError``."""
         if not self.home.store.delete(TABLE, name):
             raise NotFoundError(f"No action named {name!r}.", field="name", fix="list them with `plugwire actions list`")
+
+
+def _taken(name: str) -> AlreadyExistsError:
+    return AlreadyExistsError(
+        f"An action named {name!r} already exists.", field="name",
+        fix=f"choose another name, or remove that one first with `plugwire actions remove {name!r}`",
+    )
 
 
 def _secret(value: Any) -> SecretStr | list[SecretStr]:

@@ -60,6 +60,8 @@ class WizardView(Protocol):
     @property
     def suggestion(self) -> Suggestion | None: ...
 
+    def fitting_connections(self) -> "list[Connection]": ...
+
 
 class ApplyRefused(PlugwireError):
     """Apply was refused: the request was never sent, failed, or changed since it was sent."""
@@ -113,9 +115,13 @@ def refusal(wizard: WizardView) -> str | None:
             said = f" with the message: {ex.api_message.rstrip('.')}" if ex.api_message else ""
             broke = "; ".join(v.message for v in last.violations)
             hint = f" Fields that break the endpoint's rules: {broke}." if broke else ""
-            if ex.outcome == "credentials_rejected":
-                whose = f"connection {wizard.connection.name!r}" if wizard.connection else "a connection (there is none)"
-                hint += f" The API refused the credentials: check {whose}."
+            if ex.outcome == "credentials_rejected" and wizard.connection is not None:
+                hint += f" The API refused the credentials: check connection {wizard.connection.name!r}."
+            elif ex.outcome == "credentials_rejected":
+                fit = [repr(c.name) for c in wizard.fitting_connections()]
+                hint += (f" It went without credentials: send it through connection {' or '.join(fit)}, which "
+                         f"{'fit' if len(fit) > 1 else 'fits'} this host." if fit
+                         else " It went without credentials, and no saved connection has this host: add one.")
             return (
                 f"The last attempt (#{last.number}) answered {ex.response.status} {ex.response.reason}{said}.{hint} "
                 "Only a request that succeeded against the live API can be applied: fix it and send it again."

@@ -10,17 +10,22 @@ are dotted with ``[]`` for array items, the same notation as field constraints:
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, Field
 
+from plugwire.core.base.errors import UserInputError
 from plugwire.core.base.secrets import MASK
 from plugwire.core.http.exchange import ReceivedResponse, is_sensitive_name
 
-__all__ = ["DataField", "DataTree", "FieldType", "infer", "infer_response", "infer_xml"]
+__all__ = ["DataField", "DataTree", "FieldType", "infer", "infer_response", "infer_xml", "read_as_type_of", "value_at"]
 
 FieldType = Literal["string", "integer", "number", "boolean", "null", "object", "array", "any"]
 _EXAMPLE_LIMIT = 80
+_INDEX = re.compile(r"^(.*)\[(\d+)\]$")  # items[0], as set_path reads a path
 
 
 class DataField(BaseModel):
@@ -168,3 +173,51 @@ def infer_response(response: ReceivedResponse) -> DataTree:
     if response.format in ("json", "xml"):
         return infer(response.body, response.format)
     return DataTree(source=response.format, root=DataField(name="", path="", type="string"))
+
+
+def value_at(data: Any, path: str) -> Any:
+    """Return the value at dotted ``path`` (``owner.id``, ``items[0].sku``) in
+    ``data``, or None when it is absent."""
+    node = data
+    for part in (p for p in path.split(".") if p):
+        m = _INDEX.match(part)
+        key, index = (m.group(1), int(m.group(2))) if m else (part, None)
+        if key:
+            node = node.get(key) if isinstance(node, dict) else None
+        if index is not None:
+            node = node[index] if isinstance(node, list) and index < len(node) else None
+        if node is None:
+            return None
+    return node
+
+
+def read_as_type_of(current: Any, text: str, path: str) -> Any:
+    """Return ``text``, typed for the field ``path`` (``PATH=TEXT``), as a value of
+    the JSON type ``current`` has: a number stays a number, a boolean a boolean; a
+    string field, or one that is absent or null, gets the text itself.
+
+    Raises ``UserInputError`` naming ``path`` when the text is not of that type
+    (the fix shows the ``PATH:=JSON`` form, which sets a value of any type).
+    """
+    kind = _type_of(current)
+    if kind == "boolean" and text.strip().lower() in ("true", "false"):
+        return text.strip().lower() == "true"
+    if kind in ("integer", "number"):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return value
+    if kind in ("object", "array"):
+        raise UserInputError(
+            f"{path} is an {kind} field: a text cannot replace it.", field=path,
+            fix=f'set it as JSON: {path}:=JSON, e.g. {path}:=["a"] or {path}:={{"a": 1}}',
+        )
+    if kind in ("boolean", "integer", "number"):
+        expected = "true or false" if kind == "boolean" else "a number"
+        raise UserInputError(
+            f"{path} is a {'boolean' if kind == 'boolean' else 'number'} field; {text!r} is not {expected}.", field=path,
+            fix=f'type {expected}, or set a value of another type as JSON: {path}:=JSON, e.g. {path}:="text" for a string',
+        )
+    return text

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 from pydantic import ValidationError
@@ -55,6 +56,7 @@ from plugwire.core.wizard.apply import (  # Attempt, Review and the Apply types 
     review_of,
 )
 from plugwire.core.wizard.constraints import check, set_path
+from plugwire.core.wizard.datatree import read_as_type_of, value_at
 from plugwire.core.wizard.suggest import SuggestionResult, suggest
 
 __all__ = ["ApplyRefused", "ApplyResult", "Attempt", "Review", "Wizard", "WizardStateError"]
@@ -229,6 +231,30 @@ class Wizard:
         fmt = self.request.body_format if self.request.body_format != "none" else "json"
         return self.edit(body=body, body_format=fmt)
 
+    def set_text(self, path: str, text: str) -> RequestSpec:
+        """Set one value typed as text (``PATH=TEXT``): a body field keeps the JSON
+        type it has (``owner.id`` set to ``9`` stays a number, ``true`` stays a
+        boolean; a string field, or a new one, gets the text). Headers and query
+        parameters are text. For a value of another type, parse ``PATH:=JSON``
+        and call :meth:`set`.
+
+        Returns the request. Raises ``UserInputError`` naming ``path`` when the text
+        is not of the field's type.
+        """
+        head, _, rest = path.partition(".")
+        if head in ("headers", "query") and rest:
+            return self.set(path, text)
+        current = value_at(self.request.body, rest if head == "body" and rest else path)
+        return self.set(path, read_as_type_of(current, text, path))
+
+    def fitting_connections(self, url: str | None = None) -> list[Connection]:
+        """Return the saved connections whose base URL or test URL has the host of
+        ``url`` (default: the request's), sorted by name."""
+        host = _host(url or self.request.url)
+        if not host:
+            return []
+        return [c for c in self.connections.list() if host in (_host(c.options.base_url), _host(c.options.test_url))]
+
     def import_curl(self, command: str, connection: str | None = None) -> RequestSpec:
         """Take a cURL command as the request. In step 1 its method and URL start the
         wizard (suggestions are still asked, for their constraints); in step 2 it
@@ -354,3 +380,10 @@ def _query_string(query: dict[str, Any]) -> str:
     from urllib.parse import urlencode
 
     return "?" + urlencode(query, doseq=True) if query else ""
+
+
+def _host(url: str | None) -> str | None:
+    try:
+        return urlsplit(url or "").hostname
+    except ValueError:
+        return None
