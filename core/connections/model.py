@@ -15,8 +15,15 @@ from typing import Any, Callable, ClassVar, Iterator
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-from plugwire.core.base.errors import NotFoundError, UserInputError, format_validation_error
+from plugwire.core.base.errors import (
+    AuthorizationRequired,
+    NotFoundError,
+    PlugwireError,
+    UserInputError,
+    format_validation_error,
+)
 from plugwire.core.base.secrets import mask, redact_in_logs, seal, unseal
+from plugwire.core.connections.checks import CHECKS, record_check
 from plugwire.core.connections.options import ClientCertificate, ConnectionOptions, PlugwireDeprecationWarning
 from plugwire.core.connections.tls import tls_context
 from plugwire.core.plugincore.auth import AuthContext, AuthType, TokenStore
@@ -45,6 +52,8 @@ class Connection(BaseModel):
     settings: BaseModel
     created_at: str
     updated_at: str
+    #: The last check of each kind (``test``, ``refresh``): see ``connections.checks``.
+    checks: dict[str, Any] = {}
 
     @property
     def name(self) -> str:
@@ -156,6 +165,16 @@ class StoredTokens(TokenStore):
                     fix="list the connections with `plugwire connections list`",
                 )
             tx.put(TOKENS, self._name, {"token": sealed, "saved_at": _now()})
+            # A token that was just obtained (renewed, or given after Connect) ends a
+            # failed renewal's warning, in the same transaction.
+            record_check(self._home, self._name, "refresh", ok=True, outcome="ok", message="A new token was stored.")
+
+    def record_refresh_failure(self, error: PlugwireError) -> None:
+        """Note on the connection that renewing its token failed with ``error`` (an
+        ``AuthorizationRequired`` means it must be connected again). The message is
+        stored without the connection's secrets; a connection that is gone is skipped."""
+        outcome = "not_connected" if isinstance(error, AuthorizationRequired) else "refresh_failed"
+        Connections(self._home).record_check(self._name, "refresh", ok=False, outcome=outcome, message=str(error))
 
     def clear(self) -> None:
         self._home.store.delete(TOKENS, self._name)
@@ -211,6 +230,7 @@ class Connections:
             "settings": seal(conn.settings.model_dump(mode="python"), cipher),
             "created_at": conn.created_at,
             "updated_at": conn.updated_at,
+            CHECKS: conn.checks,
         }
 
     def _from_record(self, rec: dict[str, Any]) -> Connection:
@@ -218,7 +238,19 @@ class Connections:
         options = ConnectionOptions.model_validate(unseal(rec["options"], cipher))
         auth = _auth_type(options.auth_type)
         settings = auth.parse_settings(unseal(rec["settings"], cipher))
-        return Connection(options=options, settings=settings, created_at=rec["created_at"], updated_at=rec["updated_at"])
+        return Connection(
+            options=options, settings=settings, created_at=rec["created_at"], updated_at=rec["updated_at"],
+            checks=rec.get(CHECKS) or {},
+        )
+
+    def record_check(self, name: str, kind: str, *, ok: bool, outcome: str, message: str, status: int | None = None) -> None:
+        """Keep the outcome of the last check of ``kind`` (``test``, ``refresh``) on
+        connection ``name``: see :func:`plugwire.core.connections.checks.record_check`.
+        A connection that is gone is skipped; raises ``StorageError``."""
+        record_check(
+            self.home, name, kind, ok=ok, outcome=outcome, message=message, status=status,
+            secrets_of=lambda rec: self._from_record(rec).secret_values(),
+        )
 
     def create(self, data: dict[str, Any]) -> Connection:
         """Validate and save a new connection; returns it.
@@ -270,6 +302,7 @@ class Connections:
                 _unset(settings, dotted)
             merged["settings"] = settings
             updated = self.build(_plain(merged), created_at=current.created_at)
+            updated.checks = current.checks  # shown as older than the edit
             if updated.name != name:
                 tx.insert(TABLE, updated.name, self._record(updated))
                 tx.delete(TABLE, name)

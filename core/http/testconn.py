@@ -8,6 +8,7 @@ against it, and a refusal is the outcome ``refused``.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -33,6 +34,7 @@ from plugwire.core.http.stream import ResponseTooLarge, cap_responses
 
 __all__ = ["TestResult", "test_connection"]
 
+logger = logging.getLogger(__name__)
 _REPORT_BYTES = 65_536  # of an error body: the API's own words are at its start
 
 
@@ -71,7 +73,8 @@ def test_connection(
     redirect: a host in a forbidden range is the outcome ``refused``, naming the
     policy, and nothing is sent there. ``client_kwargs`` go to the client.
 
-    Returns a :class:`TestResult`. Never raises for a bad URL, an unusable
+    The outcome is kept on the connection (``Connections.record_check``), so that
+    the console shows it until the next test. Returns a :class:`TestResult`. Never raises for a bad URL, an unusable
     certificate, a missing authorization, a refusal by the policy, a network failure
     or an HTTP error: each is an outcome.
     """
@@ -81,10 +84,12 @@ def test_connection(
     target = url or conn.options.test_url
 
     def result(outcome: Outcome, message: str, **extra: Any) -> TestResult:
-        return TestResult(
+        found = TestResult(
             connection=conn.name, url=redact(target, secrets) if target else target, outcome=outcome, ok=outcome is Outcome.OK,
             message=redact(message, secrets), route=route, **extra,
         )
+        _remember(found, connections)
+        return found
 
     try:
         target = validate_absolute_url(target, "test_url")
@@ -140,6 +145,17 @@ def test_connection(
         f"The API answered {answered}. The connection reached the API; check the test URL.",
         **base,
     )
+
+
+def _remember(found: TestResult, connections: Connections) -> None:
+    """Keep the outcome on the connection, where its list and page show it. A store
+    that cannot be written costs the record, never the test's answer."""
+    try:
+        connections.record_check(
+            found.connection, "test", ok=found.ok, outcome=found.outcome.value, message=found.message, status=found.status
+        )
+    except PlugwireError as exc:
+        logger.warning("The outcome of testing connection %r was not recorded: %s", found.connection, exc)
 
 
 def _head(response: httpx2.Response) -> str:

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from plugwire.core.base.errors import NotFoundError, PlugwireError, UserInputError
+from plugwire.core.connections.checks import KINDS, latest
 from plugwire.core.connections.model import Connection, Connections
 from plugwire.core.plugincore.manager import auth_types
 from plugwire.core.web.access import page
@@ -19,7 +20,7 @@ from plugwire.core.web.connection_form import auth_fields, connection_input, cur
 from plugwire.core.web.render import render, render_error
 from plugwire.core.web.session import Session
 
-__all__ = ["base_url", "routes"]
+__all__ = ["base_url", "check_view", "routes"]
 
 
 def base_url(request: Request) -> str:
@@ -50,11 +51,42 @@ def _status(conn: Connection, service: Connections) -> dict[str, Any]:
     return {"interactive": interactive, "connected": bool(token) if interactive else None, "expires_at": expires}
 
 
+def _checks(conn: Connection) -> dict[str, Any]:
+    """The connection's last checks as its pages show them: the latest (``last``) and
+    one per kind (``checks``), each marked ``stale`` when the connection was edited since."""
+    return {
+        "last": check_view(latest(conn.checks, conn.updated_at)),
+        "checks": [
+            check_view({**conn.checks[k], "kind": k, "stale": conn.updated_at > conn.checks[k].get("at", "")})
+            for k in KINDS if k in conn.checks
+        ],
+    }
+
+
+_LABELS = {
+    ("test", "ok"): "tested OK",
+    ("refresh", "ok"): "token renewed",
+    ("refresh", "not_connected"): "must reconnect",
+    ("refresh", "refresh_failed"): "token renewal failed",
+    ("test", "refused"): "refused by the network policy",
+}
+
+
+def check_view(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Return a recorded check (``connections.checks``) with the words a page shows
+    for it (``label``: 'credentials rejected', 'tested OK'...), or None."""
+    if not entry:
+        return None
+    kind, outcome = entry.get("kind", "test"), str(entry.get("outcome") or "")
+    label = _LABELS.get((kind, outcome)) or outcome.replace("_", " ")
+    return {**entry, "label": label, "what": "Test connection" if kind == "test" else "Token renewal"}
+
+
 async def list_page(request: Request, session: Session) -> Response:
     service = _service(request)
     items = []
     for conn in await run_in_threadpool(service.list):
-        items.append({"conn": conn.public(), **_status(conn, service)})
+        items.append({"conn": conn.public(), **_status(conn, service), **_checks(conn)})
     return render(request, session, "connections/list.html", {"items": items})
 
 
@@ -139,7 +171,7 @@ async def detail_page(request: Request, session: Session, *, test: Any = None) -
     if conn is None:
         return _missing(request, session)
     service = _service(request)
-    ctx = {"conn": conn.public(), "auth": conn.auth_type_plugin(), "test": test, **_status(conn, service)}
+    ctx = {"conn": conn.public(), "auth": conn.auth_type_plugin(), "test": test, **_status(conn, service), **_checks(conn)}
     return render(request, session, "connections/detail.html", ctx)
 
 

@@ -7,6 +7,7 @@ autoescaping on; the CSS and JavaScript are plain files in ``core/web/static``.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,10 @@ from plugwire.core.web.session import Session
 __all__ = [
     "HERE",
     "KEEP",
+    "ago",
     "form_rows",
     "json_lines",
+    "json_value",
     "pretty",
     "render",
     "render_error",
@@ -49,7 +52,40 @@ def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+def json_value(value: Any) -> str:
+    """Return ``value`` as a page shows it: a string as it is, anything else as JSON
+    (``true``, ``null``, ``{"a": 1}``), with non-ASCII characters (a mask's bullets)
+    as themselves rather than ``\\u`` escapes. Autoescaping still applies."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def ago(when: str | None, now: datetime | None = None) -> str:
+    """Return an ISO time as 'just now', '5 min ago', '3 h ago' or '2 days ago'
+    ('' for none); a time that cannot be read is shown as it is."""
+    if not when:
+        return ""
+    try:
+        then = datetime.fromisoformat(when)
+    except ValueError:
+        return when
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=timezone.utc)
+    seconds = ((now or datetime.now(timezone.utc)) - then).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    days = int(seconds // 86400)
+    return f"{days} day{'s' if days > 1 else ''} ago"
+
+
 templates.env.filters["pretty"] = pretty
+templates.env.filters["json_value"] = json_value
+templates.env.filters["ago"] = ago
 templates.env.globals["MASK"] = MASK
 templates.env.globals["KEEP"] = KEEP
 templates.env.tests["sensitive"] = is_sensitive_name

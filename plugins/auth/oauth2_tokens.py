@@ -12,6 +12,7 @@ refresh tokens (each one good once) needs.
 
 from __future__ import annotations
 
+import logging
 import shlex
 import threading
 import time
@@ -32,6 +33,8 @@ __all__ = [
     "TokenEndpoint",
     "reconnect_command",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: What to ask the token endpoint for: the grant type and its parameters.
 Grant = tuple[str, dict[str, str]]
@@ -267,10 +270,10 @@ class BearerTokenAuth(httpx2.Auth):
 
     def _renewal(self, used: dict[str, Any] | None) -> Generator[tuple[str, Any], Any, dict[str, Any]]:
         """The renewal under the lock, without I/O, for both flows: it yields the steps
-        ``("load", None)``, ``("fetch", base)`` and ``("save", token)``, gets back what
-        each returned (a refused fetch returns its ``AuthorizationRequired``), and
-        returns the token to use. Raises ``AuthorizationRequired`` when the token
-        cannot be renewed."""
+        ``("load", None)``, ``("fetch", base)``, ``("save", token)`` and
+        ``("failed", error)`` (before raising it), gets back what each returned (a
+        refused fetch returns its ``AuthorizationRequired``), and returns the token to
+        use. Raises ``AuthorizationRequired`` when the token cannot be renewed."""
         stored = yield "load", None
         token = self._settle(stored, used)
         if token is None:
@@ -281,6 +284,7 @@ class BearerTokenAuth(httpx2.Auth):
                 # (and rotated the refresh token) just before us.
                 refused, token = token, self._settle((yield "load", None), base)
                 if token is None:
+                    yield "failed", refused
                     raise refused
             else:
                 yield "save", token
@@ -303,6 +307,18 @@ class BearerTokenAuth(httpx2.Auth):
         self._sign(request, self._token)
         yield request
 
+    def _note_failure(self, error: PlugwireError) -> None:
+        """Tell the store that getting a token failed, for a store that keeps such
+        outcomes (plugwire's keeps it on the connection, so the console shows it).
+        Noting it must not hide the failure itself: a store error here is only logged."""
+        note = getattr(self._store, "record_refresh_failure", None)
+        if note is None:
+            return
+        try:
+            note(error)
+        except PlugwireError as exc:
+            logger.warning("Could not note the failed token renewal of %r: %s", self.endpoint.context.connection_name, exc)
+
     # -- sync ---------------------------------------------------------------------------
     def _renew_sync(self, used: dict[str, Any] | None) -> dict[str, Any]:
         with self._renewal_lock():
@@ -321,10 +337,15 @@ class BearerTokenAuth(httpx2.Auth):
             return self._store.load()
         if step == "save":
             return self._store.save(value)
+        if step == "failed":
+            return self._note_failure(value)
         try:
             return self.endpoint.fetch(self._grant_for(value), value)
         except AuthorizationRequired as exc:
             return exc
+        except PlugwireError as exc:
+            self._note_failure(exc)
+            raise
 
     def sync_auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
         """The flow of sync clients: renew if expiring, send, renew once after a 401 and
@@ -360,10 +381,15 @@ class BearerTokenAuth(httpx2.Auth):
             return await anyio.to_thread.run_sync(self._store.load)
         if step == "save":
             return await anyio.to_thread.run_sync(self._store.save, value)
+        if step == "failed":
+            return await anyio.to_thread.run_sync(self._note_failure, value)
         try:
             return await self.endpoint.fetch_async(self._grant_for(value), value)
         except AuthorizationRequired as exc:
             return exc
+        except PlugwireError as exc:
+            await anyio.to_thread.run_sync(self._note_failure, exc)
+            raise
 
     async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         """The flow of async clients; the same steps and errors as :meth:`sync_auth_flow`."""
