@@ -8,29 +8,17 @@ the API answered 2xx; ``--json`` prints the whole outcome for scripts.
 
 from __future__ import annotations
 
-import base64
-import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
-from rich.table import Table
 
 from plugwire.core.base.errors import UserInputError
-from plugwire.core.cli.actions_view import (
-    show_action,
-    show_attempt,
-    show_datatree,
-    show_request,
-    show_suggestions,
-    suggestion_summary,
-)
-from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, stdin_is_interactive
-from plugwire.core.connections.model import Connections
-from plugwire.core.http.exchange import BODY_FORMATS, FilePart, add_field, parse_body_text
-from plugwire.core.wizard.actions import Actions, secret_fields_of
-from plugwire.core.wizard.steps import Wizard
+from plugwire.core.cli.common import JSON_OPTION, KEY, SHORT, TEXT, console, err_console, home, print_json, print_table, stdin_is_interactive
+
+if TYPE_CHECKING:
+    from plugwire.core.wizard.steps import Wizard
 
 __all__ = ["app", "attach"]
 
@@ -40,105 +28,6 @@ app = typer.Typer(help="Make-request actions: build one with the wizard, list, s
 def attach(root: typer.Typer) -> None:
     """Add the ``actions`` command group to the root CLI."""
     root.add_typer(app, name="actions")
-
-
-def _wizard() -> Wizard:
-    h = home()
-    return Wizard(h, connections=Connections(h))
-
-
-# -- flags to request changes ----------------------------------------------------------
-def _pairs(items: list[str], sep: str, flag: str, example: str) -> list[tuple[str, str]]:
-    out = []
-    for item in items:
-        key, found, value = item.partition(sep)
-        if not found or not key.strip():
-            raise UserInputError(f"{flag} {item!r} is not {example}.", field=flag.lstrip("-"), fix=f"write {flag} {example}")
-        out.append((key.strip(), value.strip() if sep == ":" else value))
-    return out
-
-
-def _read_curl(value: str) -> str:
-    if value == "-":
-        return sys.stdin.read()
-    if value.startswith("@"):
-        try:
-            return Path(value[1:]).expanduser().read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UserInputError(f"--curl {value}: cannot read the file ({exc.strerror}).", field="curl", fix="give a readable file") from None
-    return value
-
-
-def _read_body_file(path: Path, fmt: str | None) -> tuple[Any, str]:
-    try:
-        raw = Path(path).expanduser().read_bytes()
-    except OSError as exc:
-        raise UserInputError(f"--body-file {path}: cannot read it ({exc.strerror}).", field="body_file", fix="give a readable file") from None
-    if fmt == "binary":
-        return base64.b64encode(raw).decode("ascii"), "binary"
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return base64.b64encode(raw).decode("ascii"), "binary"
-    return parse_body_text(text, fmt)
-
-
-def _file_part(item: str) -> FilePart:
-    field, found, rest = item.partition("=")
-    if not found or not field or not rest:
-        raise UserInputError(f"--file {item!r} is not FIELD=@PATH.", field="files", fix="write --file photo=@./hall.png;type=image/png")
-    path, *params = rest.lstrip("@").split(";")
-    opts = dict(p.split("=", 1) for p in params if "=" in p)
-    return FilePart(field=field, path=str(Path(path).expanduser()), content_type=opts.get("type"), filename=opts.get("filename"))
-
-
-def _apply_flags(wiz: Wizard, *, headers, query, body, body_file, body_format, content_type, sets, files) -> None:
-    if body_format is not None and body_format not in BODY_FORMATS:
-        raise UserInputError(f"--body-format {body_format!r} is unknown.", field="body_format", fix=f"use one of {', '.join(BODY_FORMATS)}")
-    changes: dict[str, Any] = {}
-    if headers:
-        merged = dict(wiz.request.headers)
-        for k, v in _pairs(headers, ":", "--header", "NAME:VALUE"):
-            merged = {name: val for name, val in merged.items() if name.lower() != k.lower()}
-            if v:
-                merged[k] = v
-        changes["headers"] = merged
-    if query:
-        given = _pairs(query, "=", "--query", "NAME=VALUE")
-        q: dict[str, Any] = {k: v for k, v in wiz.request.query.items() if k not in {p[0] for p in given}}
-        for k, v in given:
-            add_field(q, k, v)
-        changes["query"] = q
-    if body is not None and body_file is not None:
-        raise UserInputError("--body and --body-file were both given.", field="body", fix="give one of them")
-    if body is not None or body_file is not None:
-        value, fmt = _read_body_file(body_file, body_format) if body_file is not None else parse_body_text(body, body_format or _known_format(wiz))
-        changes.update(body=value, body_format=fmt)
-    elif body_format is not None:
-        changes["body_format"] = body_format
-    if content_type is not None:
-        changes["content_type"] = content_type or None
-    if files:
-        changes["files"] = [_file_part(f) for f in files]
-        changes.setdefault("body_format", "multipart")
-    if changes:
-        wiz.edit(**changes)
-    for item in sets:
-        if ":=" in item.split("=", 1)[0] + "=":
-            path, _, raw = item.partition(":=")
-            try:
-                value: Any = json.loads(raw)
-            except ValueError as exc:
-                raise UserInputError(f"--set {item!r}: the value after := is not JSON ({exc}).", field="set", fix='write PATH:=123 or PATH:=\'["a"]\'') from None
-        else:
-            path, found, value = item.partition("=")
-            if not found:
-                raise UserInputError(f"--set {item!r} is not PATH=VALUE.", field="set", fix="write --set venue.address.country=US (PATH:=JSON for numbers)")
-        wiz.set(path.strip(), value)
-
-
-def _known_format(wiz: Wizard) -> str | None:
-    return wiz.request.body_format if wiz.request.body_format != "none" else None
 
 
 # -- the wizard --------------------------------------------------------------------------
@@ -154,7 +43,7 @@ def new(
     body_file: Optional[Path] = typer.Option(None, "--body-file", help="Read the body from a file (binary for non-text)."),
     body_format: Optional[str] = typer.Option(None, "--body-format", help="json, form, multipart, xml, text, binary or none."),
     content_type: Optional[str] = typer.Option(None, "--content-type", help="Content-Type for the body."),
-    sets: list[str] = typer.Option([], "--set", help="Set one body field: PATH=TEXT or PATH:=JSON (query.NAME, headers.NAME too). Repeatable."),
+    sets: list[str] = typer.Option([], "--set", help="Set one body field: PATH=TEXT keeps the field's type (owner.id=9), PATH:=JSON sets JSON (tags:='[\"a\"]'); query.NAME, headers.NAME too. Repeatable."),
     files: list[str] = typer.Option([], "--file", help="Multipart file: FIELD=@PATH[;type=MIME][;filename=NAME]. Repeatable."),
     secret: list[str] = typer.Option([], "--secret", help="Mark a header or query parameter NAME secret: sealed at rest, masked when shown. Repeatable."),
     curl: Optional[str] = typer.Option(None, "--curl", help="Start from a cURL command (the text, @FILE or - for stdin)."),
@@ -162,12 +51,17 @@ def new(
     no_suggestion: bool = typer.Option(False, "--no-suggestion", help="Start from a blank request."),
     response_format: str = typer.Option("auto", "--response-format", help="auto, json, xml, text or bytes."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds; default: the connection's."),
-    description: str = typer.Option("", "--description"),
+    description: str = typer.Option("", "--description", help="A line saying what the action does."),
     no_learn: bool = typer.Option(False, "--no-learn", help="Do not record the proven configuration in your catalogue."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Unattended: send once and apply when the API answers 2xx."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Build a make-request action: endpoint, sample request (suggested), send, review, apply."""
+    from plugwire.core.cli.actions_input import apply_flags, read_curl
+    from plugwire.core.connections.model import Connections
+    from plugwire.core.wizard.actions import Actions, secret_fields_of
+    from plugwire.core.wizard.steps import Wizard
+
     if use_suggestion is not None and (no_suggestion or curl):
         raise UserInputError("--use-suggestion cannot go with --no-suggestion or --curl.", field="use_suggestion", fix="choose one way to start")
     if response_format not in ("auto", "json", "xml", "text", "bytes"):
@@ -175,37 +69,54 @@ def new(
     interactive = not yes and not as_json and stdin_is_interactive()
     if not interactive and yes and not name:
         raise UserInputError("name is missing.", field="name", fix="pass --name NAME to apply without a prompt")
-    wiz = _wizard()
+    h = home()
+    if name is not None and not interactive:
+        _name_free(Actions(h), name)  # before anything is sent
+    wiz = Wizard(h, connections=Connections(h))
     wiz.response_format = response_format  # type: ignore[assignment]
     wiz.timeout = timeout
     if curl:
-        wiz.import_curl(_read_curl(curl), connection)
-    else:
-        if not (method and url) and interactive:
-            from plugwire.core.cli.actions_prompt import ask_endpoint
+        wiz.import_curl(read_curl(curl), connection)
+    elif interactive:
+        from plugwire.core.cli.actions_prompt import ask_endpoint
 
-            method, url = ask_endpoint(method, url)
+        ask_endpoint(wiz, method, url, connection)
+    else:
         if not method or not url:
             missing = "method" if not method else "url"
             raise UserInputError(f"{missing} is missing.", field=missing, fix="pass --method METHOD --url URL (or --curl COMMAND)")
         wiz.start(method, url, connection)
+    if not curl:
         if no_suggestion:
             wiz.blank()
         elif use_suggestion is not None:
             wiz.use_suggestion(use_suggestion - 1)
-    _apply_flags(wiz, headers=headers, query=query, body=body, body_file=body_file, body_format=body_format,
-                 content_type=content_type, sets=sets, files=files)
+    apply_flags(wiz, headers=headers, query=query, body=body, body_file=body_file, body_format=body_format,
+                content_type=content_type, sets=sets, files=files)
     if secret:
         wiz.edit(secret_fields=secret_fields_of(wiz.request, secret))
     if interactive:
         from plugwire.core.cli.actions_prompt import run_interactive
 
-        run_interactive(wiz, name=name, description=description, learn=not no_learn)
+        run_interactive(wiz, name=name, description=description, learn=not no_learn, connection=connection)
         return
     _unattended(wiz, name=name, description=description, learn=not no_learn, apply=yes, as_json=as_json)
 
 
-def _unattended(wiz: Wizard, *, name: str | None, description: str, learn: bool, apply: bool, as_json: bool) -> None:
+def _name_free(actions: Any, name: str) -> None:
+    """Refuse a taken or bad name as bad input (exit 2), before any request is sent."""
+    from plugwire.core.base.errors import PlugwireError
+
+    try:
+        actions.check_free(name)
+    except PlugwireError as exc:
+        raise UserInputError(exc.message, field="name", fix=exc.fix) from None
+
+
+def _unattended(wiz: "Wizard", *, name: str | None, description: str, learn: bool, apply: bool, as_json: bool) -> None:
+    from plugwire.core.cli.actions_view import show_attempt, show_datatree, show_request, show_suggestions, suggestion_summary
+    from plugwire.core.wizard.apply import policy_warning
+
     if not as_json:
         show_suggestions(wiz.suggestions, wiz.chosen, wiz.result.message if wiz.result else None)
         if wiz.suggestion is not None:
@@ -227,6 +138,10 @@ def _unattended(wiz: Wizard, *, name: str | None, description: str, learn: bool,
     }
     if not review.can_apply or not apply:
         reason = review.reason or "Not applied: there is no terminal to confirm. Pass --yes to apply unattended."
+        fit = [c.name for c in wiz.fitting_connections()] if wiz.connection is None and review.reason else []
+        if fit and attempt.exchange.outcome == "credentials_rejected":
+            out["fitting_connections"] = fit
+            reason += f" Fix: pass --connection {_quoted(fit[0])}."
         out["reason"] = reason
         if as_json:
             print_json(out)
@@ -234,20 +149,31 @@ def _unattended(wiz: Wizard, *, name: str | None, description: str, learn: bool,
             err_console.print(reason, markup=False, style="red" if review.reason else "yellow")
         raise typer.Exit(1 if review.reason else 0)
     result = wiz.apply(name or "", description=description, learn=learn)
-    out.update(applied=True, action=result.action.public(), learned=result.learned)
+    warning = policy_warning(wiz.home, result.action.url, wiz.connection)
+    out.update(applied=True, action=result.action.public(), learned=result.learned, warnings=[warning] if warning else [])
     if as_json:
         print_json(out)
         return
     show_datatree(result.action.datatree)
-    console.print(f"Saved action [bold]{result.action.name}[/].", highlight=False)
+    console.print(f"Saved action {result.action.name}.", markup=False)
     if result.learned.get("learned"):
         console.print(f"Learned {result.learned['method']} {result.learned['path_template']} into your catalogue.", markup=False)
+    if warning:
+        err_console.print(f"Warning: {warning}", markup=False, style="yellow")
+
+
+def _quoted(name: str) -> str:
+    import shlex
+
+    return shlex.quote(name)
 
 
 # -- saved actions -----------------------------------------------------------------------
 @app.command("list")
 def list_(as_json: bool = JSON_OPTION) -> None:
     """List the saved actions."""
+    from plugwire.core.wizard.actions import Actions
+
     actions = Actions(home()).list()
     if as_json:
         print_json([a.public() for a in actions])
@@ -255,17 +181,21 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     if not actions:
         console.print("No actions yet. Build one with [bold]plugwire actions new[/].")
         return
-    table = Table("name", "method", "URL", "connection", "sample", "fields", "updated")
+    rows = []
     for a in actions:
         status = str(a.sample_response.status) if a.sample_response else ""
         fields = str(len(a.datatree.fields())) if a.datatree else ""
-        table.add_row(a.name, a.method, a.public()["url"], a.connection or "", status, fields, a.updated_at)
-    console.print(table)
+        rows.append([a.name, a.method, a.public()["url"], a.connection or "", status, fields, a.updated_at])
+    print_table([("name", KEY), ("method", SHORT), ("URL", TEXT), ("connection", KEY), ("sample", SHORT),
+                 ("fields", SHORT), ("updated", SHORT)], rows)
 
 
 @app.command("show")
 def show(name: str, as_json: bool = JSON_OPTION) -> None:
     """Show one action: request, settings, sample response and output fields."""
+    from plugwire.core.cli.actions_view import show_action
+    from plugwire.core.wizard.actions import Actions
+
     action = Actions(home()).get(name)
     if as_json:
         print_json(action.public())
@@ -276,6 +206,8 @@ def show(name: str, as_json: bool = JSON_OPTION) -> None:
 @app.command("remove")
 def remove(name: str, yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."), as_json: bool = JSON_OPTION) -> None:
     """Remove a saved action."""
+    from plugwire.core.wizard.actions import Actions
+
     actions = Actions(home())
     actions.get(name)
     if not yes and stdin_is_interactive():
@@ -284,7 +216,7 @@ def remove(name: str, yes: bool = typer.Option(False, "--yes", "-y", help="Do no
     if as_json:
         print_json({"removed": name})
     else:
-        console.print(f"Removed action [bold]{name}[/].", highlight=False)
+        console.print(f"Removed action {name}.", markup=False)
 
 
 @app.command("curl")
@@ -294,8 +226,10 @@ def curl_(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Print the action as a cURL command (credentials masked unless --show-secrets)."""
+    from plugwire.core.connections.model import Connections
     from plugwire.core.curl.parse import action_to_curl
     from plugwire.core.http.capture import masked_spec
+    from plugwire.core.wizard.actions import Actions
 
     h = home()
     action = Actions(h).get(name)

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from plugwire.core.cli.common import console
+from plugwire.core.cli.common import SHORT, TEXT, console, print_table
 from plugwire.core.http.capture import masked_spec
 from plugwire.core.http.exchange import RequestSpec
 from plugwire.core.plugincore.suggesters import Suggestion
@@ -42,12 +42,12 @@ def show_suggestions(suggestions: list[Suggestion], chosen: int | None, message:
     if not suggestions:
         _plain(message or "No suggestion: starting from a blank request.", "yellow")
         return
-    table = Table("#", "score", "endpoint", "why", title="Suggestions", title_justify="left")
+    rows = []
     for i, s in enumerate(suggestions):
         mark = "→ " if i == chosen else "  "
         tags = " [learned, proven]" if s.learned and s.proven else (" [learned]" if s.learned else "")
-        table.add_row(Text(f"{mark}{i + 1}"), f"{s.score:.2f}", Text((s.endpoint or "") + tags), Text(s.reason))
-    console.print(table)
+        rows.append([f"{mark}{i + 1}", f"{s.score:.2f}", (s.endpoint or "") + tags, s.reason])
+    print_table([("#", SHORT), ("score", SHORT), ("endpoint", TEXT), ("why", TEXT)], rows, title="Suggestions")
     if chosen is None:
         _plain("Starting from a blank request.")
 
