@@ -84,8 +84,12 @@ def test_a_connection_that_fits_is_offered_and_none_can_be_picked(wizard, api, e
     code, out, _ = wizard([], ["GET", url, "0", "s", "x"])  # none: sent without credentials
     assert code == 0 and "Saved connections for this host" in out and "other" not in out
     assert "401" in out and api.received[-1]["headers"].get("authorization") is None
-    code, out, _ = wizard([], ["GET", url, "", "s", "x"])  # the default: evb
-    assert code == 0 and "200 OK" in out and api.received[-1]["headers"]["authorization"] == f"Bearer {TOKEN}"
+    # Back to step 1: a bad URL is asked again, and the connections are offered again.
+    code, out, _ = wizard([], ["GET", url, "0", "k", "GET", "htp:/nowhere", url, "", "s", "x"])
+    assert code == 0 and "Error: url" in out and out.count("Saved connections for this host") == 2
+    assert "200 OK" in out and api.received[-1]["headers"]["authorization"] == f"Bearer {TOKEN}"
+    code, out, _ = wizard(["--connection", "evb"], ["GET", url, "s", "x"])  # given: not asked
+    assert code == 0 and "Saved connections" not in out and "200 OK" in out
 
 
 def test_unattended_without_a_connection_names_the_ones_that_fit_after_a_401(run_cli, api, evb):
