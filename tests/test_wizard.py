@@ -283,6 +283,8 @@ def test_policy_warning_names_a_host_serve_would_refuse_and_the_fix(home, connec
         assert policy_warning(home, url) is None, allow
     record_served(home, base_url="http://127.0.0.1:8700", network_policy=True, allow=["10.0.0.0/8"])
     assert policy_warning(home, url) is not None
+    agent = connections.create({"name": "on-prem", "auth_type": "none", "private_network": True, "agent_url": "http://127.0.0.1:3128"})
+    assert policy_warning(home, url, agent) is None  # exempt under serve too: it goes through the agent
     record_served(home, base_url="http://127.0.0.1:8700", network_policy=False)
     assert policy_warning(home, url) is None
     record_served(home, base_url="http://127.0.0.1:8700", network_policy=True)

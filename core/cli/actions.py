@@ -105,11 +105,11 @@ def new(
 
 def _name_free(actions: Any, name: str) -> None:
     """Refuse a taken or bad name as bad input (exit 2), before any request is sent."""
-    from plugwire.core.base.errors import PlugwireError
+    from plugwire.core.base.errors import AlreadyExistsError
 
     try:
         actions.check_free(name)
-    except PlugwireError as exc:
+    except AlreadyExistsError as exc:
         raise UserInputError(exc.message, field="name", fix=exc.fix) from None
 
 
