@@ -11,6 +11,30 @@ import pytest
 from test_actions_cli import api, evb  # noqa: F401 (fixtures: the venue API and a connection to it)
 
 
+@pytest.fixture
+def run_cli(run_cli):
+    """conftest's ``run_cli``; with ``--json``, a failure is the JSON document
+    ``{"error", "field", "fix"}`` on stdout (issue 14, item 13): it is checked and
+    handed back as the text stderr shows without ``--json``, so that every test here
+    reads the message, the field and the fix alike."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code, out, err = run_cli(*args)
+        if code == 0 or "--json" not in args:
+            return code, out, err
+        try:
+            doc = json.loads(out)
+        except ValueError:
+            return code, out, err
+        if not (isinstance(doc, dict) and "error" in doc):
+            return code, out, err  # a command's own document (an attempt that failed)
+        assert set(doc) == {"error", "field", "fix"} and err == "", (out, err)
+        fix = f" Fix: {doc['fix']}" if doc["fix"] else ""
+        return code, "", f"Error: {doc['error']}{fix} (field: {doc['field']})"
+
+    return run
+
+
 def _curl(run_cli, command: str, *extra: str):
     return run_cli("actions", "new", "--name", "x", "--curl", command, "--yes", "--json", *extra)
 

@@ -24,6 +24,8 @@ class PlugwireError(Exception):
     field: str | None = None
 
     def __init__(self, message: str, *, field: str | None = None, fix: str | None = None):
+        #: The message alone; ``str(error)`` adds the fix ("... Fix: ...").
+        self.message = message
         self.field = field
         self.fix = fix
         text = message

@@ -1,8 +1,12 @@
 """The ``plugwire`` command line: typer + rich, one module per command group.
 
+The root command is lazy (:mod:`.lazy`): ``plugwire --help`` imports no command
+module and a command imports only its own, so that the CLI starts quickly.
+
 Errors plugwire raises on purpose (``PlugwireError``) are printed as one plain
-message naming the field and the fix, never with a traceback; every command takes
-``--json``. Exit codes:
+message naming the field and the fix, never with a traceback; with ``--json`` they
+are printed on stdout as ``{"error": ..., "field": ..., "fix": ...}`` instead (usage
+errors too). Exit codes:
 
 - 0: done.
 - 1: the operation failed: the API answered an error, a connection test failed,
@@ -18,85 +22,83 @@ from __future__ import annotations
 import sys
 import warnings
 
-import click
 import typer
 
-from plugwire.core.base.errors import PlugwireError, UserInputError
-from plugwire.core.cli import connections as _connections
-from plugwire.core.cli import plugins as _plugins
-from plugwire.core.cli.common import err_console
-from plugwire.core.connections.model import PlugwireDeprecationWarning
+from plugwire.core.cli.lazy import LazyGroup
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="plugwire",
+    cls=LazyGroup,
     help="Connect any application that has an HTTP API.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(_connections.app, name="connections")
-app.add_typer(_plugins.app, name="plugins")
 
 
-def _add_optional_groups() -> None:
-    """Command groups whose modules may import heavier dependencies."""
-    import importlib
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    # The installed distribution's metadata says which release this is; a source tree
+    # that was never installed falls back to the version the package declares.
+    from importlib import metadata
 
-    for module, name in (
-        ("plugwire.core.cli.knowledge", None),
-        ("plugwire.core.cli.actions", None),
-        ("plugwire.core.cli.recipes", None),
-        ("plugwire.core.cli.worker", None),
-    ):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name == module:
-                continue  # not built yet in this tree
-            raise
-        mod.attach(app)
+    try:
+        version = metadata.version("plugwire")
+    except metadata.PackageNotFoundError:
+        from plugwire.core.base import VERSION as version
+    sys.stdout.write(f"plugwire {version}\n")
+    raise typer.Exit(0)
 
 
-_add_optional_groups()
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print plugwire's version and exit."
+    ),
+) -> None:
+    """Connect any application that has an HTTP API."""
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; exits with 0 on success, 1 when the operation failed, 2 on bad
     input (a ``UserInputError`` or a usage error), 130 when interrupted."""
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PlugwireDeprecationWarning)
+        warnings.simplefilter("always", DeprecationWarning)
         code = _run(argv)
+    # The warning class lives with the connection options; importing them just to
+    # compare would cost every command pydantic: a command that warned has them loaded.
+    options = sys.modules.get("plugwire.core.connections.options")
     for w in caught:
-        if issubclass(w.category, PlugwireDeprecationWarning):
+        if options is not None and issubclass(w.category, options.PlugwireDeprecationWarning):
+            from plugwire.core.cli.common import err_console
+
             err_console.print(f"[yellow]Warning:[/] {w.message}", highlight=False)
     sys.exit(code)
 
 
 def _run(argv: list[str] | None) -> int:
-    # typer vendors its own click: its Exit/Abort/usage errors are not click's.
+    from plugwire.core.cli.errors_out import report_error
+    from typer._click.exceptions import ClickException
+
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = app(args=argv, prog_name="plugwire", standalone_mode=False)
-    except (click.exceptions.Exit, typer.Exit) as exc:
+        result = app(args=args, prog_name="plugwire", standalone_mode=False)
+    except typer.Exit as exc:
         return exc.exit_code
-    except (click.exceptions.Abort, typer.Abort):
-        err_console.print("Aborted.")
-        return 1
-    except (click.ClickException, typer.TyperException) as exc:
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show()
-        else:
-            err_console.print(f"[red]Error:[/] {exc.format_message()}", highlight=False)
-        return exc.exit_code
-    except PlugwireError as exc:
-        # The message may quote what the user typed: brackets in it are not rich markup.
-        err_console.print("[red]Error:[/] ", end="", highlight=False)
-        err_console.print(str(exc), highlight=False, markup=False)
-        return 2 if isinstance(exc, UserInputError) else 1
+    except typer.Abort:
+        return report_error(args, "Aborted.", code=1)
+    except ClickException as exc:
+        return report_error(args, exc, code=exc.exit_code)
     except KeyboardInterrupt:
-        err_console.print("Interrupted.")
-        return 130
+        return report_error(args, "Interrupted.", code=130)
+    except Exception as exc:
+        from plugwire.core.base.errors import PlugwireError, UserInputError
+
+        if not isinstance(exc, PlugwireError):
+            raise  # plugwire's own bug: the traceback is wanted
+        return report_error(args, exc, code=2 if isinstance(exc, UserInputError) else 1)
     # Without standalone mode, a command's `raise typer.Exit(code)` comes back as the result.
     return result if isinstance(result, int) else 0

@@ -6,13 +6,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from plugwire.core.base.errors import UserInputError
-from plugwire.core.storage.home import Home, get_home
+
+if TYPE_CHECKING:
+    from plugwire.core.storage.home import Home
 
 __all__ = [
     "JSON_OPTION",
@@ -37,6 +39,9 @@ JSON_OPTION = typer.Option(False, "--json", help="Print JSON for scripts instead
 
 def home() -> Home:
     """Return the data folder named by PLUGWIRE_HOME (or the per-user default)."""
+    # Imported here: every command module imports this one, and `--help` needs no store.
+    from plugwire.core.storage.home import get_home
+
     return get_home()
 
 

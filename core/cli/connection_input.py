@@ -11,7 +11,6 @@ import typer
 
 from plugwire.core.base.errors import UserInputError
 from plugwire.core.cli.common import read_mapping, read_secret, stdin_is_interactive
-from plugwire.core.plugincore.manager import auth_types
 
 __all__ = [
     "ask_provider_fields",
@@ -25,6 +24,8 @@ __all__ = [
 
 def _secret_fields(auth_name: str) -> tuple[set[str], set[str]]:
     """Return (all secret top-level fields, required secret fields) of an auth type."""
+    from plugwire.core.plugincore.manager import auth_types  # loads the plugins: only when asked
+
     auth = auth_types.get(auth_name)
     if auth is None:
         return set(), set()

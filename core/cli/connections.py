@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
-from rich.markup import escape
-from rich.table import Table
+from rich.markup import escape  # loaded with the consoles of .common anyway
 
 from plugwire.core.base.errors import UserInputError
-from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json, stdin_is_interactive
-from plugwire.core.cli.connection_input import (
-    ask_provider_fields,
-    certificate_input,
-    load_spec,
-    prefill_for,
-    put_dotted,
-    settings_from_flags,
+from plugwire.core.cli.common import (
+    JSON_OPTION,
+    KEY,
+    SHORT,
+    TEXT,
+    console,
+    err_console,
+    home,
+    print_json,
+    print_table,
+    stdin_is_interactive,
 )
-from plugwire.core.connections.model import Connections
-from plugwire.core.plugincore.manager import auth_types
+
+if TYPE_CHECKING:
+    from plugwire.core.connections.model import Connections
+
+# Engine modules are imported inside the commands that use them: `connections list`
+# needs no plugin, no cipher and no pydantic, and starts in a fraction of the time.
 
 app = typer.Typer(help="Accounts on HTTP APIs: their auth, certificate and route.", no_args_is_help=True)
 
@@ -33,21 +39,38 @@ SECRET_HELP = (
 
 
 def _service() -> Connections:
+    from plugwire.core.connections.model import Connections
+
     return Connections(home())
 
 
+def _auth_types() -> Any:
+    from plugwire.core.plugincore.manager import auth_types
+
+    return auth_types
+
+
+def _text(value: Any) -> str:
+    # ensure_ascii=False: a masked value reads as its bullets, not as \u2022 escapes.
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)
+
+
 def _show(conn_public: dict[str, Any]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    # Text cells: names, URLs and settings are the user's and the API's, not rich markup.
     for key, value in conn_public.items():
         if key == "settings":
             continue
         if value in (None, "", False) and key not in ("verify_tls",):
             continue
-        table.add_row(key, json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+        table.add_row(Text(key), Text(_text(value)))
     for key, value in (conn_public.get("settings") or {}).items():
-        table.add_row(f"settings.{key}", json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+        table.add_row(Text(f"settings.{key}"), Text(_text(value)))
     console.print(table)
 
 
@@ -75,6 +98,15 @@ def add(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a connection."""
+    from plugwire.core.cli.connection_input import (
+        ask_provider_fields,
+        certificate_input,
+        load_spec,
+        prefill_for,
+        put_dotted,
+        settings_from_flags,
+    )
+
     data: dict[str, Any] = load_spec(from_file) if from_file else {}
     defaults: dict[str, Any] = {}
     if provider:
@@ -90,7 +122,7 @@ def add(
         raise UserInputError("name is missing.", field="name", fix="give the connection a name: plugwire connections add NAME --auth TYPE")
     if not data.get("auth_type"):
         raise UserInputError(
-            "auth_type is missing.", field="auth_type", fix=f"add --auth TYPE, one of: {', '.join(auth_types.names())}"
+            "auth_type is missing.", field="auth_type", fix=f"add --auth TYPE, one of: {', '.join(_auth_types().names())}"
         )
     existing = set((data.get("settings") or {}).keys())
     asked = ask_provider_fields(defaults, sets, secrets, data.get("settings") or {}) if defaults.get("auth_type") == data["auth_type"] else {}
@@ -122,27 +154,43 @@ def add(
     if as_json:
         print_json(conn.public())
         return
-    console.print(f"Created connection [bold]{conn.name}[/] ({conn.auth_type}).")
+    console.print(f"Created connection [bold]{escape(conn.name)}[/] ({escape(conn.auth_type)}).")
     _show(conn.public())
     if conn.auth_type_plugin().interactive:
-        console.print(f"Next: [bold]plugwire connections connect {conn.name!r}[/] to authorize it.")
+        console.print(f"Next: [bold]plugwire connections connect {escape(repr(conn.name))}[/] to authorize it.")
 
 
 @app.command("list")
 def list_(as_json: bool = JSON_OPTION) -> None:
     """List connections (secrets masked)."""
-    conns = _service().list()
     if as_json:
-        print_json([c.public() for c in conns])
+        print_json([c.public() for c in _service().list()])
         return
-    if not conns:
+    rows = _summaries()
+    if not rows:
         console.print("No connections yet. Create one with [bold]plugwire connections add NAME --auth TYPE[/].")
         return
-    table = Table("name", "auth", "test URL", "private network", "client cert", "updated")
-    for c in conns:
-        o = c.options
-        table.add_row(c.name, c.auth_type, o.test_url or "", "yes" if o.private_network else "", "yes" if o.client_certificate else "", c.updated_at)
-    console.print(table)
+    print_table(
+        [("name", KEY), ("auth", KEY), ("test URL", TEXT), ("private network", SHORT), ("client cert", SHORT), ("updated", SHORT)],
+        rows,
+    )
+
+
+def _summaries() -> list[list[Any]]:
+    """Return the rows of the connections table, read from the stored records.
+
+    Only their plain options are read: no setting is unsealed and no auth type is
+    loaded (that would import every plugin), so the list is quick. ``--json`` and
+    ``show`` go through the connection model, which masks the secrets.
+    """
+    rows = []
+    for name, rec in sorted(home().store.all("connections").items()):
+        o = rec.get("options") or {}
+        rows.append([
+            name, o.get("auth_type", ""), o.get("test_url") or "", "yes" if o.get("private_network") else "",
+            "yes" if o.get("client_certificate") else "", rec.get("updated_at", ""),
+        ])
+    return rows
 
 
 @app.command("show")
@@ -180,6 +228,8 @@ def edit(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Change a connection; settings left out keep their values (secrets too)."""
+    from plugwire.core.cli.connection_input import certificate_input, settings_from_flags
+
     service = _service()
     current = service.get(name)
     auth_name = auth or current.auth_type
@@ -208,7 +258,7 @@ def edit(
     if as_json:
         print_json(conn.public())
         return
-    console.print(f"Updated connection [bold]{conn.name}[/].")
+    console.print(f"Updated connection [bold]{escape(conn.name)}[/].")
     _show(conn.public())
 
 
@@ -223,7 +273,7 @@ def remove(name: str, yes: bool = typer.Option(False, "--yes", "-y", help="Do no
     if as_json:
         print_json({"removed": name})
     else:
-        console.print(f"Removed connection [bold]{name}[/].")
+        console.print(f"Removed connection [bold]{escape(name)}[/].")
 
 
 @app.command("test")
@@ -269,19 +319,20 @@ def connect(
     def show_url(url: str) -> None:
         # With --json, stdout carries only the result document: the URL goes to stderr.
         out = err_console if as_json else console
-        out.print(f"Open this URL to authorize [bold]{conn.name}[/]:")
+        out.print(f"Open this URL to authorize [bold]{escape(conn.name)}[/]:")
         out.print(url, markup=False, soft_wrap=True)
 
     result = run_authorization(conn, service, show_url=show_url, open_browser=not no_browser, timeout=timeout)
     if as_json:
         print_json(result)
     else:
-        console.print(f"[green]Connected[/] {conn.name}: {result.get('message', 'token stored')}.")
+        console.print(f"[green]Connected[/] {escape(conn.name)}: {escape(str(result.get('message', 'token stored')))}.")
 
 
 @app.command("types")
 def types(auth: Optional[str] = typer.Argument(None, help="Show the fields of one auth type."), as_json: bool = JSON_OPTION) -> None:
     """List the auth types and, for one, its fields."""
+    auth_types = _auth_types()
     if auth:
         found = auth_types.get(auth)
         if found is None:
@@ -290,21 +341,26 @@ def types(auth: Optional[str] = typer.Argument(None, help="Show the fields of on
         if as_json:
             print_json({"name": found.name, "title": found.title, "interactive": found.interactive, "fields": fields})
             return
-        console.print(f"[bold]{found.name}[/]: {found.title}. {found.description}")
-        table = Table("field", "type", "required", "secret", "description")
-        for f in fields:
-            table.add_row(f["name"], f["type"], "yes" if f["required"] else "", "yes" if f["secret"] else "", f["description"])
-        console.print(table)
+        console.print(f"[bold]{escape(found.name)}[/]: {escape(found.title)}. {escape(found.description)}")
+        print_table(
+            [("field", KEY), ("type", SHORT), ("required", SHORT), ("secret", SHORT), ("description", TEXT)],
+            [[f["name"], f["type"], "yes" if f["required"] else "", "yes" if f["secret"] else "", f["description"]] for f in fields],
+        )
         return
     items = auth_types.items()
     if as_json:
         print_json([{"name": a.name, "title": a.title, "interactive": a.interactive, "description": a.description} for a in items.values()])
         return
-    table = Table("auth type", "title", "description")
-    for a in sorted(items.values(), key=lambda a: a.name):
-        table.add_row(a.name, a.title, a.description)
-    console.print(table)
+    print_table(
+        [("auth type", KEY), ("title", TEXT), ("description", TEXT)],
+        [[a.name, a.title, a.description] for a in sorted(items.values(), key=lambda a: a.name)],
+    )
 
 
 # `fields` reads better for one type; both names work.
 app.command("fields", help="Show the fields of one auth type.")(types)
+
+
+def attach(root: typer.Typer) -> None:
+    """Add the ``connections`` group to the ``plugwire`` command."""
+    root.add_typer(app, name="connections")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
+from rich.markup import escape  # loaded with the consoles of .common anyway
 
-from plugwire.core.cli.common import JSON_OPTION, console, print_json
-from plugwire.core.plugincore.manager import load_problems, plugin_summaries
+from plugwire.core.cli.common import JSON_OPTION, KEY, SHORT, TEXT, console, print_json, print_table
 
 app = typer.Typer(help="Installed plugins and what they provide.", invoke_without_command=True)
 
@@ -22,6 +21,8 @@ def plugins(
     """List plugins and what each provides (built-ins with --all)."""
     if ctx.invoked_subcommand is not None:
         return
+    from plugwire.core.plugincore.manager import load_problems, plugin_summaries
+
     rows = [p for p in plugin_summaries() if all_ or not p["builtin"]]
     problems = [{"plugin": p.plugin, "reason": p.reason} for p in load_problems()]
     if as_json:
@@ -30,13 +31,14 @@ def plugins(
     if not rows:
         console.print("No third-party plugins installed. [dim](--all shows the built-in ones)[/]")
     else:
-        table = Table("plugin", "distribution", "version", "provides")
+        table = []
         for p in rows:
             provides = "; ".join(f"{kind}: {', '.join(sorted(names))}" for kind, names in sorted(p["provides"].items()))
-            table.add_row(p["name"], p["distribution"] or "", p["version"] or "", provides or ", ".join(p["hooks"]))
-        console.print(table)
+            table.append([p["name"], p["distribution"] or "", p["version"] or "", provides or ", ".join(p["hooks"])])
+        print_table([("plugin", KEY), ("distribution", KEY), ("version", SHORT), ("provides", TEXT)], table)
     for p in problems:
-        console.print(f"[red]Refused[/] {p['plugin']}: {p['reason']}")
+        # A plugin's name and the reason it was refused are not rich markup.
+        console.print(f"[red]Refused[/] {escape(p['plugin'])}: {escape(p['reason'])}")
 
 
 @app.command("new")
@@ -58,3 +60,8 @@ def new_command(
     for f in files:
         console.print(f"  {f.relative_to(root)}", markup=False)
     console.print(f"Next: cd {root} && pip install -e '.[test]' && python -m pytest", markup=False)
+
+
+def attach(root: typer.Typer) -> None:
+    """Add the ``plugins`` group to the ``plugwire`` command."""
+    root.add_typer(app, name="plugins")

@@ -11,11 +11,13 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from plugwire.core.base.secrets import Cipher, load_cipher
 from plugwire.core.storage.backend import ConfigStore, database_url
 from plugwire.core.storage.store import Store
+
+if TYPE_CHECKING:
+    from plugwire.core.base.secrets import Cipher
 
 __all__ = ["HOME_ENV", "Home", "default_home_path", "get_home"]
 
@@ -61,6 +63,9 @@ class Home:
     @cached_property
     def cipher(self) -> Cipher:
         """Return the cipher for secrets at rest (key created on first use)."""
+        # Imported on first use: cryptography and pydantic are not needed to list things.
+        from plugwire.core.base.secrets import load_cipher
+
         return load_cipher(self.path)
 
 

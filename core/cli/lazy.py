@@ -1,0 +1,150 @@
+"""The root command's lazy loading: each top-level command or group names the module
+that defines it, and that module is imported only when its command runs.
+
+``plugwire --help`` shows the help texts registered here without importing any
+command module (tests/test_cli_startup.py keeps them equal to the modules' own);
+``plugwire connections list`` imports the connections module alone. A module is
+loaded by calling its ``attach(app)`` on a throwaway ``typer.Typer`` and taking the
+command by name, so the modules stay ordinary typer code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+__all__ = ["COMMANDS", "LazyGroup", "available", "load_command", "quiet_flags"]
+
+_PKG = "plugwire.core.cli"
+
+#: Top-level command -> (module that attaches it, its one-line help), in the order
+#: ``plugwire --help`` lists them. A module not in this tree yet is left out.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "connections": (f"{_PKG}.connections", "Accounts on HTTP APIs: their auth, certificate and route."),
+    "actions": (f"{_PKG}.actions", "Make-request actions: build one with the wizard, list, show, export."),
+    "suggest": (f"{_PKG}.knowledge", "Recommend a sample request (body, headers, query) for METHOD and URL, and say why."),
+    "knowledge": (f"{_PKG}.knowledge", "The endpoint catalogue behind request suggestions."),
+    "recipes": (f"{_PKG}.recipes", "Recipes: a trigger and make-request steps wired with datapills."),
+    "triggers": (f"{_PKG}.triggers", "List the trigger types and each one's settings (name, type, required, default, description), for `plugwire recipes new --trigger TYPE --set NAME=VALUE`."),
+    "jobs": (f"{_PKG}.recipes", "Jobs: each run of a recipe, with what was sent and what came back."),
+    "serve": (f"{_PKG}.recipes", "Run the server: webhooks, schedules, jobs, the OAuth2 callback, the JSON API and the web console."),
+    "worker": (f"{_PKG}.worker", "Run jobs published by `plugwire serve` (needs PLUGWIRE_BROKER_URL and PLUGWIRE_DATABASE_URL)."),
+    "plugins": (f"{_PKG}.plugins", "Installed plugins and what they provide."),
+}
+
+_exists: dict[str, bool] = {}
+
+
+def available() -> list[str]:
+    """Return the registered command names whose module is in this tree."""
+    out = []
+    for name, (module, _help) in COMMANDS.items():
+        if module not in _exists:
+            # find_spec looks for the file without importing it: cheap enough for --help.
+            _exists[module] = importlib.util.find_spec(module) is not None
+        if _exists[module]:
+            out.append(name)
+    return out
+
+
+def load_command(name: str) -> Any:
+    """Import the module of the registered command ``name`` and return its click
+    command (a group for a command group); raises ``KeyError`` for an unknown name."""
+    module = importlib.import_module(COMMANDS[name][0])
+    scratch = typer.Typer()
+    module.attach(scratch)
+    group = typer.main.get_group(scratch)
+    command = group.commands[name]
+    quiet_flags(command)
+    return command
+
+
+def quiet_flags(command: Any, ctx: Any = None) -> None:
+    """Drop the ``<bool>`` type typer's help shows beside every on/off flag (a flag
+    takes no value, so the type is noise), in ``command`` and every subcommand.
+
+    A help option is made on first use; ``ctx`` (when given) lets it be made now so
+    that it is quietened too.
+    """
+    for param in command.params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    if ctx is not None:
+        _quiet_help(command.get_help_option(ctx))
+    for sub in (getattr(command, "commands", None) or {}).values():
+        quiet_flags(sub, ctx)
+
+
+def _quiet_help(helper: Any) -> None:
+    if helper is None:
+        return
+    helper.metavar = ""
+    # typer coerces a flag through a pydantic TypeAdapter unless its value is already
+    # a bool; --help's unset value is None, which cost every command the import of
+    # pydantic (50 ms) for a flag that was not even given.
+    helper.default = False
+
+
+class _Summary(TyperCommand):
+    """Stands for a command in the root's help: its registered help text, nothing loaded."""
+
+
+class LazyGroup(TyperGroup):
+    """The root ``plugwire`` group: lists the registered commands and imports a
+    command's module only when that command is asked for."""
+
+    _summaries_only = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Return the registered commands, then any added directly."""
+        names = available()
+        return names + [n for n in self.commands if n not in names]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """Return the command ``cmd_name``, importing its module on first use (while
+        the root's help is drawn, a summary that imports nothing)."""
+        found = self.commands.get(cmd_name)
+        if found is not None:
+            return found
+        if cmd_name not in COMMANDS or cmd_name not in available():
+            return None
+        if self._summaries_only:
+            return _Summary(name=cmd_name, help=COMMANDS[cmd_name][1], callback=None)
+        command = load_command(cmd_name)
+        quiet_flags(command, ctx)
+        self.commands[cmd_name] = command
+        return command
+
+    def get_help_option(self, ctx: Any) -> Any:
+        """Return the ``--help`` option, without its ``<bool>`` type."""
+        helper = super().get_help_option(ctx)
+        _quiet_help(helper)
+        return helper
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """Draw the root's help from the registered texts, importing no command module."""
+        quiet_flags(self)
+        self._summaries_only = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._summaries_only = False
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """Resolve a command name; a mistyped one is answered with the close registered names."""
+        from typer._click.exceptions import UsageError
+
+        try:
+            return self._click_resolve_command(ctx, args)
+        except UsageError as exc:
+            if args:
+                from difflib import get_close_matches
+
+                matches = get_close_matches(args[0], self.list_commands(ctx))
+                if matches:
+                    exc.message = f"{exc.message.rstrip('.')}. Did you mean {', '.join(repr(m) for m in matches)}?"
+            raise
