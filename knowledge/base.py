@@ -21,10 +21,9 @@ import pickle
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from plugwire.knowledge.index import Index
-from plugwire.knowledge.loader import CatalogueProblem
 from plugwire.knowledge.sources import (
     Conflict,
     ProviderRecord,
@@ -34,6 +33,9 @@ from plugwire.knowledge.sources import (
     merge,
     source_files,
 )
+
+if TYPE_CHECKING:
+    from plugwire.knowledge.loader import CatalogueProblem
 
 __all__ = ["Catalogue", "KnowledgeBase", "cache_dir", "get_knowledge", "load_catalogue"]
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from plugwire.core.base.errors import UserInputError
 from plugwire.knowledge.bounds import MAX_DEPTH, check_tree
 from plugwire.knowledge.models import CatalogueFile
+from plugwire.knowledge.files import CATALOGUE_SUFFIXES, catalogue_files_in  # re-exported: they were defined here
 
 __all__ = [
     "CATALOGUE_SUFFIXES",
@@ -30,7 +31,6 @@ __all__ = [
     "validate_files",
 ]
 
-CATALOGUE_SUFFIXES = (".yaml", ".yml", ".json")
 
 _AUTH_TAGS = {"none", "basic", "digest", "header", "query", "custom", "oauth2", "oauth2_client_credentials"}
 
@@ -166,14 +166,6 @@ def read_catalogue(path: Path | str, *, label: str | None = None) -> tuple[list[
                 msg = err.get("msg", "invalid").removeprefix("Value error, ")
                 problems.append(CatalogueProblem(name, prefix + msg, loc=format_loc(loc) or "(top level)", line=_line_of(node, loc)))
     return providers, problems
-
-
-def catalogue_files_in(folder: Path | str) -> list[Path]:
-    """Return the catalogue files directly in ``folder`` (sorted; none if it is missing)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in CATALOGUE_SUFFIXES and not p.name.startswith("."))
 
 
 def validate_files(paths: list[Path | str]) -> tuple[int, list[CatalogueProblem]]:

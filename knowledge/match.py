@@ -19,8 +19,6 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
-
 from plugwire.knowledge.index import Index, word_tokens
 from plugwire.knowledge.normalize import ID, LIT, NUM, PH, VER, NormalizedUrl, QuerySegment, is_version, token_pattern
 
@@ -84,6 +82,8 @@ def resolve_host(index: Index, host: str) -> list[HostRule]:
         rules.append(HostRule(pi, 0.9, f"host {host} is on the same domain as {known} ({index.providers[pi].name})", False))
     if rules:
         return _unique(rules)
+    from rapidfuzz import fuzz, process  # only for an unlisted host: most questions never get here
+
     hit = process.extractOne(host, index.host_choices(), scorer=fuzz.ratio, score_cutoff=HOST_FUZZY_CUTOFF)
     if hit:
         # A name is corrected, an address is not: 10.0.0.2 is another machine, not a typo of 10.0.0.1.
@@ -161,6 +161,8 @@ def _exact(index: Index, rule: HostRule, method: str, segs: tuple[QuerySegment, 
 
 def _corrections(index: Index, words: list[str], pi: int | None) -> dict[str, str]:
     """Map each URL word missing from the vocabulary to its closest known token."""
+    from rapidfuzz import fuzz, process  # only when no template fits exactly
+
     vocab = index.vocab_by_length() if pi is None else _provider_vocab(index, pi)
     known = index.postings if pi is None else _provider_words(index, pi)
     out = {}

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from plugwire.core.plugincore.suggesters import BodyFormat, FieldConstraint
+from plugwire.knowledge.content_types import DEFAULT_CONTENT_TYPES
 
 __all__ = [
     "AuthHint",
@@ -41,17 +42,6 @@ __all__ = [
 FORMAT_VERSION = 1
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-
-#: The content type a request gets when the file names only its body format.
-DEFAULT_CONTENT_TYPES: dict[str, str | None] = {
-    "none": None,
-    "json": "application/json",
-    "form": "application/x-www-form-urlencoded",
-    "multipart": "multipart/form-data",
-    "xml": "application/xml",
-    "text": "text/plain",
-    "binary": "application/octet-stream",
-}
 
 _PROVIDER_RE = r"^[a-z0-9][a-z0-9_-]*$"
 _LABEL_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?|\{[a-z_][a-z0-9_]*\})$")

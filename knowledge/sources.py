@@ -21,10 +21,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from plugwire.knowledge.loader import CatalogueProblem, catalogue_files_in, read_catalogue
-from plugwire.knowledge.models import CatalogueFile
+from plugwire.knowledge.files import catalogue_files_in
+
+if TYPE_CHECKING:
+    from plugwire.knowledge.loader import CatalogueProblem
+    from plugwire.knowledge.models import CatalogueFile
 
 __all__ = [
     "BUILTIN_DIR",
@@ -142,6 +145,10 @@ def compile_file(path: Path, source: Source) -> tuple[list[ProviderRecord], list
 
     Returns ``(records, problems)``; never raises for a bad file.
     """
+    # The YAML reader and the format's models load only when a file is (re)compiled: a
+    # catalogue read back from the cache needs neither.
+    from plugwire.knowledge.loader import read_catalogue
+
     label = str(path)
     providers, problems = read_catalogue(path, label=label)
     return [_record(p, label, source) for p in providers], problems

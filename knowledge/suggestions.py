@@ -20,7 +20,7 @@ from plugwire.core.plugincore.suggesters import Suggestion
 from plugwire.knowledge.base import get_knowledge
 from plugwire.knowledge.index import Index
 from plugwire.knowledge.match import CUTOFF, Match, match_url
-from plugwire.knowledge.models import DEFAULT_CONTENT_TYPES
+from plugwire.knowledge.content_types import DEFAULT_CONTENT_TYPES
 from plugwire.knowledge.normalize import PH, NormalizedUrl, QuerySegment, is_version, normalize_url
 from plugwire.knowledge.sources import LEARNED_PREFIX, MERGED_KEY
 

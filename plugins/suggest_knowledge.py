@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugwire import Suggester, Suggestion, hookimpl, suggest_from_catalogue
+import plugwire
+from plugwire import Suggester, Suggestion, hookimpl
 
 
 class KnowledgeSuggester(Suggester):
@@ -23,7 +24,9 @@ class KnowledgeSuggester(Suggester):
         # a connection made with --provider says which API a self-hosted host serves
         options = getattr(connection, "options", connection)
         provider = getattr(options, "provider", None)
-        return suggest_from_catalogue(method, url, limit=limit, provider=provider)
+        # Looked up when asked, not at import: every command that loads the plugins
+        # (`connections list` too) would otherwise load the knowledge base with them.
+        return plugwire.suggest_from_catalogue(method, url, limit=limit, provider=provider)
 
 
 @hookimpl

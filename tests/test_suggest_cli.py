@@ -99,3 +99,28 @@ def test_the_suggest_command_module_imports_nothing_heavy_until_it_runs():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def _modules_after(code: str, env: dict) -> list[str]:
+    import os
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, **env})
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_suggestion_from_the_cached_index_loads_no_yaml_reader_models_or_fuzzy_matcher(home, tmp_path):
+    env = {"PLUGWIRE_HOME": str(home.path), "PLUGWIRE_CACHE_DIR": str(tmp_path / "cache")}
+    code = (
+        "import json, sys\n"
+        "from plugwire.core.plugincore.manager import suggesters\n"
+        "suggesters.items()\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('plugwire.knowledge'))\n"
+        "from plugwire.core.wizard.suggest import suggest\n"
+        f"assert suggest('GET', {URL!r}).best.endpoint == 'GET /repos/{{owner}}/{{repo}}'\n"
+        "print(json.dumps(loaded + sorted(m for m in sys.modules if m.startswith(('plugwire.knowledge.loader', "
+        "'plugwire.knowledge.models', 'rapidfuzz')))))\n"
+    )
+    _modules_after(code, env)  # builds the cache
+    # loading the plugins loads no knowledge base; a suggestion read from the cache needs
+    # neither the YAML reader, the format's models nor rapidfuzz (an exact template matched)
+    assert _modules_after(code, env) == []
