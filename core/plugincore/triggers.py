@@ -27,9 +27,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from plugwire.core.base.errors import PluginError
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # only for annotations: a trigger module need not import http
 
     from plugwire.core.storage.home import Home
 
-__all__ = ["InboundRequest", "PollCancelled", "PollContext", "Received", "TriggerRefused", "TriggerType"]
+__all__ = ["InboundRequest", "PollCancelled", "PollContext", "Received", "TriggerRefused", "TriggerType", "describe_model"]
 
 
 @dataclass
@@ -134,6 +134,16 @@ class TriggerType(ABC):
     #: True for triggers that find their events by polling an API (see :meth:`poll`).
     polls: ClassVar[bool] = False
 
+    def describe_settings(self) -> list[dict[str, Any]]:
+        """Return the settings of :attr:`Config`, one dict per field: ``name`` (dotted
+        inside a section such as ``signature.secret``), ``type``, ``required``,
+        ``default``, ``secret``, ``choices`` (for a field of fixed values, else None),
+        ``section`` (True for a field holding other settings) and ``when`` (the
+        choice of the section's kind this field belongs to, or None), with the
+        field's ``description``. The default reads them from :attr:`Config`'s fields
+        and their ``Field(description=...)``; a trigger may override it."""
+        return describe_model(self.Config)
+
     @abstractmethod
     def sample_event(self, config: BaseModel) -> dict[str, Any]:
         """Return an example event for ``config``; its datatree is what pills may use."""
@@ -194,3 +204,69 @@ class TriggerType(ABC):
         the recipe's poll status, and the next poll is tried at the next interval.
         """
         raise PluginError(f"The trigger {self.name!r} does not poll.", field="trigger.type")
+
+
+def describe_model(model: type[BaseModel], prefix: str = "", when: str | None = None) -> list[dict[str, Any]]:
+    """Return the settings of ``model`` as :meth:`TriggerType.describe_settings` does,
+    names prefixed with ``prefix``; fields of a nested model follow the field that holds it."""
+    out: list[dict[str, Any]] = []
+    for fname, info in model.model_fields.items():
+        name, annotation = prefix + fname, info.annotation
+        models = [a for a in _members(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        entry = {"name": name, "type": _label(annotation), "required": info.is_required(), "secret": _secret(annotation),
+                 "default": None if isinstance(default, (BaseModel, SecretStr)) else default, "choices": _choices(annotation),
+                 "section": bool(models), "when": when, "description": info.description or ""}
+        kinds = {m: _kind(m) for m in models}
+        if len(models) > 1 and all(kinds.values()):
+            entry.update(type="one of: " + ", ".join(kinds.values()), choices=list(kinds.values()))
+        out.append(entry)
+        for m in models:
+            out.extend(f for f in describe_model(m, name + ".", kinds[m] if len(models) > 1 else when)
+                       if not (len(models) > 1 and f["name"] == f"{name}.{_tag(m)}"))
+    return out
+
+
+def _members(annotation: Any) -> tuple[Any, ...]:
+    if get_origin(annotation) is Union or type(annotation).__name__ == "UnionType":
+        return tuple(a for a in get_args(annotation) if a is not type(None))
+    return (annotation,)
+
+
+def _tag(model: type[BaseModel]) -> str | None:
+    """The field whose one fixed value tells a nested model apart (e.g. ``scheme``)."""
+    for fname, info in model.model_fields.items():
+        if get_origin(info.annotation) is Literal and len(get_args(info.annotation)) == 1:
+            return fname
+    return None
+
+
+def _kind(model: type[BaseModel]) -> str | None:
+    tag = _tag(model)
+    return str(get_args(model.model_fields[tag].annotation)[0]) if tag else None
+
+
+def _choices(annotation: Any) -> list[Any] | None:
+    members = _members(annotation)
+    if len(members) == 1 and get_origin(members[0]) is Literal:
+        return list(get_args(members[0]))
+    return None
+
+
+def _secret(annotation: Any) -> bool:
+    return any(a is SecretStr for a in _members(annotation))
+
+
+_LABELS = {bool: "boolean", int: "integer", float: "number", str: "text", SecretStr: "secret text", dict: "mapping", list: "list"}
+
+
+def _label(annotation: Any) -> str:
+    labels = []
+    for a in _members(annotation):
+        if get_origin(a) is Literal:
+            labels.append("one of: " + ", ".join(map(str, get_args(a))))
+        elif isinstance(a, type) and issubclass(a, BaseModel):
+            labels.append("section")
+        else:
+            labels.append(_LABELS.get(get_origin(a) or a, "JSON value"))
+    return " or ".join(dict.fromkeys(labels))

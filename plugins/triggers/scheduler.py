@@ -21,8 +21,8 @@ from plugwire import TriggerType, hookimpl
 class SchedulerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    interval_seconds: float | None = Field(None, ge=1, description="run every N seconds, counted from the start")
-    cron: str | None = Field(None, description="a five-field cron expression, e.g. '*/15 * * * *'")
+    interval_seconds: float | None = Field(None, ge=1, description="run every N seconds, counted from the start (give this or cron)")
+    cron: str | None = Field(None, description="a five-field cron expression, e.g. '*/15 * * * *' (give this or interval_seconds)")
     timezone: str = Field("UTC", description="time zone of the cron expression (IANA name)")
     run_on_start: bool = Field(True, description="run once as soon as the recipe starts")
 

@@ -36,7 +36,7 @@ class HmacSignature(BaseModel):
     scheme: Literal["hmac-sha256"] = "hmac-sha256"
     secret: SecretStr = Field(description="the shared secret the sender signs with")
     header: str = Field("X-Signature-256", description="the header carrying the signature")
-    encoding: Literal["hex", "base64"] = "hex"
+    encoding: Literal["hex", "base64"] = Field("hex", description="how the signature is written in the header")
     prefix: str = Field("", description="text before the signature in the header, e.g. 'sha256='")
 
 
@@ -72,8 +72,9 @@ class WebhookConfig(BaseModel):
 
     payload_format: PayloadFormat = Field("auto", description="how to read the body; auto follows Content-Type")
     sample_payload: Any = Field(None, description="an example payload (JSON value, or XML/form/text as a string)")
-    signature: Union[HmacSignature, StandardWebhooksSignature, None] = Field(None, discriminator="scheme")
-    response: WebhookResponse = Field(default_factory=WebhookResponse)
+    signature: Union[HmacSignature, StandardWebhooksSignature, None] = Field(
+        None, discriminator="scheme", description="check each request's signature (scheme: the kind); default: no check")
+    response: WebhookResponse = Field(default_factory=WebhookResponse, description="the answer given to the sender")
     max_body_bytes: int | None = Field(
         None, ge=1, le=50 * 1_048_576,
         description="largest body accepted, in bytes; default: the server's limit (--max-body-bytes, 1 MiB)")
