@@ -35,7 +35,7 @@ from plugwire.core.base.jsontext import dumps_json, loads_json
 from plugwire.core.storage.jobprocess import WriterProcess
 from plugwire.core.storage.jobwriter import Claim, Finish, Insert, Take, job_row
 
-__all__ = ["JOB_STATUSES", "FreshJob", "JobStore", "new_job_id", "now_iso"]
+__all__ = ["JOB_STATUSES", "FreshJob", "JobStore", "new_job_id", "now_iso", "pick_job", "rerun_key", "with_rerun"]
 
 JOB_STATUSES = ("pending", "running", "succeeded", "failed")
 INTERRUPTED = "interrupted: the server stopped while this job ran; it was not run again, to avoid sending twice"
@@ -89,6 +89,40 @@ _COUNTER = itertools.count()
 def new_job_id() -> str:
     """Return a new unique job id: ``j_``, milliseconds, a counter and a per-process part (sortable by time)."""
     return f"j_{int(time.time() * 1000):011x}{next(_COUNTER) & 0xFFFFF:05x}{_PROCESS}"
+
+
+# A rerun's dedupe key names the job it reruns (and is its own, so it never merges with
+# another). It records the link without a column of its own, in either store: no
+# other key starts with '~' (they start with a recipe's name, a letter or digit).
+_RERUN = "~rerun:"
+#: Matches listed when an id prefix is ambiguous.
+_SHOWN = 10
+
+
+def rerun_key(of: str, job_id: str) -> str:
+    """Return the dedupe key of ``job_id``, a rerun of the job ``of``."""
+    return f"{_RERUN}{of}:{job_id}"
+
+
+def with_rerun(job: dict[str, Any], dedupe: str | None) -> dict[str, Any]:
+    """Return ``job``, with ``rerun_of`` (the job it reruns, read from its ``dedupe``
+    key) when it is a rerun; other jobs read as they always did."""
+    if dedupe and dedupe.startswith(_RERUN):
+        job["rerun_of"] = dedupe[len(_RERUN):].split(":", 1)[0]
+    return job
+
+
+def pick_job(prefix: str, matches: list[str]) -> str:
+    """Return the one id of ``matches`` (the ids starting with ``prefix``, at most
+    ``_SHOWN + 1`` of them). Raises ``NotFoundError`` when there is none and
+    ``UserInputError`` listing them when there are several."""
+    if not matches:
+        raise NotFoundError(f"No job with id {prefix!r}.", field="job", fix="list them with `plugwire jobs list`")
+    if len(matches) > 1:
+        listed = ", ".join(matches[:_SHOWN]) + (" and more" if len(matches) > _SHOWN else "")
+        raise UserInputError(f"The id prefix {prefix!r} is ambiguous: it starts {listed}.", field="job",
+                             fix="give more of the id, enough for one job")
+    return matches[0]
 
 
 class JobStore:
@@ -278,11 +312,19 @@ class JobStore:
 
     # -- reading ----------------------------------------------------------------------
     def get(self, job_id: str) -> dict[str, Any]:
-        """Return the job with its event and steps; raises ``NotFoundError``."""
-        row = self._conn().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        """Return the job ``job_id`` (or the one whose id starts with it) with its event,
+        its steps and, for a rerun, ``rerun_of``; raises ``NotFoundError``, or ``UserInputError``
+        listing the jobs an ambiguous prefix matches."""
+        conn = self._conn()
+        row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None and job_id:
+            # A range on the id's index (ids are ASCII; U+FFFF sorts after all of them).
+            found = conn.execute("SELECT id FROM jobs WHERE id >= ? AND id < ? AND substr(id, 1, ?) = ? ORDER BY id LIMIT ?",
+                                 (job_id, job_id + "\uffff", len(job_id), job_id, _SHOWN + 1)).fetchall()
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (pick_job(job_id, [r["id"] for r in found]),)).fetchone()
         if row is None:
-            raise NotFoundError(f"No job with id {job_id!r}.", field="job", fix="list them with `plugwire jobs list`")
-        return job_row(row, full=True)
+            pick_job(job_id, [])  # raises: no job with that id
+        return with_rerun(job_row(row, full=True), row["dedupe"])
 
     def list(self, *, recipe: str | None = None, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Return the newest jobs first (without events and steps), at most ``limit``."""

@@ -29,9 +29,9 @@ import threading
 from typing import Any
 
 from plugwire.core.base.clock import now_iso
-from plugwire.core.base.errors import NotFoundError, StorageError, UserInputError
+from plugwire.core.base.errors import StorageError, UserInputError
 from plugwire.core.base.jsontext import dumps_json
-from plugwire.core.storage.jobs import INTERRUPTED, JOB_STATUSES, FreshJob, new_job_id
+from plugwire.core.storage.jobs import INTERRUPTED, JOB_STATUSES, FreshJob, new_job_id, pick_job, with_rerun
 from plugwire.core.storage.jobwriter import Insert, job_row
 from plugwire.core.storage.pg import Flow, Link, arun_flow, driver, redact, run_flow, storage_error
 
@@ -388,11 +388,16 @@ class PgJobStore:
 
     # -- reading ------------------------------------------------------------------------------
     def get(self, job_id: str) -> dict[str, Any]:
-        """Return the job with its event and steps; raises ``NotFoundError``."""
+        """:meth:`JobStore.get`: the job ``job_id``, or the one whose id starts with it."""
         rows = self._run(_statement("SELECT * FROM plugwire_jobs WHERE id = %s", (job_id,)))
+        if not rows and job_id:
+            # Not a range on the index: under the database's collation (not C) '_' may
+            # sort apart. A person's lookup, after the exact match missed, reads the ids.
+            found = self._run(_statement("SELECT id FROM plugwire_jobs WHERE starts_with(id, %s) ORDER BY id LIMIT 11", (job_id,)))
+            rows = self._run(_statement("SELECT * FROM plugwire_jobs WHERE id = %s", (pick_job(job_id, [r["id"] for r in found]),)))
         if not rows:
-            raise NotFoundError(f"No job with id {job_id!r}.", field="job", fix="list them with `plugwire jobs list`")
-        return job_row(rows[0], full=True)
+            pick_job(job_id, [])  # raises: no job with that id
+        return with_rerun(job_row(rows[0], full=True), rows[0]["dedupe"])
 
     def list(self, *, recipe: str | None = None, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Return the newest jobs first (without events and steps), at most ``limit``."""
