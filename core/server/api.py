@@ -246,6 +246,13 @@ def get_job(state, request, body) -> Any:
     return state.jobs.get(request.path_params["id"])
 
 
+def rerun_job(state, request, body) -> Any:
+    """Store a rerun of the job (same event, the recipe as it is now) and hand it to the worker."""
+    from plugwire.core.recipes.rerun import hand_over_rerun
+
+    return hand_over_rerun(state, request.path_params["id"])
+
+
 def start_authorization(state, request, body) -> Any:
     """Begin the OAuth2 authorization of a connection with this server's callback URL."""
     from plugwire.core.connections import authorize
@@ -353,5 +360,8 @@ routes = [
     _route("/api/status", GET=(server_status, Operation("This server: network policy, job counts, leadership", returns=_OBJECT))),
     _route("/api/jobs", GET=(list_jobs, Operation("List jobs, newest first", returns=_LIST, errors=(422,), query=_JOB_QUERY))),
     _route("/api/jobs/{id}", GET=(get_job, Operation("One job with its event and steps", returns=_OBJECT, errors=(404,)))),
+    _route("/api/jobs/{id}/rerun", POST=(rerun_job, Operation(
+        "Run a finished job's recipe again with the same event, as a new pending job that records rerun_of", status=202,
+        returns=_OBJECT, errors=(404, 422)))),
     Route("/oauth/callback", oauth_callback),
 ]

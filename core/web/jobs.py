@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from plugwire.core.base.errors import NotFoundError, PlugwireError
@@ -56,7 +56,24 @@ async def detail_page(request: Request, session: Session) -> Response:
     return render(request, session, "jobs/detail.html", {"job": {**job, "event": event, "steps": steps}})
 
 
+async def rerun(request: Request, session: Session) -> Response:
+    """Run the job again ("Run again"): a new pending job with the same event, run by
+    this server's worker; the browser goes to the new job's page."""
+    from plugwire.core.recipes.rerun import hand_over_rerun
+
+    state = request.app.state.plugwire
+    job_id = request.path_params["id"]
+    try:
+        job = await run_in_threadpool(hand_over_rerun, state, job_id)
+    except PlugwireError as exc:
+        session.flash(f"Cannot run job {job_id} again: {exc}", "error")
+        return RedirectResponse(f"/console/jobs/{job_id}", status_code=303)
+    session.flash(f"Job {job_id} runs again as {job['id']}.", "ok")
+    return RedirectResponse(f"/console/jobs/{job['id']}", status_code=303)
+
+
 routes = [
     Route("/console/jobs", page(list_page)),
     Route("/console/jobs/{id}", page(detail_page)),
+    Route("/console/jobs/{id}/rerun", page(rerun), methods=["POST"]),
 ]
