@@ -10,6 +10,7 @@ import hmac
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -382,3 +383,48 @@ def test_a_webhook_the_job_store_could_not_store_is_not_acknowledged(home):
         assert stored == {1, 3} and sum(state.jobs.counts().values()) == 2
     finally:
         state.jobs.close()
+
+
+# -- plugwire serve: announced once bound, a busy port named, its settings recorded (issue 14, items 8 and 15)
+def _serve_cmd(port: int, *extra: str) -> list[str]:
+    return [sys.executable, "-c", "from plugwire.core.cli import main; main()", "serve", "--port", str(port), *extra]
+
+
+def test_serve_names_a_busy_port_plainly_and_announces_nothing(home):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "PLUGWIRE_HOME": str(home.path)}
+        done = subprocess.run(_serve_cmd(port), env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in done.stderr and "Fix:" in done.stderr
+    assert "serving" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_announces_itself_once_it_listens_and_records_its_settings(home, run_cli):
+    from plugwire.core.storage.served import load_served
+
+    port = free_port()
+    env = {**os.environ, "PLUGWIRE_HOME": str(home.path), "PLUGWIRE_ALLOW_HOSTS": "10.1.2.0/24"}
+    env.pop("PLUGWIRE_BASE_URL", None)
+    proc = subprocess.Popen(_serve_cmd(port, "--allow-host", "API.internal:8443"), env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = proc.stderr.readline()  # blocks until the server speaks
+        assert banner.startswith(f"plugwire serving on http://127.0.0.1:{port}")
+        assert "allowing api.internal:8443, 10.1.2.0/24" in banner
+        assert _up(f"http://127.0.0.1:{port}")  # said only once it answers
+        served = load_served(home)
+        assert served.base_url == f"http://127.0.0.1:{port}" and served.base_url_from == "plugwire serve"
+        assert served.network_policy and served.allow == ("api.internal:8443", "10.1.2.0/24")
+        Recipes(home).create({"name": "hook", "trigger": {"type": "webhook"}})
+        code, out, _ = run_cli("recipes", "show", "hook")
+        assert code == 0 and f"http://127.0.0.1:{port}/hooks/" in out  # the real port, not 8000
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_serve_refuses_an_allow_host_that_is_no_host(home, run_cli):
+    code, _, err = run_cli("serve", "--allow-host", "https://api.internal/")
+    assert code == 2 and "--allow-host" in err and "Fix:" in err

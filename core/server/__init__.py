@@ -15,7 +15,7 @@ import gc
 import os
 import secrets
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -99,14 +99,30 @@ def serve(
     log_level: str = "warning",
     max_body_bytes: int | None = None,
     body_timeout: float | None = None,
+    allow: list[str] | tuple[str, ...] = (),
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run the server until interrupted. One server per data folder: a second one
     is refused (``StorageError``), because jobs found running at start-up are taken
     to be the last server's, cut short. ``max_body_bytes`` and ``body_timeout`` (None:
     ``PLUGWIRE_MAX_BODY_BYTES``, ``PLUGWIRE_BODY_TIMEOUT``, else 1 MiB and 30 s) limit
-    webhook bodies; a value out of range raises ``UserInputError``."""
+    webhook bodies; a value out of range raises ``UserInputError``. ``allow`` lists
+    the hosts, host:ports, addresses or networks the network policy lets through.
+
+    The port is bound first: a busy one raises ``PlugwireError`` naming it. Once
+    bound, the settings are recorded for the other commands (base URL: ``public_url``,
+    else ``PLUGWIRE_BASE_URL``, else where it listens) and, once the server accepts
+    connections, ``on_ready(base_url)`` is called (the command's banner)."""
     import uvicorn
     from filelock import FileLock, Timeout
+
+    from plugwire.core.server.listen import bind, listen_url
+    from plugwire.core.storage.served import BASE_URL_ENV, check_base_url, record_served
+
+    if public_url:
+        public_url = check_base_url(public_url, "--public-url")
+    elif os.environ.get(BASE_URL_ENV, "").strip():
+        public_url = check_base_url(os.environ[BASE_URL_ENV])
 
     # With the embedded store a second server on the folder is refused: jobs found
     # running at start-up are taken to be the last server's. With a database, servers
@@ -121,17 +137,30 @@ def serve(
             field="PLUGWIRE_HOME",
             fix="stop it first, or give this one another data folder",
         ) from None
+    sock = None
     try:
+        sock = bind(host, port)
+        base_url = public_url or listen_url(host, port)
+        record_served(home, base_url=base_url, network_policy=network_policy, allow=list(allow))
         state = ServerState(
-            home, policy=NetworkPolicy(enabled=network_policy), api_token=api_token(home),
+            home, policy=NetworkPolicy(enabled=network_policy, allow=list(allow)), api_token=api_token(home),
             synchronous=synchronous, workers=workers, public_url=public_url,
             max_body_bytes=max_body_bytes, body_timeout=body_timeout,
         )
         app = create_app(state, bind_host=host)
         loop = "uvloop" if _has("uvloop") else "asyncio"
         http = "httptools" if _has("httptools") else "h11"
-        uvicorn.run(app, host=host, port=port, loop=loop, http=http, log_level=log_level, access_log=False)
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets=None) -> None:
+                await super().startup(sockets)
+                if self.started and on_ready is not None:  # the lifespan ran and the socket listens
+                    on_ready(base_url)
+
+        Server(uvicorn.Config(app, loop=loop, http=http, log_level=log_level, access_log=False)).run(sockets=[sock])
     finally:
+        if sock is not None:
+            sock.close()
         if lock.is_locked:
             lock.release()
 
