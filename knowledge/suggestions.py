@@ -70,15 +70,12 @@ def _merged(index: Index, learned: Match, twin: Match, method: str, nurl: Normal
     catalogue's endpoint, constraints and docs with the learned sample request."""
     mine = to_suggestion(index, learned, method, nurl)
     theirs = to_suggestion(index, twin, method, nurl)
-    request = mine.request
-    for name, value in theirs.request.query.items():
-        request.query.setdefault(name, value)  # a parameter the learned sample dropped as empty
     origin = f"{theirs.provider_name}'s catalogue ({theirs.endpoint})"
     said = mine.reason.rstrip(".")
     if theirs.constraints:
         said += f"; its field constraints come from {origin}"
     return theirs.model_copy(
-        update={"score": max(mine.score, theirs.score), "reason": said + ".", "request": request, "learned": True, "proven": True,
+        update={"score": max(mine.score, theirs.score), "reason": said + ".", "request": mine.request, "learned": True, "proven": True,
                 "sample_response": mine.sample_response if mine.sample_response is not None else theirs.sample_response}
     )
 
