@@ -43,7 +43,9 @@ def _webhook(form: FormData, old: dict[str, Any]) -> dict[str, Any]:
     if sample:
         config["sample_payload"] = _json(sample, "sample_payload") if config["payload_format"] in ("auto", "json") else sample
     scheme = field(form, "signature_scheme")
-    if scheme:
+    if not scheme:
+        _no_signature_fields(form)
+    else:
         secret = str(form.get("signature_secret") or "")
         kept = old.get("signature") or {}
         if not secret and kept.get("scheme") == scheme:
@@ -61,6 +63,19 @@ def _webhook(form: FormData, old: dict[str, Any]) -> dict[str, Any]:
             raise UserInputError("response status must be a number such as 202.", field="response_status", fix="type a 2xx status")
         config["response"] = {**(old.get("response") or {}), "status": int(status)}
     return config
+
+
+def _no_signature_fields(form: FormData) -> None:
+    """Refuse a shared secret typed while the check is 'none' (the page hides the
+    field then; a browser without its script or stylesheet may not). The header,
+    encoding and prefix are not refused: an edit form fills them in from the stored
+    check, and they mean nothing without one."""
+    if field(form, "signature_secret"):
+        raise UserInputError(
+            "signature_secret is set but the signature check is 'none', so it would not be used.",
+            field="signature_scheme",
+            fix="choose a signature check, or clear the shared secret",
+        )
 
 
 def _scheduler(form: FormData) -> dict[str, Any]:

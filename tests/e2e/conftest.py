@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -81,16 +82,32 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, console):
-    """A fresh browser tab (own cookies) whose relative URLs go to the console."""
-    context = browser.new_context(base_url=console.url, viewport={"width": 1360, "height": 900})
-    context.set_default_timeout(10_000)
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    context.close()
-    assert not errors, f"JavaScript errors on the console's pages: {errors}"
+def console_tab(browser, console):
+    """``with console_tab(**options) as tab``: a fresh browser tab (own cookies) whose
+    relative URLs go to the console, its context made with ``options`` (viewport...);
+    a JavaScript error on any of its pages fails the test."""
+
+    @contextmanager
+    def open_tab(**options) -> Iterator[object]:
+        context = browser.new_context(base_url=console.url, **options)
+        context.set_default_timeout(10_000)
+        tab = context.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            yield tab
+        finally:
+            context.close()
+        assert not errors, f"JavaScript errors on the console's pages: {errors}"
+
+    return open_tab
+
+
+@pytest.fixture
+def page(console_tab):
+    """A fresh browser tab on the console, on a desktop-sized screen."""
+    with console_tab(viewport={"width": 1360, "height": 900}) as tab:
+        yield tab
 
 
 @dataclass

@@ -199,6 +199,18 @@
     box.addEventListener("change", sync);
     sync();
   });
+  /* A select that shows the fields meant for its value (data-sig-for lists the values),
+     and disables the others, so that nothing hidden is sent. */
+  $$("select[data-toggle-select]").forEach((sel) => {
+    const targets = $$("[data-sig-for]", sel.form);
+    const sync = () => targets.forEach((t) => {
+      const on = t.dataset.sigFor.split(" ").includes(sel.value);
+      t.hidden = !on;
+      $$("input, select, textarea", t).forEach((inp) => { inp.disabled = !on; });
+    });
+    sel.addEventListener("change", sync);
+    sync();
+  });
 
   /* ---- OAuth2 Connect: the provider's page in a window of its own, then back here ------- */
   $$("form[data-oauth]").forEach((form) => form.addEventListener("submit", () => {
