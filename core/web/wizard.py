@@ -35,6 +35,7 @@ from plugwire.core.web.access import page
 from plugwire.core.web.render import field, form_rows, json_lines, render, render_error
 from plugwire.core.web.session import Session
 from plugwire.core.wizard.actions import Actions, build_action
+from plugwire.core.wizard.apply import policy_warning
 from plugwire.core.wizard.steps import Wizard
 
 __all__ = ["Drafts", "routes"]
@@ -287,14 +288,18 @@ def _do(request: Request, session: Session, draft: Draft, form: FormData) -> Res
         if do == "apply":
             result = wiz.apply(draft.name)
             request.app.state.console_drafts.drop(draft.id)
-            return _applied(session, result)
+            return _applied(session, result, policy_warning(_home(request), result.action.url, wiz.connection))
     raise UserInputError(f"Unknown wizard button {do!r}.", field="do", fix="use the page's buttons")
 
 
-def _applied(session: Session, result) -> Response:
+def _applied(session: Session, result, warning: str | None = None) -> Response:
+    """Flash what Apply did (and the server's policy warning: the action is saved all
+    the same, but its jobs would be refused), then go to the saved action."""
     learned = result.learned
     note = " The configuration was learned: the next wizard on this endpoint suggests it." if learned.get("learned") else ""
     session.flash(f"Action {result.action.name} saved with its proven request and response.{note}", "ok")
+    if warning:
+        session.flash(warning, "warn")
     return RedirectResponse(f"/console/actions/{result.action.name}", status_code=303)
 
 
