@@ -311,3 +311,69 @@ def test_console_script_in_a_real_process(tmp_path, api_server):
     for r in (add, test, bad):
         assert PW not in r.stdout + r.stderr
     assert PW not in (tmp_path / "h" / "plugwire.json").read_text()
+
+
+def test_show_prints_masked_values_as_bullets_not_escapes(cli, monkeypatch):
+    """Issue 14, item 12: a mapping setting is printed as JSON text with its bullets."""
+    monkeypatch.setenv("TOK", f"Bearer {TOKEN}")
+    assert cli("connections", "add", "h", "--auth", "header", "--secret", "headers.Authorization=env:TOK").code == 0
+    shown = cli("connections", "show", "h")
+    assert '{"Authorization": "••••••"}' in shown.out
+    assert "\\u2022" not in shown.out and TOKEN not in shown.text
+
+
+def test_list_and_types_never_cut_names_at_80_columns(cli, home, tmp_path):
+    """Issue 14, item 11: connection and auth type names are whole in an 80-column terminal."""
+    name = "a-rather-long-connection-name-for-the-billing-system"
+    assert cli("connections", "add", name, "--auth", "none", "--test-url", "https://billing.example.com/v2/me").code == 0
+    env = {**os.environ, "PLUGWIRE_HOME": str(home.path), "COLUMNS": "80"}
+    for args, whole in ((["list"], name), (["types"], "oauth2_client_credentials")):
+        done = subprocess.run([sys.executable, "-m", "plugwire", "connections", *args], capture_output=True, text=True,
+                              env=env, cwd=tmp_path, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert whole in done.stdout and all(len(line) <= 80 for line in done.stdout.splitlines()), done.stdout
+
+
+def test_a_description_with_brackets_is_printed_as_typed(cli):
+    """What the user typed is not rich markup: ``[bold]`` stays visible."""
+    assert cli("connections", "add", "crm", "--auth", "none", "--description", "[bold]prod[/bold] CRM").code == 0
+    assert "[bold]prod[/bold] CRM" in cli("connections", "show", "crm").out
+
+
+def _git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+def test_a_data_folder_plugwire_creates_is_ignored_by_git(cli, tmp_path, monkeypatch):
+    """Issue 14, item 16: secret.key sits in the data folder; git must not offer it."""
+    repo = tmp_path / "project"
+    repo.mkdir()
+    _git("init", "-q", cwd=repo)
+    (repo / "app.py").write_text("print('hi')\n")
+    monkeypatch.setenv("PLUGWIRE_HOME", str(repo / "data" / ".plugwire-data"))
+    monkeypatch.setenv("TOK", TOKEN)
+    assert cli("connections", "add", "h", "--auth", "header", "--secret", "headers.X-Key=env:TOK").code == 0
+    data = repo / "data" / ".plugwire-data"
+    assert (data / "secret.key").exists() and (data / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert _git("status", "--porcelain", "--untracked-files=all", cwd=repo).split() == ["??", "app.py"]
+
+
+def test_an_existing_gitignore_in_the_data_folder_is_kept(cli, tmp_path, monkeypatch):
+    from plugwire.core.storage.store import make_data_folder
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / ".gitignore").write_text("# my own\n")
+    monkeypatch.setenv("PLUGWIRE_HOME", str(folder))
+    assert cli("connections", "add", "n", "--auth", "none").code == 0
+    assert (folder / ".gitignore").read_text() == "# my own\n"
+    fresh = tmp_path / "fresh"
+    make_data_folder(fresh)
+    (fresh / ".gitignore").write_text("# edited\n")
+    make_data_folder(fresh)  # the folder exists: nothing is rewritten
+    assert (fresh / ".gitignore").read_text() == "# edited\n"
+
+
+def test_the_repository_ignores_the_readmes_data_folder():
+    root = Path(__file__).resolve().parent.parent
+    assert ".plugwire-data/" in (root / ".gitignore").read_text().splitlines()

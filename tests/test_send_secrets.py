@@ -43,6 +43,13 @@ def _echo_app() -> Starlette:
     async def ok(request: Request) -> JSONResponse:
         return JSONResponse({"id": "v1", "seen": dict(request.headers)}, headers={"X-Echo-Auth": request.headers.get("authorization", "")})
 
+    async def cors(request: Request) -> JSONResponse:
+        # Harmless names that look like credentials to a careless rule, next to a real echo.
+        return JSONResponse(
+            {"auth": "bearer", "token_type": "bearer", "access_token": "issued-token-0f3a9c", "seen": request.headers.get("authorization")},
+            headers={"Access-Control-Allow-Credentials": "true", "Set-Cookie": "sid=cookie-value-55aa; HttpOnly"},
+        )
+
     async def slow(request: Request) -> JSONResponse:
         await asyncio.sleep(2)
         return JSONResponse({})
@@ -52,6 +59,7 @@ def _echo_app() -> Starlette:
         Route("/text-error", text_error, methods=["GET", "POST"]),
         Route("/ok", ok, methods=["GET", "POST"]),
         Route("/slow", slow, methods=["GET"]),
+        Route("/cors", cors, methods=["GET"]),
     ])
 
 
@@ -133,3 +141,48 @@ def test_a_timeout_says_how_long_was_waited(connections, echo):
     ex = send(RequestSpec(method="GET", url=echo.url + "/slow"), connection=conn, connections=connections, timeout=0.3)
     assert time.monotonic() - t0 < 1.9  # gave up before the answer came
     assert ex.outcome == "timeout" and "did not answer within 0.3 s" in ex.message
+
+
+def test_harmless_names_are_shown_and_credentials_masked_by_name_and_value(connections, bearer, echo):
+    """Issue 14, item 12: a field named ``auth`` ("bearer") and
+    Access-Control-Allow-Credentials ("true") are shown as they are; credential-shaped
+    names (Authorization, access_token, Set-Cookie) and the connection's token, under
+    any name, are masked."""
+    from plugwire.core.http.capture import masked_spec
+    from plugwire.core.wizard.datatree import infer_response
+
+    spec = RequestSpec(method="GET", url=echo.url + "/cors", headers={"auth": "bearer", "X-Relay": f"for {TOKEN}"})
+    ex = send(spec, connection=bearer, connections=connections)
+    assert ex.ok, ex.message
+    assert ex.request.headers["auth"] == "bearer"
+    assert ex.request.headers["X-Relay"] == "for ••••••"  # the connection's token, masked by value
+    assert ex.request.headers["Authorization"] == "Bearer ••••••"
+    assert ex.response.headers["Access-Control-Allow-Credentials"] == "true"
+    assert ex.response.headers["Set-Cookie"] == "••••••"
+    assert ex.response.body["auth"] == "bearer" and ex.response.body["token_type"] == "bearer"
+    assert TOKEN not in ex.response.body["seen"] and "••••••" in ex.response.body["seen"]
+    tree = infer_response(ex.response)
+    assert tree.find("auth").example == "bearer" and tree.find("token_type").example == "bearer"
+    assert tree.find("access_token").example == "••••••"
+    assert masked_spec(spec).headers["auth"] == "bearer"
+    _clean(ex.model_dump_json())
+
+
+@pytest.mark.parametrize("name", [
+    "Authorization", "Proxy-Authorization", "X-Api-Key", "api_key", "token", "access_token", "refresh_token",
+    "client_secret", "password", "Cookie", "Set-Cookie", "session", "PHPSESSID", "X-Hub-Signature-256",
+    "x-auth-token", "X-Auth-Key", "private_key", "sig",
+])
+def test_credential_shaped_names_are_sensitive(name):
+    from plugwire.core.http.exchange import is_sensitive_name
+
+    assert is_sensitive_name(name)
+
+
+@pytest.mark.parametrize("name", [
+    "auth", "Access-Control-Allow-Credentials", "author", "authority", "token_type", "token_url", "Content-Type",
+])
+def test_names_that_only_mention_auth_or_credentials_are_not(name):
+    from plugwire.core.http.exchange import is_sensitive_name
+
+    assert not is_sensitive_name(name)

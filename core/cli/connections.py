@@ -170,14 +170,18 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     if not rows:
         console.print("No connections yet. Create one with [bold]plugwire connections add NAME --auth TYPE[/].")
         return
-    print_table(
-        [("name", KEY), ("auth", KEY), ("test URL", TEXT), ("private network", SHORT), ("client cert", SHORT), ("updated", SHORT)],
-        rows,
-    )
+    columns = [("name", KEY), ("auth", KEY), ("test URL", TEXT), ("updated", SHORT)]
+    # The route column only when a connection has one: four columns fit 80 characters.
+    if any(row[-1] for row in rows):
+        columns.append(("route", SHORT))
+    else:
+        rows = [row[:-1] for row in rows]
+    print_table(columns, rows)
 
 
 def _summaries() -> list[list[Any]]:
-    """Return the rows of the connections table, read from the stored records.
+    """Return the rows of the connections table (name, auth, test URL, updated,
+    route), read from the stored records.
 
     Only their plain options are read: no setting is unsealed and no auth type is
     loaded (that would import every plugin), so the list is quick. ``--json`` and
@@ -186,10 +190,10 @@ def _summaries() -> list[list[Any]]:
     rows = []
     for name, rec in sorted(home().store.all("connections").items()):
         o = rec.get("options") or {}
-        rows.append([
-            name, o.get("auth_type", ""), o.get("test_url") or "", "yes" if o.get("private_network") else "",
-            "yes" if o.get("client_certificate") else "", rec.get("updated_at", ""),
-        ])
+        route = [label for key, label in (("private_network", "private network"), ("client_certificate", "client cert")) if o.get(key)]
+        # Minutes are enough to tell edits apart in a list; `show` has the full time.
+        updated = str(rec.get("updated_at", ""))[:16].replace("T", " ")
+        rows.append([name, o.get("auth_type", ""), o.get("test_url") or "", updated, ", ".join(route)])
     return rows
 
 

@@ -69,15 +69,22 @@ DEFAULT_CONTENT_TYPES: dict[str, str | None] = {
 }
 
 # Header and query names that carry credentials. Matching on the name (not only on
-# what the connection added) also protects a key the user typed in by hand.
+# what the connection added) also protects a key the user typed in by hand. Names
+# shaped like a credential only: a field called `auth` ("bearer", a scheme's name) or
+# Access-Control-Allow-Credentials ("true") are not secrets, and a secret under an
+# innocent name is still masked by value (the connection's and the request's known
+# secrets, wherever they appear: capture.py).
 _SENSITIVE_EXACT = {
     "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "apikey",
     "api_key", "x-auth-token", "x-access-token", "private-token", "access_token", "token", "key",
     "client_secret", "password", "passwd", "secret", "sig", "signature", "x-csrf-token", "x-xsrf-token",
 }
 _SENSITIVE_PART = re.compile(
-    r"(token|secret|passw|api[-_]?key|(^|[-_])auth($|[-_]|orization)|session|signature|credential)", re.I
+    r"(token|secret|passw|api[-_]?key|authorization|cookie|session|sessid|signature|private[-_]?key|(^|[-_])auth[-_]?key)", re.I
 )
+# What a credential's name ends in when it names something about it rather than the
+# credential itself: OAuth's token_type ("bearer"), token_url, expires_in...
+_ABOUT_A_SECRET = re.compile(r"[-_](type|url|uri|endpoint|expires|expires[-_]in|expires[-_]at|expiry)$", re.I)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -85,7 +92,9 @@ def is_sensitive_name(name: str) -> bool:
     """Return True when a header or query parameter named ``name`` usually carries a secret."""
     # Cached: the same few header names are checked on every request a job sends.
     low = name.strip().lower()
-    return low in _SENSITIVE_EXACT or bool(_SENSITIVE_PART.search(low))
+    if low in _SENSITIVE_EXACT:
+        return True
+    return bool(_SENSITIVE_PART.search(low)) and not _ABOUT_A_SECRET.search(low)
 
 
 def masked_headers(headers: dict[str, str], also: set[str] | frozenset[str] = frozenset()) -> dict[str, str]:

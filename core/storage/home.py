@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from plugwire.core.storage.backend import ConfigStore, database_url
-from plugwire.core.storage.store import Store
+from plugwire.core.storage.store import Store, make_data_folder
 
 if TYPE_CHECKING:
     from plugwire.core.base.secrets import Cipher
@@ -44,7 +44,7 @@ class Home:
         if self.database_url:
             from plugwire.core.storage.pgstore import PgStore
 
-            self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_data_folder(self.path)  # the key file and the lock files still live there
             self.store = PgStore(self.database_url)
         else:
             self.store = Store(self.path)

@@ -28,7 +28,37 @@ from tinydb.storages import Storage
 from plugwire.core.base.errors import AlreadyExistsError, StorageError
 from plugwire.core.storage.backend import ConfigStore, lock_file_name
 
-__all__ = ["Store", "StoreWatch", "Transaction"]
+__all__ = ["Store", "StoreWatch", "Transaction", "make_data_folder"]
+
+#: What a data folder plugwire creates holds, so that git never offers to commit it.
+GITIGNORE = "# plugwire's data folder: secret.key, api-token and sealed credentials. Never commit it.\n*\n"
+
+
+def make_data_folder(folder: Path) -> None:
+    """Create the data ``folder`` (0700) when it is missing, with a ``.gitignore`` of
+    ``*`` in it: a data folder inside a repository (the README's ``.plugwire-data``)
+    holds the secret key and the API token. An existing ``.gitignore`` is kept.
+
+    Raises ``StorageError`` (field ``PLUGWIRE_HOME``) when the folder cannot be made.
+    """
+    existed = folder.is_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot create the data folder {folder}: {exc.strerror}.",
+            field="PLUGWIRE_HOME",
+            fix="set PLUGWIRE_HOME to a folder you can write",
+        ) from None
+    if existed:
+        return
+    try:
+        # "x": two processes creating the folder at once write it once, and a file
+        # already there (the user's own) is never replaced.
+        with open(folder / ".gitignore", "x", encoding="utf-8") as fh:
+            fh.write(GITIGNORE)
+    except FileExistsError:
+        pass
 
 _KEY = "_key"
 
@@ -146,14 +176,7 @@ class Store(ConfigStore):
 
     def __init__(self, folder: Path, *, lock_timeout: float = 30.0):
         self.folder = Path(folder)
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as exc:
-            raise StorageError(
-                f"Cannot create the data folder {self.folder}: {exc.strerror}.",
-                field="PLUGWIRE_HOME",
-                fix="set PLUGWIRE_HOME to a folder you can write",
-            ) from None
+        make_data_folder(self.folder)
         self.path = self.folder / self.FILE
         self._lock_timeout = lock_timeout
         self._file_lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
