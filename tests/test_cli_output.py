@@ -68,3 +68,11 @@ def test_version_comes_from_the_installed_distribution(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"plugwire {metadata.version('plugwire')}\n"
     assert not (tmp_path / "h").exists()  # asking the version touches no data folder
+
+
+@pytest.mark.parametrize("args", [["--help"], ["connections", "add", "--help"], ["connections", "edit", "--help"],
+                                  ["plugins", "--help"], ["worker", "--help"]])
+def test_help_shows_no_bool_type(run_cli, args):
+    code, out, err = run_cli(*args)
+    assert code == 0, err
+    assert "--help" in out and "<bool>" not in out

@@ -32,9 +32,26 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Accounts on HTTP APIs: their auth, certificate and route.", no_args_is_help=True)
 
 SET_HELP = "A setting of the auth type, KEY=VALUE (dotted keys for mappings: headers.Accept=json). Repeatable."
+NAME_HELP = "The connection's name (see `plugwire connections list`)."
+TIMEOUT_HELP = "Seconds to wait for an answer (default 30, at most 600)."
+DESCRIPTION_HELP = "A note for people: what this account is for."
 SECRET_HELP = (
     "A secret setting, KEY=SOURCE where SOURCE is env:VAR, file:PATH, - (stdin) or prompt. "
     "Secrets are never taken from the command line itself. Repeatable."
+)
+
+# The options `add` and `edit` share, declared once.
+SET_OPTION = typer.Option([], "--set", help=SET_HELP)
+SECRET_OPTION = typer.Option([], "--secret", help=SECRET_HELP)
+BASE_URL_OPTION = typer.Option(None, "--base-url", help="The API's base URL: relative paths and suggestions start from it.")
+TEST_URL_OPTION = typer.Option(None, "--test-url", help="URL that `connections test` sends a GET to.")
+CERT_OPTION = typer.Option(None, "--cert-file", help="Client certificate (PEM) for mutual TLS.")
+KEY_OPTION = typer.Option(None, "--key-file", help="Client private key (PEM), unless it is in the certificate file.")
+KEY_PASSWORD_OPTION = typer.Option(None, "--key-password", help="SOURCE of the key's password: env:VAR, file:PATH, - or prompt.")
+CA_OPTION = typer.Option(None, "--ca-file", help="CA bundle (PEM) to trust for the server.")
+AGENT_URL_OPTION = typer.Option(None, "--agent-url", help="URL of the on-premise agent/proxy (http, https or socks5).")
+MAX_BYTES_OPTION = typer.Option(
+    None, "--max-response-bytes", help="Bytes of a response body kept (default 10 MB); longer answers are refused."
 )
 
 
@@ -78,21 +95,21 @@ def _show(conn_public: dict[str, Any]) -> None:
 def add(
     name: Optional[str] = typer.Argument(None, help="Unique connection name."),
     auth: Optional[str] = typer.Option(None, "--auth", "-a", help="Auth type (see `plugwire connections types`)."),
-    sets: list[str] = typer.Option([], "--set", help=SET_HELP),
-    secrets: list[str] = typer.Option([], "--secret", help=SECRET_HELP),
+    sets: list[str] = SET_OPTION,
+    secrets: list[str] = SECRET_OPTION,
     provider: Optional[str] = typer.Option(None, "--provider", help="Catalogue provider id or a URL on its host: pre-fills the auth settings."),
-    base_url: Optional[str] = typer.Option(None, "--base-url"),
-    test_url: Optional[str] = typer.Option(None, "--test-url", help="URL that `connections test` sends a GET to."),
-    cert_file: Optional[Path] = typer.Option(None, "--cert-file", help="Client certificate (PEM)."),
-    key_file: Optional[Path] = typer.Option(None, "--key-file", help="Client private key (PEM)."),
-    key_password: Optional[str] = typer.Option(None, "--key-password", help="SOURCE of the key's password: env:VAR, file:PATH, - or prompt."),
-    ca_file: Optional[Path] = typer.Option(None, "--ca-file", help="CA bundle (PEM) to trust for the server."),
+    base_url: Optional[str] = BASE_URL_OPTION,
+    test_url: Optional[str] = TEST_URL_OPTION,
+    cert_file: Optional[Path] = CERT_OPTION,
+    key_file: Optional[Path] = KEY_OPTION,
+    key_password: Optional[str] = KEY_PASSWORD_OPTION,
+    ca_file: Optional[Path] = CA_OPTION,
     private_network: bool = typer.Option(False, "--private-network", help="Route requests through the on-premise agent."),
-    agent_url: Optional[str] = typer.Option(None, "--agent-url", help="URL of the on-premise agent/proxy."),
+    agent_url: Optional[str] = AGENT_URL_OPTION,
     no_verify_tls: bool = typer.Option(False, "--no-verify-tls", help="Do not verify the server certificate (unsafe)."),
-    timeout: float = typer.Option(30.0, "--timeout"),
-    max_response_bytes: Optional[int] = typer.Option(None, "--max-response-bytes", help="Bytes of a response body kept (default 10 MB); longer answers are refused."),
-    description: str = typer.Option("", "--description"),
+    timeout: float = typer.Option(30.0, "--timeout", help=TIMEOUT_HELP),
+    max_response_bytes: Optional[int] = MAX_BYTES_OPTION,
+    description: str = typer.Option("", "--description", help=DESCRIPTION_HELP),
     restricted_ip: Optional[bool] = typer.Option(None, "--restricted-ip", hidden=True, help="Deprecated; use --private-network."),
     from_file: Optional[Path] = typer.Option(None, "--from-file", help="Read the whole connection (settings included) from a JSON/YAML file."),
     as_json: bool = JSON_OPTION,
@@ -198,7 +215,7 @@ def _summaries() -> list[list[Any]]:
 
 
 @app.command("show")
-def show(name: str, as_json: bool = JSON_OPTION) -> None:
+def show(name: str = typer.Argument(..., help=NAME_HELP), as_json: bool = JSON_OPTION) -> None:
     """Show one connection (secrets masked)."""
     conn = _service().get(name)
     if as_json:
@@ -209,25 +226,29 @@ def show(name: str, as_json: bool = JSON_OPTION) -> None:
 
 @app.command("edit")
 def edit(
-    name: str,
-    rename: Optional[str] = typer.Option(None, "--rename"),
-    auth: Optional[str] = typer.Option(None, "--auth", "-a"),
-    sets: list[str] = typer.Option([], "--set", help=SET_HELP),
-    secrets: list[str] = typer.Option([], "--secret", help=SECRET_HELP),
+    name: str = typer.Argument(..., help=NAME_HELP),
+    rename: Optional[str] = typer.Option(None, "--rename", help="A new name for the connection."),
+    auth: Optional[str] = typer.Option(None, "--auth", "-a", help="Another auth type; its required secrets are asked for."),
+    sets: list[str] = SET_OPTION,
+    secrets: list[str] = SECRET_OPTION,
     unset: list[str] = typer.Option([], "--unset", help="Remove a setting (dotted for one header or parameter: headers.X-Old). Repeatable."),
-    base_url: Optional[str] = typer.Option(None, "--base-url"),
-    test_url: Optional[str] = typer.Option(None, "--test-url"),
-    cert_file: Optional[Path] = typer.Option(None, "--cert-file"),
-    key_file: Optional[Path] = typer.Option(None, "--key-file"),
-    key_password: Optional[str] = typer.Option(None, "--key-password"),
-    ca_file: Optional[Path] = typer.Option(None, "--ca-file"),
-    remove_cert: bool = typer.Option(False, "--remove-cert", help="Drop the client certificate."),
-    private_network: Optional[bool] = typer.Option(None, "--private-network/--public-network"),
-    agent_url: Optional[str] = typer.Option(None, "--agent-url"),
-    verify_tls: Optional[bool] = typer.Option(None, "--verify-tls/--no-verify-tls"),
-    timeout: Optional[float] = typer.Option(None, "--timeout"),
-    max_response_bytes: Optional[int] = typer.Option(None, "--max-response-bytes"),
-    description: Optional[str] = typer.Option(None, "--description"),
+    base_url: Optional[str] = BASE_URL_OPTION,
+    test_url: Optional[str] = TEST_URL_OPTION,
+    cert_file: Optional[Path] = CERT_OPTION,
+    remove_cert: bool = typer.Option(False, "--remove-cert", help="Drop the client certificate (and its key and CA)."),
+    key_file: Optional[Path] = KEY_OPTION,
+    key_password: Optional[str] = KEY_PASSWORD_OPTION,
+    ca_file: Optional[Path] = CA_OPTION,
+    private_network: Optional[bool] = typer.Option(
+        None, "--private-network/--public-network", help="Route requests through the on-premise agent, or straight to the API."
+    ),
+    agent_url: Optional[str] = AGENT_URL_OPTION,
+    verify_tls: Optional[bool] = typer.Option(
+        None, "--verify-tls/--no-verify-tls", help="Verify the server's certificate (the default), or not (unsafe)."
+    ),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help=TIMEOUT_HELP),
+    max_response_bytes: Optional[int] = MAX_BYTES_OPTION,
+    description: Optional[str] = typer.Option(None, "--description", help=DESCRIPTION_HELP),
     restricted_ip: Optional[bool] = typer.Option(None, "--restricted-ip", hidden=True),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -267,7 +288,7 @@ def edit(
 
 
 @app.command("remove")
-def remove(name: str, yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."), as_json: bool = JSON_OPTION) -> None:
+def remove(name: str = typer.Argument(..., help=NAME_HELP), yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."), as_json: bool = JSON_OPTION) -> None:
     """Remove a connection and its stored tokens."""
     service = _service()
     service.get(name)
@@ -282,7 +303,7 @@ def remove(name: str, yes: bool = typer.Option(False, "--yes", "-y", help="Do no
 
 @app.command("test")
 def test(
-    name: str,
+    name: str = typer.Argument(..., help=NAME_HELP),
     url: Optional[str] = typer.Option(None, "--url", help="URL to GET instead of the connection's test URL."),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -308,7 +329,7 @@ def test(
 
 @app.command("connect")
 def connect(
-    name: str,
+    name: str = typer.Argument(..., help=NAME_HELP),
     no_browser: bool = typer.Option(False, "--no-browser", help="Only print the authorize URL."),
     timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait for the callback."),
     as_json: bool = JSON_OPTION,
