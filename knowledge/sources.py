@@ -182,8 +182,12 @@ class Conflict:
     what: str  # "provider" or "METHOD /path"
     winner: str  # file that won
     loser: str  # file that was overridden
+    merged: bool = False  # a learned endpoint and a catalogue one, combined rather than replaced
 
     def __str__(self) -> str:
+        if self.merged:
+            return (f"{self.provider}: {self.what} from {self.loser} and {self.winner} are merged "
+                    "(the learned sample values with the catalogue's constraints)")
         return f"{self.provider}: {self.what} from {self.loser} is overridden by {self.winner}"
 
 
@@ -262,7 +266,7 @@ def merge(records: list[tuple[ProviderRecord, int]]) -> tuple[list[MergedProvide
             key = (method, path)
             old = cur.endpoints.get(key)
             if old is not None:
-                conflicts.append(Conflict(rec.provider, f"{method} {path}", rec.file, old[2]))
+                conflicts.append(Conflict(rec.provider, f"{method} {path}", rec.file, old[2], merged=old[3] != learned))
                 if old[3] != learned:
                     # A proven request and the catalogue's entry for the same endpoint:
                     # one endpoint with the learned values and the catalogue's constraints.
