@@ -113,9 +113,13 @@ def load_catalogue(sources: list[Source], *, use_cache: bool = True) -> Catalogu
     stamp = hashlib.sha256(
         repr((_code_stamp(), [(_stat_key(f), s.kind, s.owner) for f, s in files])).encode()
     ).hexdigest()[:24]
+    # One cache file per set of sources (a data folder has its own user catalogue), so
+    # that two data folders used in turn do not throw each other's index away.
+    slot = hashlib.sha256(repr([(str(s.path), s.kind, s.owner) for s in sources]).encode()).hexdigest()[:12]
+    name = f"index-{slot}-{stamp}.pickle"
     folder = cache_dir() if use_cache else None
     if folder is not None:
-        cached = _read_cache(folder / f"index-{stamp}.pickle")
+        cached = _read_cache(folder / name)
         if cached is not None:
             index, conflicts, problems = cached
             _settle_heap(index)
@@ -129,12 +133,15 @@ def load_catalogue(sources: list[Source], *, use_cache: bool = True) -> Catalogu
     merged, conflicts = merge(records)
     index = Index(merged)
     if folder is not None:
-        _write_cache(folder, f"index-{stamp}.pickle", (index, conflicts, problems))
+        _write_cache(folder, name, (index, conflicts, problems))
     for p in problems:
         log.warning("catalogue problem: %s", p)
     _settle_heap(index)
     return Catalogue(index, sources, {str(f): s for f, s in files}, conflicts, problems)
 
+
+#: How many sets of sources (data folders) keep a cached index at once.
+_CACHE_SLOTS = 8
 
 #: From this many endpoints on, a loaded index is moved out of the garbage collector's sight.
 FREEZE_AT = 20_000
@@ -176,9 +183,20 @@ def _write_cache(folder: Path, name: str, value: Any) -> None:
         with tmp.open("wb") as fh:
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, folder / name)
+        slot = name.split("-")[1]
+        others = []
         for old in folder.glob("index-*.pickle"):
-            if old.name != name:
-                old.unlink(missing_ok=True)
+            parts = old.name.split("-")
+            if old.name == name:
+                continue
+            if len(parts) != 3 or parts[1] == slot:
+                old.unlink(missing_ok=True)  # an older index of the same sources (or of an older plugwire)
+            else:
+                others.append(old)
+        # other sets of sources (other data folders) keep theirs, the most recent few
+        others.sort(key=lambda p: (_stat_key(p) or ("", 0, 0))[1], reverse=True)
+        for old in others[_CACHE_SLOTS - 1:]:
+            old.unlink(missing_ok=True)
     except OSError as exc:  # a read-only cache folder only costs speed
         log.info("could not write the catalogue cache in %s: %s", folder, exc)
 

@@ -127,3 +127,14 @@ def test_every_builtin_file_is_valid():
 
     count, problems = validate_files([BUILTIN_DIR])
     assert problems == [] and count >= 2
+
+
+def test_two_sets_of_sources_keep_their_own_cached_index(tmp_path, monkeypatch):
+    """Two data folders used in turn (each with its own user catalogue) each read their
+    index from the cache, instead of throwing the other's away and rebuilding."""
+    monkeypatch.setenv("PLUGWIRE_CACHE_DIR", str(tmp_path / "cache"))
+    first = [Source("contrib", write_docs(tmp_path / "a", toy=TOY))]
+    second = [Source("contrib", write_docs(tmp_path / "b", toy=dict(TOY, name="Other")))]
+    assert not load_catalogue(first).from_cache and not load_catalogue(second).from_cache
+    assert load_catalogue(first).from_cache and load_catalogue(second).from_cache
+    assert len(list((tmp_path / "cache").glob("index-*.pickle"))) == 2
