@@ -2,16 +2,18 @@
 process, next to ``python -c pass`` in the same run, round-robin so that a busy
 moment of the machine falls on every command alike.
 
-    python bench/bench_startup.py [--runs 21] [--json] [--source DIR]
+    python bench/bench_startup.py [--runs 21] [--json] [--compare DIR]
 
 Prints, per command, the median wall time, its ratio to ``python -c pass`` and the
 time over it (what plugwire itself costs). The data folder is a fresh temporary one
 holding three connections; the network is never used (``suggest`` answers from the
 built-in catalogue). Nothing here is a test: machines are noisy.
 
-``--source DIR`` measures another copy of plugwire (e.g. an older commit laid out as
-the package: ``DIR/plugwire`` with ``core``, ``plugins`` and ``knowledge`` inside),
-run as ``python -m plugwire`` with ``DIR`` first on the path, for before/after figures.
+``--compare DIR`` also measures another copy of plugwire, interleaved with this one
+in the same rounds: e.g. an older commit laid out as the package (``DIR/plugwire``
+with ``core``, ``plugins`` and ``knowledge`` inside), run as ``python -m plugwire``
+with ``DIR`` first on the path. This tree is run the same way then, so that both
+pay the same.
 """
 
 from __future__ import annotations
@@ -41,80 +43,92 @@ COMMANDS: dict[str, list[str] | None] = {
 TARGETS = {"plugwire --help": 0.25, "plugwire connections list": 0.25, "plugwire suggest GET URL": 0.35}
 
 
-_SOURCE: str | None = None
+class Copy:
+    """One plugwire to run: this tree (``source`` None) or another copy's folder."""
+
+    def __init__(self, name: str, source: str | None, *, as_module: bool):
+        self.name, self.source, self.as_module = name, source, as_module
+        self.folder = Path(tempfile.mkdtemp(prefix="plugwire-bench-startup-"))
+        self.env = {**os.environ, "PLUGWIRE_HOME": str(self.folder), "COLUMNS": "100"}
+        self.env.pop("PLUGWIRE_DATABASE_URL", None)
+        if source:
+            self.env["PYTHONPATH"] = source
+
+    def command(self, args: list[str] | None) -> list[str]:
+        if args is None:
+            return [sys.executable, "-c", "pass"]
+        script = Path(sys.executable).with_name("plugwire")
+        if script.exists() and not self.as_module:
+            return [str(script), *args]
+        return [sys.executable, "-m", "plugwire", *args]
+
+    def seed(self) -> None:
+        """Three connections in the fresh data folder, as a user would have."""
+        for n, name in enumerate(("github", "crm", "billing")):
+            subprocess.run(
+                self.command(["connections", "add", name, "--auth", "query", "--secret", "params.api_key=env:BENCH_KEY",
+                              "--test-url", f"https://api{n}.example.com/me"]),
+                env={**self.env, "BENCH_KEY": f"k{n}-0123456789abcdef"}, check=True, capture_output=True, cwd=self.folder,
+            )
+
+    def once(self, args: list[str] | None) -> float:
+        cmd = self.command(args)
+        start = time.perf_counter()
+        # cwd: the data folder, so that `-m plugwire` cannot pick up a checkout's folder.
+        proc = subprocess.run(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.folder)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0 and args != ["--version"]:
+            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}")
+        return elapsed
 
 
-def _plugwire() -> list[str]:
-    script = Path(sys.executable).with_name("plugwire")
-    if script.exists() and _SOURCE is None:
-        return [str(script)]
-    return [sys.executable, "-m", "plugwire"]
-
-
-def _seed(env: dict[str, str]) -> None:
-    """Three connections in the fresh data folder, as a user would have."""
-    for n, name in enumerate(("github", "crm", "billing")):
-        subprocess.run(
-            [*_plugwire(), "connections", "add", name, "--auth", "query", "--secret", "params.api_key=env:BENCH_KEY",
-             "--test-url", f"https://api{n}.example.com/me"],
-            env={**env, "BENCH_KEY": f"k{n}-0123456789abcdef"}, check=True, capture_output=True, cwd=env["PLUGWIRE_HOME"],
-        )
-
-
-def run(runs: int) -> dict[str, dict[str, float]]:
-    """Return ``{label: {"median", "ratio", "over", "min"}}`` in seconds."""
-    folder = Path(tempfile.mkdtemp(prefix="plugwire-bench-startup-"))
-    env = {**os.environ, "PLUGWIRE_HOME": str(folder), "COLUMNS": "100"}
-    env.pop("PLUGWIRE_DATABASE_URL", None)
-    if _SOURCE:
-        env["PYTHONPATH"] = _SOURCE
+def run(runs: int, compare: str | None = None) -> dict[str, dict[str, dict[str, float]]]:
+    """Return ``{copy: {label: {"median", "ratio", "over", "min"}}}`` in seconds."""
+    copies = [Copy("this tree", None, as_module=compare is not None)]
+    if compare:
+        copies.append(Copy(compare, compare, as_module=True))
     try:
-        _seed(env)
-        times: dict[str, list[float]] = {label: [] for label in COMMANDS}
-        for label, args in COMMANDS.items():  # one unmeasured round: the OS caches the files
-            _once(args, env)
+        for copy in copies:
+            copy.seed()
+        times = {(c.name, label): [] for c in copies for label in COMMANDS}
+        for copy in copies:  # one unmeasured round: the OS caches the files
+            for args in COMMANDS.values():
+                copy.once(args)
         for _ in range(runs):
-            for label, args in COMMANDS.items():
-                times[label].append(_once(args, env))
+            for copy in copies:
+                for label, args in COMMANDS.items():
+                    times[(copy.name, label)].append(copy.once(args))
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    base = statistics.median(times["python -c pass"])
-    out = {}
-    for label, values in times.items():
-        med = statistics.median(values)
-        out[label] = {"median": med, "ratio": med / base, "over": med - base, "min": min(values)}
+        for copy in copies:
+            shutil.rmtree(copy.folder, ignore_errors=True)
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for copy in copies:
+        base = statistics.median(times[(copy.name, "python -c pass")])
+        out[copy.name] = {}
+        for label in COMMANDS:
+            values = times[(copy.name, label)]
+            med = statistics.median(values)
+            out[copy.name][label] = {"median": med, "ratio": med / base, "over": med - base, "min": min(values)}
     return out
-
-
-def _once(args: list[str] | None, env: dict[str, str]) -> float:
-    cmd = [sys.executable, "-c", "pass"] if args is None else [*_plugwire(), *args]
-    start = time.perf_counter()
-    # cwd: the data folder, so that `-m plugwire` cannot pick up a checkout's folder.
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=env["PLUGWIRE_HOME"])
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0 and args != ["--version"]:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}")
-    return elapsed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=21, help="runs of each command (default 21)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--source", help="a folder holding another copy of the plugwire package to measure")
+    parser.add_argument("--compare", help="a folder holding another copy of the plugwire package, measured alongside")
     opts = parser.parse_args()
-    global _SOURCE
-    _SOURCE = opts.source
-    figures = run(opts.runs)
+    figures = run(opts.runs, opts.compare)
     if opts.json:
         print(json.dumps(figures, indent=2))
         return
-    print(f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, {opts.runs} runs each, median wall time\n")
-    print(f"{'command':<30} {'median':>8} {'min':>8} {'x pass':>7} {'over pass':>10}  target")
-    for label, f in figures.items():
-        target = TARGETS.get(label)
-        verdict = "" if target is None else f"{target:.2f} s {'met' if f['median'] <= target else 'MISSED'}"
-        print(f"{label:<30} {f['median']:>7.3f}s {f['min']:>7.3f}s {f['ratio']:>6.1f}x {f['over']:>9.3f}s  {verdict}")
+    print(f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, {opts.runs} runs each, median wall time")
+    for name, rows in figures.items():
+        print(f"\n{name}\n{'command':<30} {'median':>8} {'min':>8} {'x pass':>7} {'over pass':>10}  target")
+        for label, f in rows.items():
+            target = TARGETS.get(label)
+            verdict = "" if target is None else f"{target:.2f} s {'met' if f['median'] <= target else 'MISSED'}"
+            print(f"{label:<30} {f['median']:>7.3f}s {f['min']:>7.3f}s {f['ratio']:>6.1f}x {f['over']:>9.3f}s  {verdict}")
 
 
 if __name__ == "__main__":
