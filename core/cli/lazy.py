@@ -10,6 +10,7 @@ command by name, so the modules stay ordinary typer code.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 from typing import Any
@@ -54,13 +55,19 @@ def available() -> list[str]:
 def load_command(name: str) -> Any:
     """Import the module of the registered command ``name`` and return its click
     command (a group for a command group); raises ``KeyError`` for an unknown name."""
-    module = importlib.import_module(COMMANDS[name][0])
-    scratch = typer.Typer()
-    module.attach(scratch)
-    group = typer.main.get_group(scratch)
-    command = group.commands[name]
+    command = _attached(COMMANDS[name][0]).commands[name]
     quiet_flags(command)
     return command
+
+
+@functools.cache
+def _attached(module_name: str) -> Any:
+    # Once per module: `attach` adds to module-level typer apps, and `suggest` and
+    # `knowledge` come from the same module.
+    module = importlib.import_module(module_name)
+    scratch = typer.Typer()
+    module.attach(scratch)
+    return typer.main.get_group(scratch)
 
 
 def quiet_flags(command: Any, ctx: Any = None) -> None:
