@@ -184,7 +184,7 @@ def test_wrong_key_in_the_cli_is_one_plain_line(tmp_path, monkeypatch, capsys):
     Connections(Home(folder)).create(_basic())
     (folder / "secret.key").write_bytes(Fernet.generate_key())  # the key was replaced
     with pytest.raises(SystemExit) as info:
-        main(["connections", "list", "--json"])
+        main(["connections", "show", "c"])
     out, err = capsys.readouterr()
     assert info.value.code == 1 and out == ""
     assert err.startswith("Error: A stored secret cannot be decrypted") and "Traceback" not in err

@@ -191,7 +191,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 
 
 @app.command("show")
-def show(name: str, as_json: bool = JSON_OPTION) -> None:
+def show(name: str = typer.Argument(..., help="The action's name."), as_json: bool = JSON_OPTION) -> None:
     """Show one action: request, settings, sample response and output fields."""
     from plugwire.core.cli.actions_view import show_action
     from plugwire.core.wizard.actions import Actions
@@ -204,7 +204,7 @@ def show(name: str, as_json: bool = JSON_OPTION) -> None:
 
 
 @app.command("remove")
-def remove(name: str, yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."), as_json: bool = JSON_OPTION) -> None:
+def remove(name: str = typer.Argument(..., help="The action's name."), yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask."), as_json: bool = JSON_OPTION) -> None:
     """Remove a saved action."""
     from plugwire.core.wizard.actions import Actions
 
@@ -221,7 +221,7 @@ def remove(name: str, yes: bool = typer.Option(False, "--yes", "-y", help="Do no
 
 @app.command("curl")
 def curl_(
-    name: str,
+    name: str = typer.Argument(..., help="The action's name."),
     show_secrets: bool = typer.Option(False, "--show-secrets", help="Print the connection's credentials in clear."),
     as_json: bool = JSON_OPTION,
 ) -> None:

@@ -73,7 +73,7 @@ def show(name: str = typer.Argument(..., help="The recipe's name."), base_url: O
 
 
 def _status_command(verb: str):
-    def command(name: str, as_json: bool = JSON_OPTION) -> None:
+    def command(name: str = typer.Argument(..., help="The recipe's name."), as_json: bool = JSON_OPTION) -> None:
         recipe = getattr(recipes_service(), verb)(name)
         if as_json:
             print_json(recipe.public())
@@ -89,7 +89,7 @@ recipes_app.command("stop")(_status_command("stop"))
 
 
 @recipes_app.command("remove")
-def remove(name: str, as_json: bool = JSON_OPTION) -> None:
+def remove(name: str = typer.Argument(..., help="The recipe's name."), as_json: bool = JSON_OPTION) -> None:
     """Remove a recipe (its jobs stay in the history)."""
     recipes_service().remove(name)
     if as_json:

@@ -68,7 +68,7 @@ class PgTransaction:
         )
         if cur.rowcount == 0:
             what = table[:-1] if table.endswith("s") else table
-            raise AlreadyExistsError(f"A {what} named {key!r} already exists.", field="name",
+            raise AlreadyExistsError(f"{'An' if what[:1] in 'aeiou' else 'A'} {what} named {key!r} already exists.", field="name",
                                      fix="choose another name, or edit the existing one")
         self.wrote = True
 

@@ -152,7 +152,7 @@ class Transaction:
         """Insert a new record; raises ``AlreadyExistsError`` when ``key`` is taken."""
         if self._db.table(table).contains(Query()[_KEY] == key):
             raise AlreadyExistsError(
-                f"A {table[:-1] if table.endswith('s') else table} named {key!r} already exists.",
+                f"{_a(table[:-1] if table.endswith('s') else table)} named {key!r} already exists.",
                 field="name",
                 fix="choose another name, or edit the existing one",
             )
@@ -161,6 +161,11 @@ class Transaction:
     def delete(self, table: str, key: str) -> bool:
         """Delete the record ``key``; returns whether it existed."""
         return bool(self._db.table(table).remove(Query()[_KEY] == key))
+
+
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article: "An action", "A recipe"."""
+    return ("An " if noun[:1].lower() in "aeiou" else "A ") + noun
 
 
 def _strip(doc: dict[str, Any]) -> dict[str, Any]:
