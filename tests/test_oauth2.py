@@ -24,6 +24,7 @@ from plugwire.core.connections.authorize import finish_from_callback, run_author
 from plugwire.core.http.client import client_for
 from plugwire.core.http.outcomes import Outcome
 from plugwire.core.http.testconn import test_connection
+from plugwire.core.plugincore.auth import AuthContext, MemoryTokenStore, TokenStore
 
 SECRET = "s3cret-client-Value-93hdk2"
 CC_SECRET = "cc-secret-Value-4kd82nv"
@@ -491,3 +492,49 @@ def test_cli_connect_reports_a_denial_without_traceback(home, provider):
     assert done.returncode == 1 and page.status_code == 400 and "denied" in page.text
     assert "access was denied" in done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+
+
+class NotingTokenStore(MemoryTokenStore):
+    """A token store of a plugin author's own that keeps the failures it is told of."""
+
+    def __init__(self, token: dict):
+        super().__init__(token)
+        self.failures: list[PlugwireError] = []
+
+    def record_refresh_failure(self, error: PlugwireError) -> None:
+        self.failures.append(error)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_token_store_is_told_when_getting_a_token_finally_failed(connections, provider, asynchronous):
+    """TokenStore.record_refresh_failure is part of the public protocol: the OAuth2
+    type calls a store's own, and a store that subclasses TokenStore without one gets
+    the default, which does nothing (the failure is raised all the same)."""
+    conn = add_oauth2(connections, provider)
+    connect(conn, connections)
+    provider.revoke_refresh_tokens()
+    expired = {**connections.tokens("acme").load(), "expires_at": int(time.time()) - 10}
+    assert "record_refresh_failure" in vars(TokenStore)
+
+    def get(store: MemoryTokenStore) -> None:
+        auth = conn.auth_type_plugin().build_auth(conn.settings, AuthContext("acme", store))
+        url = f"{provider.url}/api/me"
+        if asynchronous:
+            async def once() -> None:
+                async with httpx2.AsyncClient(auth=auth, trust_env=False) as client:
+                    await client.get(url)
+
+            asyncio.run(once())
+        else:
+            with httpx2.Client(auth=auth, trust_env=False) as client:
+                client.get(url)
+
+    noting = NotingTokenStore(expired)
+    with pytest.raises(AuthorizationRequired) as raised:
+        get(noting)
+    assert noting.failures == [raised.value] and "invalid_grant" in str(raised.value)
+
+    plain = MemoryTokenStore(expired)
+    assert plain.record_refresh_failure(raised.value) is None
+    with pytest.raises(AuthorizationRequired, match="must be reconnected"):
+        get(plain)

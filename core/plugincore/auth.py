@@ -13,13 +13,14 @@ import threading
 from abc import ABC, abstractmethod
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, ClassVar, Protocol
 
-import anyio
-import httpx2
 from pydantic import BaseModel, ValidationError
 
 from plugwire.core.base.errors import PlugwireError, UserInputError, format_validation_error
+
+if TYPE_CHECKING:  # annotations only: loading the plugins (plugwire suggest) needs neither
+    import httpx2
 
 __all__ = [
     "AuthType",
@@ -39,6 +40,10 @@ class TokenStore(Protocol):
     before letting go, so that a connection renews once however many clients,
     threads and processes use it. A store written before ``lock`` existed still
     works: plugwire's OAuth2 types then lock within the process only.
+
+    When getting a token has finally failed (a refused renewal, an unreachable token
+    endpoint), an auth type calls :meth:`record_refresh_failure`; it is optional (a
+    store without it is not told) and does nothing by default.
     """
 
     def load(self) -> dict[str, Any] | None:
@@ -62,9 +67,19 @@ class TokenStore(Protocol):
         Subclasses get this from :meth:`lock`."""
         return _held_in_thread(self.lock())
 
+    def record_refresh_failure(self, error: PlugwireError) -> None:
+        """Note that getting the connection's token has finally failed with ``error``
+        (its message names no secret). Optional: auth types look it up on the store
+        and call it if it is there, after the failure and before raising ``error``.
+        plugwire's store keeps the outcome on the connection, where the console shows
+        it until the next renewal or test; this default does nothing. Should not raise
+        but a ``PlugwireError`` (which the caller logs and otherwise ignores)."""
+
 
 @asynccontextmanager
 async def _held_in_thread(lock: AbstractContextManager[None]) -> AsyncIterator[None]:
+    import anyio  # only async clients that renew a token need it
+
     # A limiter of its own: waiting threads must not take the default limiter's
     # tokens, which the holder needs to load and save the token.
     await anyio.to_thread.run_sync(lock.__enter__, limiter=anyio.CapacityLimiter(1))
@@ -128,6 +143,8 @@ class AuthContext:
         Each call returns a fresh transport: the client that gets them owns it.
         authlib's httpx clients take these options as they are.
         """
+        import httpx2  # on use: an auth type's module may be loaded without it
+
         options: dict[str, Any] = {
             "verify": self.verify,
             "timeout": httpx2.Timeout(self.timeout),

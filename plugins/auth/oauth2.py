@@ -9,24 +9,19 @@ is renewed before it expires and once after a 401 (see :mod:`.oauth2_tokens`).
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import httpx2
-from authlib.common.security import generate_token
-from authlib.oauth2.client import OAuth2Client as _ProtocolClient
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
-from plugwire import (
-    AuthContext,
-    AuthorizationRequired,
-    AuthType,
-    PendingAuthorization,
-    PlugwireError,
-    hookimpl,
-    validate_absolute_url,
-)
-from plugwire.plugins.auth.oauth2_tokens import BearerTokenAuth, Grant, TokenEndpoint, reconnect_command
+from plugwire import AuthContext, AuthorizationRequired, AuthType, PendingAuthorization, PlugwireError, hookimpl
+from plugwire.plugins.auth.oauth2_tokens import Grant, TokenEndpoint, reconnect_command
+
+if TYPE_CHECKING:
+    import httpx2
+
+# authlib, httpx2 and the bearer auth are imported where they are used: every plugin
+# is loaded to answer `plugwire suggest`, which needs none of them.
 
 __all__ = [
     "AuthorizationCodeSettings",
@@ -46,6 +41,8 @@ _SET_BY_US = {"client_id", "redirect_uri", "state", "code_challenge", "code_chal
 
 
 def _absolute(value: str, info: ValidationInfo) -> str:
+    from plugwire import validate_absolute_url
+
     return validate_absolute_url(value, f"settings.{info.field_name}")
 
 
@@ -153,6 +150,8 @@ def authorize_url(settings: AuthorizationCodeSettings, redirect_uri: str, state:
     scope = _merge_scopes(*(v for k, v in own if k == "scope"), settings.scope)
     kept = [(k, v) for k, v in own if k not in _SET_BY_US | {"response_type", "scope"}]
     base = urlunsplit(parts._replace(query=urlencode(kept)))
+    from authlib.oauth2.client import OAuth2Client as _ProtocolClient
+
     client = _ProtocolClient(
         None,
         client_id=settings.client_id,
@@ -166,6 +165,8 @@ def authorize_url(settings: AuthorizationCodeSettings, redirect_uri: str, state:
 
 
 def _callback_params(callback_url: str) -> dict[str, str]:
+    import httpx2
+
     try:
         query = httpx2.URL(callback_url).query.decode()
     except Exception:
@@ -187,6 +188,8 @@ class OAuth2AuthorizationCode(AuthType):
 
         Raises ``AuthorizationRequired`` when the connection was never connected.
         """
+        from plugwire.plugins.auth.oauth2_bearer import BearerTokenAuth
+
         token = context.tokens.load()
         grant_for = self._grant_for(context.connection_name)
         if token is None:
@@ -221,6 +224,9 @@ class OAuth2AuthorizationCode(AuthType):
     def start_authorization(self, settings: AuthorizationCodeSettings, redirect_uri: str | None = None) -> PendingAuthorization:
         """Return the authorize URL with a fresh ``state`` and PKCE verifier (kept in
         ``secret_state``)."""
+        from authlib.common.security import generate_token
+        from plugwire import validate_absolute_url
+
         redirect = validate_absolute_url(redirect_uri, "redirect_uri") if redirect_uri else settings.redirect_uri
         state = generate_token(32)
         # RFC 7636: a verifier of 43 to 128 unreserved characters.
@@ -294,6 +300,7 @@ class OAuth2ClientCredentials(AuthType):
 
     def build_auth(self, settings: ClientCredentialsSettings, context: AuthContext) -> httpx2.Auth:
         """Return the bearer auth; the first request fetches a token."""
+        from plugwire.plugins.auth.oauth2_bearer import BearerTokenAuth
 
         def grant_for(token: dict[str, Any] | None) -> Grant:
             return "client_credentials", {"scope": settings.scope, "audience": settings.audience or ""}
