@@ -55,7 +55,7 @@ _EXPORTS = {
     "UserInputError": "plugwire.core.base.errors",
     "format_validation_error": "plugwire.core.base.errors",
     # helpers plugins share with the engine
-    "MASK": "plugwire.core.base.secrets",
+    "MASK": "plugwire.core.base.redact",  # not .secrets, which imports cryptography
     "Outcome": "plugwire.core.http.outcomes",
     "classify_error": "plugwire.core.http.outcomes",
     "loads_json": "plugwire.core.base.jsontext",
@@ -89,7 +89,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         format_validation_error,
     )
     from plugwire.core.base.jsontext import loads_json
-    from plugwire.core.base.secrets import MASK
+    from plugwire.core.base.redact import MASK
     from plugwire.core.base.urls import validate_absolute_url
     from plugwire.core.http.body import xml_to_data
     from plugwire.core.http.outcomes import Outcome, classify_error

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-
 from typing import TYPE_CHECKING, Any
 
 from plugwire.core.storage.backend import ConfigStore, database_url
-from plugwire.core.storage.store import Store, make_data_folder
 
+# The store (tinydb, filelock) is imported when a Home is made: the knowledge base
+# only asks default_home_path() where the user's catalogue folder is (plugwire suggest).
 if TYPE_CHECKING:
     from plugwire.core.base.secrets import Cipher
 
@@ -41,6 +41,8 @@ class Home:
         self.path = Path(path) if path is not None else default_home_path()
         self.database_url = database if database is not None else database_url()
         self.store: ConfigStore
+        from plugwire.core.storage.store import Store, make_data_folder
+
         if self.database_url:
             from plugwire.core.storage.pgstore import PgStore
 

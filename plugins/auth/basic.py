@@ -3,10 +3,14 @@ token sent as the password (or the username, as some APIs want)."""
 
 from __future__ import annotations
 
-import httpx2
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from plugwire import AuthContext, AuthType, hookimpl
+
+if TYPE_CHECKING:
+    import httpx2
 
 
 class BasicSettings(BaseModel):
@@ -23,6 +27,8 @@ class BasicAuthType(AuthType):
     Settings = BasicSettings
 
     def build_auth(self, settings: BasicSettings, context: AuthContext) -> httpx2.Auth:
+        import httpx2  # on use: loading the plugins (plugwire suggest) needs no HTTP client
+
         return httpx2.BasicAuth(settings.username, settings.password.get_secret_value())
 
 

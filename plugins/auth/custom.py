@@ -4,14 +4,18 @@ header, Basic plus an ``X-Tenant`` header...)."""
 
 from __future__ import annotations
 
-from typing import Generator
+from typing import TYPE_CHECKING, Any
 
-import httpx2
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from plugwire import AuthContext, AuthType, hookimpl
-from plugwire.plugins.auth.header import apply_headers, check_headers
-from plugwire.plugins.auth.query import apply_params, check_params
+from plugwire.plugins.auth.header import check_headers
+from plugwire.plugins.auth.query import check_params
+
+if TYPE_CHECKING:
+    import httpx2
+
+    from plugwire.plugins.auth.flows import CustomAuth
 
 __all__ = ["CustomAuth", "CustomAuthType", "CustomSettings"]
 
@@ -52,27 +56,6 @@ class CustomSettings(BaseModel):
         return self.username is not None or self.password is not None
 
 
-class CustomAuth(httpx2.Auth):
-    """Applies headers, query parameters and Basic credentials; no I/O (sync and async)."""
-
-    def __init__(self, settings: CustomSettings):
-        self._headers = dict(settings.headers)
-        self._params = dict(settings.params)
-        self._basic: httpx2.BasicAuth | None = None
-        if settings.uses_basic:
-            password = settings.password.get_secret_value() if settings.password else ""
-            self._basic = httpx2.BasicAuth(settings.username or "", password)
-
-    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
-        apply_headers(request, self._headers)
-        if self._params:
-            apply_params(request, self._params)
-        if self._basic is not None:
-            # BasicAuth's flow only sets a header before its single yield.
-            next(self._basic.auth_flow(request))
-        yield request
-
-
 class CustomAuthType(AuthType):
     name = "custom"
     title = "Custom (headers, query parameters and/or Basic)"
@@ -80,9 +63,24 @@ class CustomAuthType(AuthType):
     Settings = CustomSettings
 
     def build_auth(self, settings: CustomSettings, context: AuthContext) -> httpx2.Auth:
+        from plugwire.plugins.auth.flows import CustomAuth
+
         return CustomAuth(settings)
 
 
 @hookimpl
 def register_auth_types(register):
     register(CustomAuthType())
+
+
+_IN_FLOWS = {"CustomAuth"}
+
+
+def __getattr__(name: str) -> Any:
+    # The httpx2.Auth flow (and what it shares) lives in .flows, imported on first use
+    # so that loading this plugin does not import httpx2 (PEP 562).
+    if name in _IN_FLOWS:
+        from plugwire.plugins.auth import flows
+
+        return getattr(flows, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,10 +3,14 @@ password never crosses the wire."""
 
 from __future__ import annotations
 
-import httpx2
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from plugwire import AuthContext, AuthType, hookimpl
+
+if TYPE_CHECKING:
+    import httpx2
 
 __all__ = ["DigestAuthType", "DigestSettings"]
 
@@ -32,6 +36,8 @@ class DigestAuthType(AuthType):
     Settings = DigestSettings
 
     def build_auth(self, settings: DigestSettings, context: AuthContext) -> httpx2.Auth:
+        import httpx2  # on use: loading the plugins (plugwire suggest) needs no HTTP client
+
         return httpx2.DigestAuth(settings.username, settings.password.get_secret_value())
 
 

@@ -4,12 +4,16 @@ Bearer ...``, ``X-Api-Key: ...``). Every value is a secret."""
 from __future__ import annotations
 
 import re
-from typing import Generator
+from typing import TYPE_CHECKING, Any
 
-import httpx2
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from plugwire import AuthContext, AuthType, hookimpl
+
+if TYPE_CHECKING:
+    import httpx2
+
+    from plugwire.plugins.auth.flows import HeadersAuth
 
 __all__ = ["HeaderAuthType", "HeaderSettings", "HeadersAuth", "check_headers"]
 
@@ -34,12 +38,6 @@ def check_headers(headers: dict[str, SecretStr]) -> dict[str, SecretStr]:
     return headers
 
 
-def apply_headers(request: httpx2.Request, headers: dict[str, SecretStr]) -> None:
-    """Set ``headers`` on ``request``, replacing any header of the same name."""
-    for name, value in headers.items():
-        request.headers[name] = value.get_secret_value()
-
-
 class HeaderSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -55,17 +53,6 @@ class HeaderSettings(BaseModel):
         return check_headers(v)
 
 
-class HeadersAuth(httpx2.Auth):
-    """Adds fixed headers to every request; no I/O, so it serves sync and async clients."""
-
-    def __init__(self, headers: dict[str, SecretStr]):
-        self._headers = dict(headers)
-
-    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
-        apply_headers(request, self._headers)
-        yield request
-
-
 class HeaderAuthType(AuthType):
     name = "header"
     title = "Header auth (any headers)"
@@ -73,9 +60,24 @@ class HeaderAuthType(AuthType):
     Settings = HeaderSettings
 
     def build_auth(self, settings: HeaderSettings, context: AuthContext) -> httpx2.Auth:
+        from plugwire.plugins.auth.flows import HeadersAuth
+
         return HeadersAuth(settings.headers)
 
 
 @hookimpl
 def register_auth_types(register):
     register(HeaderAuthType())
+
+
+_IN_FLOWS = {"HeadersAuth", "apply_headers"}
+
+
+def __getattr__(name: str) -> Any:
+    # The httpx2.Auth flow (and what it shares) lives in .flows, imported on first use
+    # so that loading this plugin does not import httpx2 (PEP 562).
+    if name in _IN_FLOWS:
+        from plugwire.plugins.auth import flows
+
+        return getattr(flows, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Generator
+from typing import TYPE_CHECKING, Any
 
-import httpx2
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from plugwire import AuthContext, AuthType, hookimpl
+
+if TYPE_CHECKING:
+    import httpx2
+
+    from plugwire.plugins.auth.flows import QueryParamsAuth, apply_params
 
 __all__ = ["QueryAuthType", "QueryParamsAuth", "QuerySettings", "apply_params", "check_params"]
 
@@ -24,13 +28,6 @@ def check_params(params: dict[str, SecretStr]) -> dict[str, SecretStr]:
     return params
 
 
-def apply_params(request: httpx2.Request, params: dict[str, SecretStr]) -> None:
-    """Merge ``params`` into ``request``'s URL: its other parameters are kept, a
-    parameter of the same name is replaced by the auth's value."""
-    plain = {name: value.get_secret_value() for name, value in params.items()}
-    request.url = request.url.copy_merge_params(plain)
-
-
 class QuerySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -44,17 +41,6 @@ class QuerySettings(BaseModel):
         return check_params(v)
 
 
-class QueryParamsAuth(httpx2.Auth):
-    """Adds fixed query parameters to every request; no I/O (sync and async)."""
-
-    def __init__(self, params: dict[str, SecretStr]):
-        self._params = dict(params)
-
-    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
-        apply_params(request, self._params)
-        yield request
-
-
 class QueryAuthType(AuthType):
     name = "query"
     title = "Query parameters (any key/values)"
@@ -62,9 +48,24 @@ class QueryAuthType(AuthType):
     Settings = QuerySettings
 
     def build_auth(self, settings: QuerySettings, context: AuthContext) -> httpx2.Auth:
+        from plugwire.plugins.auth.flows import QueryParamsAuth
+
         return QueryParamsAuth(settings.params)
 
 
 @hookimpl
 def register_auth_types(register):
     register(QueryAuthType())
+
+
+_IN_FLOWS = {"QueryParamsAuth", "apply_params"}
+
+
+def __getattr__(name: str) -> Any:
+    # The httpx2.Auth flow (and what it shares) lives in .flows, imported on first use
+    # so that loading this plugin does not import httpx2 (PEP 562).
+    if name in _IN_FLOWS:
+        from plugwire.plugins.auth import flows
+
+        return getattr(flows, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

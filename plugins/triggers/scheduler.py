@@ -12,7 +12,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from plugwire import TriggerType, hookimpl
@@ -32,6 +31,8 @@ class SchedulerConfig(BaseModel):
         if v is None or not v.strip():
             return None
         v = " ".join(v.split())
+        from croniter import croniter  # on use: loading the plugins (plugwire suggest) needs no cron reader
+
         if not croniter.is_valid(v):
             raise ValueError(f"{v!r} is not a cron expression (five fields: minute hour day month weekday)")
         return v
@@ -78,6 +79,8 @@ class SchedulerTrigger(TriggerType):
             # slot's event id is the same whoever computes it.
             n = math.floor((after - started_at).total_seconds() / config.interval_seconds) + 1
             return started_at + timedelta(seconds=max(n, 1) * config.interval_seconds)
+        from croniter import croniter
+
         tz = ZoneInfo(config.timezone)
         return croniter(config.cron, after.astimezone(tz)).get_next(datetime).astimezone(timezone.utc)
 
