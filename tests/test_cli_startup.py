@@ -98,3 +98,87 @@ def test_an_unknown_command_is_answered_with_the_close_registered_names(run_cli)
     code, out, err = run_cli("conections", "list")
     assert code == 2
     assert "No such command 'conections'" in err and "'connections'" in err
+
+
+# What loading every plugin and answering from the cached index must not import: the
+# OAuth2 plugin's authlib (and joserfc, cryptography), the scheduler's croniter, the
+# server's stack, the HTTP layer and the configuration store.
+SUGGEST_HEAVY = [
+    "authlib", "joserfc", "cryptography", "croniter", "starlette", "uvicorn", "jinja2",
+    "httpx2", "anyio", "plugwire.core.http", "tinydb", "filelock",
+]
+SUGGEST_URL = "https://api.github.com/repos/octocat/hello"
+
+
+def _suggest_env(tmp_path) -> dict[str, str]:
+    return {"PLUGWIRE_CACHE_DIR": str(tmp_path / "cache")}
+
+
+def test_a_suggestion_from_the_cached_index_loads_no_auth_library_server_or_store(tmp_path):
+    code = (
+        "import sys\n"
+        "from plugwire.core.plugincore.manager import auth_types, suggesters, triggers\n"
+        "assert {'oauth2', 'basic', 'header', 'query', 'custom'} <= set(auth_types.items())\n"
+        "assert {'scheduler', 'webhook'} <= set(triggers.items())\n"
+        "from plugwire.core.wizard.suggest import suggest\n"
+        f"assert suggest('GET', {SUGGEST_URL!r}).best.endpoint == 'GET /repos/{{owner}}/{{repo}}'\n"
+    )
+    env = _suggest_env(tmp_path)
+    _loaded_after(code, tmp_path, env=env)  # builds the cached index
+    loaded = _loaded_after(code, tmp_path, env=env)
+    assert "plugwire.plugins.auth.oauth2" in loaded and "plugwire.plugins.triggers.scheduler" in loaded
+    assert _with_prefix(loaded, SUGGEST_HEAVY) == []
+
+
+def test_the_suggest_command_loads_no_auth_library_server_store_or_typer_adapters(tmp_path):
+    env = _suggest_env(tmp_path)
+    code = _run_main(["suggest", "GET", SUGGEST_URL, "-n", "3"])
+    _loaded_after(code, tmp_path, env=env)
+    loaded = _loaded_after(code, tmp_path, env=env)
+    # typer checks values through pydantic TypeAdapters: plain text and numbers skip them
+    assert _with_prefix(loaded, SUGGEST_HEAVY + ["typer._adapters"]) == []
+
+
+def _typers_own_error(command_name: str, option: str, value: str) -> str:
+    """The message typer's own (pydantic) coercion gives for ``value``."""
+    from typer._click import Context
+    from typer._click.exceptions import BadParameter
+    from typer._coercion import build_runtime_param
+
+    command = load_command(command_name)
+    param = next(p for p in command.params if option in p.opts)
+    with pytest.raises(BadParameter) as info:
+        build_runtime_param(param.type_descriptor).coerce(value, param=param, ctx=Context(command))
+    return info.value.message
+
+
+@pytest.mark.parametrize("value", ["99", "0", "x", "1.5", "-3", ""])
+def test_a_value_past_typers_adapters_is_refused_as_typer_refuses_it(run_cli, value):
+    code, out, err = run_cli("suggest", "GET", SUGGEST_URL, "--limit", value)
+    assert code == 2
+    assert _typers_own_error("suggest", "--limit", value) in " ".join(err.split())
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [("--limit", "2"), ("--limit", "007"), ("--limit", " 3"), ("--limit", "50"), ("--limit", 5),
+     ("method", "GET"), ("method", "pöst"), ("url", "https://api.example.com/a b")],
+)
+def test_plain_values_are_read_as_typer_reads_them(option, value):
+    from typer._click import Context
+    from typer._coercion import build_runtime_param
+
+    command = load_command("suggest")
+    param = next(p for p in command.params if option in p.opts)
+    ours = param.get_runtime_param()
+    assert type(ours).__name__ == "PlainParam"  # the plain coercion is in front
+    ctx = Context(command)
+    theirs = build_runtime_param(param.type_descriptor).coerce(value, param=param, ctx=ctx)
+    assert ours.coerce(value, param=param, ctx=ctx) == theirs
+    assert type(ours.coerce(value, param=param, ctx=ctx)) is type(theirs)
+
+
+def test_a_number_typer_reads_is_read_end_to_end(run_cli):
+    code, out, err = run_cli("suggest", "GET", SUGGEST_URL, "--limit", "007", "--json")
+    assert code == 0, err
+    assert json.loads(out)["suggestions"][0]["endpoint"] == "GET /repos/{owner}/{repo}"

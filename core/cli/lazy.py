@@ -18,6 +18,8 @@ from typing import Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from plugwire.core.cli.coercion import plain_values
+
 __all__ = ["COMMANDS", "LazyGroup", "available", "load_command", "quiet_flags"]
 
 _PKG = "plugwire.core.cli"
@@ -57,6 +59,7 @@ def load_command(name: str) -> Any:
     command (a group for a command group); raises ``KeyError`` for an unknown name."""
     command = _attached(COMMANDS[name][0]).commands[name]
     quiet_flags(command)
+    plain_values(command)  # text and numbers past typer's pydantic adapters
     return command
 
 
