@@ -1,6 +1,7 @@
 """In a real browser: a webhook recipe whose step creates a venue from datapills
 picked out of the trigger's datatree; the webhook URL copied; the recipe started;
-webhooks fired; the jobs' input and output tabs read (and a failed job's error)."""
+webhooks fired; the jobs' input and output tabs read (and a failed job's error, then
+the failed job run again with its event)."""
 
 from __future__ import annotations
 
@@ -106,3 +107,16 @@ def test_webhook_recipe_with_datapills_runs_and_its_job_shows_input_and_output(p
     assert "400 Bad Request" in error and "country must be a two-letter ISO 3166-1 code" in error
     assert "content-type" in error.lower()  # the error's headers, with its status and body
     shot(page, "job-error")
+
+    # Run again: the same event, as a new job that names the one it reruns (and fails the same way)
+    page.click("#rerun")
+    page.wait_for_selector("#rerun-of")
+    assert page.locator("#rerun-of").inner_text() == bad_id
+    rerun_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    assert rerun_id != bad_id and rerun_id.startswith("j_")
+    page.wait_for_selector("#job-error", timeout=15_000)  # the page refreshes itself until the job ran
+    assert '"country": "NOR"' in page.locator("details:has(summary:text-is('Trigger event'))").text_content()
+    step = page.locator(".job-step[data-step='create_venue']")
+    step.locator("button[data-tab=output]").click()
+    assert "country must be a two-letter ISO 3166-1 code" in step.locator("[data-panel=output]").inner_text()
+    shot(page, "job-rerun")
