@@ -283,3 +283,25 @@ def test_plugins_command_shows_a_third_party_plugin_and_refusals(third_party):
     reasons = {p["plugin"]: p["reason"] for p in data["problems"]}
     assert "needs libfoo" in reasons["fake_broken (fakeplug)"]
     assert "needs plugin API >=99 but this plugwire offers 1" in reasons["fake_future (fakeplug)"]
+
+
+def test_a_distributions_name_is_read_once_for_all_its_entry_points(monkeypatch):
+    """Reading a distribution's name parses its METADATA file (README and all): the
+    loader reads it once per distribution, not once per entry point and question
+    (it was 30 parses on every `plugwire suggest`)."""
+    from importlib import metadata
+
+    from plugwire.core.plugincore.manager import ENTRY_POINT_GROUP, _dist_names
+
+    reads: list[int] = []
+    original = metadata.PathDistribution.metadata
+
+    def counted(self):
+        reads.append(id(self))
+        return original.fget(self)
+
+    monkeypatch.setattr(metadata.PathDistribution, "metadata", property(counted))
+    named = dict((ep.name, dist) for ep, dist in _dist_names(metadata.entry_points(group=ENTRY_POINT_GROUP)))
+    assert {"auth_oauth2", "auth_basic", "suggest_knowledge", "trigger_webhook"} <= set(named)
+    assert {named[n] for n in named if n.startswith(("auth_", "trigger_", "suggest_"))} == {"plugwire"}
+    assert reads and len(reads) == len(set(reads))  # once per distribution

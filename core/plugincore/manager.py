@@ -64,12 +64,24 @@ class LoadProblem:
 _problems: list[LoadProblem] = []
 
 
-def _dist_name(ep: metadata.EntryPoint) -> str:
-    return ep.dist.name if ep.dist is not None else ""
+def _dist_names(eps: Any) -> list[tuple[metadata.EntryPoint, str]]:
+    """Return each entry point with its distribution's name, read once per
+    distribution: reading a name parses its METADATA file (README and all), and
+    plugwire's own distribution alone has ten entry points."""
+    names: dict[int, str] = {}  # id of a distribution object, alive until we return
+    out = []
+    for ep in eps:
+        dist = ep.dist
+        if dist is None:
+            out.append((ep, ""))
+            continue
+        if id(dist) not in names:
+            names[id(dist)] = dist.name
+        out.append((ep, names[id(dist)]))
+    return out
 
 
-def _wanted(ep: metadata.EntryPoint) -> bool:
-    dist = _dist_name(ep)
+def _wanted(ep: metadata.EntryPoint, dist: str) -> bool:
     if os.environ.get("PLUGWIRE_TESTING") == "1" and dist != _OWN_DISTRIBUTION:
         return False
     limit = os.environ.get("PLUGWIRE_LOAD_PLUGINS")
@@ -102,12 +114,11 @@ def _api_problem(module: Any) -> str | None:
 def _load_entry_points() -> None:
     # plugwire's own entry points first: on a name clash the later plugin is the one
     # refused, so a third party cannot take over a built-in name (such as "basic").
-    eps = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: _dist_name(ep) != _OWN_DISTRIBUTION)
-    for ep in eps:
-        if not _wanted(ep) or pm.get_plugin(ep.name) is not None:
+    named = _dist_names(metadata.entry_points(group=ENTRY_POINT_GROUP))
+    for ep, dist in sorted(named, key=lambda pair: pair[1] != _OWN_DISTRIBUTION):
+        if not _wanted(ep, dist) or pm.get_plugin(ep.name) is not None:
             continue
-        dist = ep.dist.name if ep.dist is not None else "?"
-        label = f"{ep.name} ({dist})"
+        label = f"{ep.name} ({dist or '?'})"
         try:
             module = ep.load()
         except (Exception, SystemExit) as exc:  # a broken plugin (even one calling sys.exit) must not take plugwire down
