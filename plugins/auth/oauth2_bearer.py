@@ -20,6 +20,12 @@ from typing import Any, AsyncGenerator, Callable, Generator
 import anyio
 import httpx2
 
+# Loaded with the auth (a client is made outside any event loop) rather than at the
+# first renewal, where TokenEndpoint imports authlib's clients: importing them
+# (0.1 s) inside async_auth_flow would hold up the event loop.
+import authlib.integrations.httpx_client  # noqa: F401
+from authlib.oauth2.rfc6750 import add_bearer_token
+
 from plugwire import AuthorizationRequired, PlugwireError, TokenStore
 from plugwire.plugins.auth.oauth2_tokens import Grant, TokenEndpoint
 
@@ -95,8 +101,6 @@ class BearerTokenAuth(httpx2.Auth):
 
     @staticmethod
     def _sign(request: httpx2.Request, token: dict[str, Any]) -> None:
-        from authlib.oauth2.rfc6750 import add_bearer_token
-
         _, headers, _ = add_bearer_token(token["access_token"], str(request.url), {}, None)
         request.headers["Authorization"] = headers["Authorization"]
 
