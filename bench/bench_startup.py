@@ -51,6 +51,10 @@ class Copy:
         self.folder = Path(tempfile.mkdtemp(prefix="plugwire-bench-startup-"))
         self.env = {**os.environ, "PLUGWIRE_HOME": str(self.folder), "COLUMNS": "100"}
         self.env.pop("PLUGWIRE_DATABASE_URL", None)
+        # Bytecode is cached (by the unmeasured round), as for an installed package:
+        # with PYTHONDONTWRITEBYTECODE set, every run would compile each module it
+        # imports whose cache is missing or stale (~0.05 s for plugwire suggest).
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
         if source:
             self.env["PYTHONPATH"] = source
 
