@@ -182,3 +182,10 @@ def test_a_number_typer_reads_is_read_end_to_end(run_cli):
     code, out, err = run_cli("suggest", "GET", SUGGEST_URL, "--limit", "007", "--json")
     assert code == 0, err
     assert json.loads(out)["suggestions"][0]["endpoint"] == "GET /repos/{owner}/{repo}"
+
+
+def test_the_http_exchange_models_import_no_cryptography(tmp_path):
+    """The request and response models mask with core.base.redact's MASK: the cipher
+    module (cryptography, 0.02 s) loads only where secrets are sealed or opened."""
+    loaded = _loaded_after("import plugwire.core.http.exchange", tmp_path)
+    assert _with_prefix(loaded, ["cryptography", "plugwire.core.base.secrets"]) == []
