@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 class BasicSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     username: str = Field("", description="user name or e-mail; empty when the API key alone is the user")
     password: SecretStr = Field(description="password, or the API key / token the API takes as password")

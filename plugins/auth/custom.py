@@ -21,7 +21,7 @@ __all__ = ["CustomAuth", "CustomAuthType", "CustomSettings"]
 
 
 class CustomSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     headers: dict[str, SecretStr] = Field(default_factory=dict, description="headers sent with every request")
     params: dict[str, SecretStr] = Field(default_factory=dict, description="query parameters added to every URL")

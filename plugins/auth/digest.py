@@ -16,7 +16,7 @@ __all__ = ["DigestAuthType", "DigestSettings"]
 
 
 class DigestSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     username: str = Field(description="user name")
     password: SecretStr = Field(description="password")

@@ -39,7 +39,7 @@ def check_headers(headers: dict[str, SecretStr]) -> dict[str, SecretStr]:
 
 
 class HeaderSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     headers: dict[str, SecretStr] = Field(
         description="header name to value, e.g. Authorization: Bearer <token> or X-Api-Key: <key>"

@@ -8,7 +8,7 @@ from plugwire import AuthContext, AuthType, hookimpl
 
 
 class NoSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class NoAuth(AuthType):

@@ -74,7 +74,7 @@ ExtraParams = Annotated[
 class _TokenSettings(BaseModel):
     """What both OAuth2 types do with their settings: reach the token endpoint."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     def endpoint(self, context: AuthContext) -> TokenEndpoint:
         """Return the token endpoint as this connection reaches it."""

@@ -29,7 +29,7 @@ def check_params(params: dict[str, SecretStr]) -> dict[str, SecretStr]:
 
 
 class QuerySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     params: dict[str, SecretStr] = Field(description="query parameter name to value, e.g. api_key: <key>")
 

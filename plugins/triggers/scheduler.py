@@ -18,7 +18,7 @@ from plugwire import TriggerType, hookimpl
 
 
 class SchedulerConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     interval_seconds: float | None = Field(None, ge=1, description="run every N seconds, counted from the start (give this or cron)")
     cron: str | None = Field(None, description="a five-field cron expression, e.g. '*/15 * * * *' (give this or interval_seconds)")

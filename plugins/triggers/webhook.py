@@ -31,7 +31,7 @@ PayloadFormat = Literal["auto", "json", "form", "xml", "text", "raw"]
 
 
 class HmacSignature(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     scheme: Literal["hmac-sha256"] = "hmac-sha256"
     secret: SecretStr = Field(description="the shared secret the sender signs with")
@@ -41,7 +41,7 @@ class HmacSignature(BaseModel):
 
 
 class StandardWebhooksSignature(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     scheme: Literal["standard-webhooks"] = "standard-webhooks"
     secret: SecretStr = Field(description="the signing secret, 'whsec_' followed by base64")
@@ -59,7 +59,7 @@ class StandardWebhooksSignature(BaseModel):
 
 
 class WebhookResponse(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     status: int = Field(202, ge=200, le=299, description="the 2xx status answered once the event is stored")
     body: Any = Field(default_factory=lambda: {"accepted": True}, description="JSON value, or text")
@@ -68,7 +68,7 @@ class WebhookResponse(BaseModel):
 
 
 class WebhookConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     payload_format: PayloadFormat = Field("auto", description="how to read the body; auto follows Content-Type")
     sample_payload: Any = Field(None, description="an example payload (JSON value, or XML/form/text as a string)")
