@@ -20,6 +20,7 @@ from plugwire.core.http.client import client_for, public_client
 from plugwire.core.http.exchange import RequestSpec, now_iso
 from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.http.outcomes import redact
+from plugwire.core.http.pages import fetch_pages_async
 from plugwire.core.http.send import send_async
 from plugwire.core.recipes.datapills import MissingValue, render
 from plugwire.core.recipes.model import Recipe, Step
@@ -78,6 +79,22 @@ def _step_request(spec: RequestSpec, step: Step, context: dict[str, Any]) -> Req
     return spec.model_copy(update={"url": url, "headers": headers, "query": rendered["query"], "body": rendered["body"]})
 
 
+def _paged_record(record: dict[str, Any], paged: Any) -> None:
+    """Complete a paginated step's record: the first page stays whole in ``output``,
+    which gains the gathered ``items`` and the ``pages`` count; ``pages`` summarises
+    every page (URL, status, item count) and why paging stopped. A page that failed
+    fails the step, naming the page: nothing gathered is reported as a success."""
+    report = paged.report()
+    if "output" in record:
+        record["output"].update(items=paged.pager.items, pages=report["pages"])
+    record["pages"] = {"count": report["pages"], "items": report["items"], "stopped": report["stopped"],
+                       "summaries": report["summaries"]}
+    if paged.ok:
+        record["status"] = "succeeded"
+    else:
+        record["error"] = str(paged.error) if paged.error else paged.first.message
+
+
 class Runner:
     """Runs recipes' steps; keeps one HTTP client per connection for the server's life."""
 
@@ -127,11 +144,11 @@ class Runner:
             action, base, conn, found = self.cache.get("step", step.action, self._load_action)
             secrets += found
             spec = _step_request(base, step, context)
-            exchange = await send_async(
-                spec, connection=conn, connections=self.connections, response_format=action.response_format,
-                timeout=action.timeout, retry=action.retry, client=self._client(conn), secrets=found, pretty=False,
-                max_response_bytes=action.max_response_bytes,
-            )
+            args = dict(connection=conn, connections=self.connections, response_format=action.response_format,
+                        timeout=action.timeout, retry=action.retry, client=self._client(conn), secrets=found, pretty=False,
+                        max_response_bytes=action.max_response_bytes)
+            paged = await fetch_pages_async(spec, action.pagination, **args) if action.pagination else None
+            exchange = paged.first if paged is not None else await send_async(spec, **args)
         except MissingValue as exc:
             record.update(error=str(exc), field=exc.field)
         except PlugwireError as exc:
@@ -151,7 +168,9 @@ class Runner:
                     "format": r.format, "body": r.body if r.format in ("json", "xml") else r.text, "size": r.size,
                     "elapsed_ms": r.elapsed_ms,
                 }
-            if exchange.ok:
+            if paged is not None:
+                _paged_record(record, paged)
+            elif exchange.ok:
                 record["status"] = "succeeded"
             else:
                 record["error"] = exchange.message
@@ -179,6 +198,8 @@ class Runner:
                 "request": record.get("input"),
                 "response": {"status": out.get("status"), "headers": out.get("headers", {}), "body": out.get("body")},
             }
+            if "items" in out:
+                context["steps"][step.name].update(items=out["items"], pages=out["pages"])
         for step in recipe.steps[len(steps):]:
             steps.append({"name": step.name, "action": step.action, "status": "skipped"})
         result = {"status": "failed" if error else "succeeded", "error": error, "steps": steps}

@@ -2,7 +2,7 @@
 
 An :class:`Action` is a :class:`~plugwire.core.http.exchange.RequestSpec` (method, URL,
 headers, query, body and its format) plus its name, the connection it goes through,
-how to read the response, its timeout and retry policy, and the sample exchange that
+how to read the response, its timeout, retry policy and pagination, and the sample exchange that
 proved it, with the datatree inferred from that sample. The :class:`Actions` service
 is the only way action records are read and written (table ``actions``); header and
 query values with credential-like names or named in ``secret_fields`` are sealed at
@@ -27,6 +27,7 @@ from plugwire.core.http.exchange import (
     SentRequest,
     now_iso,
 )
+from plugwire.core.http.pagination import Pagination
 from plugwire.core.http.retry import RetryPolicy
 from plugwire.core.http.rules import STORED
 from plugwire.core.storage.home import Home
@@ -51,6 +52,7 @@ class Action(RequestSpec):
         None, ge=1, le=1_073_741_824, description="bytes of response body (decompressed) kept; None uses the connection's (10 MB unless set)"
     )
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    pagination: Pagination | None = Field(None, description="how the rest of a list is fetched; None: one request")
     sample_request: SentRequest | None = None
     sample_response: ReceivedResponse | None = None
     datatree: DataTree | None = None
