@@ -52,12 +52,17 @@ def new(
     response_format: str = typer.Option("auto", "--response-format", help="auto, json, xml, text or bytes."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds; default: the connection's."),
     description: str = typer.Option("", "--description", help="A line saying what the action does."),
+    paginate: Optional[str] = typer.Option(None, "--paginate", help="Fetch every page: link_header, next_url, cursor, page_number or offset_limit; none for one request (default: the catalogue's suggestion, if any)."),
+    records: Optional[str] = typer.Option(None, "--records", help="With --paginate: the body path of each page's list (data, results); none: the body is the list."),
+    page_options: list[str] = typer.Option([], "--page-option", help="With --paginate: KEY=VALUE, one of next_path, cursor_param, cursor_in (query|body), cursor_last_item, page_param, start_page, offset_param, limit_param, limit, stop (empty|short|has_more|total), has_more_path, total_path. Repeatable."),
+    max_pages: Optional[int] = typer.Option(None, "--max-pages", help="With --paginate: at most this many pages per run (default 10)."),
+    max_items: Optional[int] = typer.Option(None, "--max-items", help="With --paginate: at most this many items per run."),
     no_learn: bool = typer.Option(False, "--no-learn", help="Do not record the proven configuration in your catalogue."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Unattended: send once and apply when the API answers 2xx."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Build a make-request action: endpoint, sample request (suggested), send, review, apply."""
-    from plugwire.core.cli.actions_input import apply_flags, read_curl
+    from plugwire.core.cli.actions_input import apply_flags, pagination_flags, read_curl
     from plugwire.core.connections.model import Connections
     from plugwire.core.wizard.actions import Actions, secret_fields_of
     from plugwire.core.wizard.steps import Wizard
@@ -95,6 +100,7 @@ def new(
                 content_type=content_type, sets=sets, files=files)
     if secret:
         wiz.edit(secret_fields=secret_fields_of(wiz.request, secret))
+    pagination_flags(wiz, style=paginate, records=records, options=page_options, max_pages=max_pages, max_items=max_items)
     if interactive:
         from plugwire.core.cli.actions_prompt import run_interactive
 
@@ -125,6 +131,8 @@ def _unattended(wiz: "Wizard", *, name: str | None, description: str, learn: boo
         for note in wiz.notes:
             console.print(f"Note: {note}", markup=False, style="yellow")
         show_request(wiz.request)
+        if wiz.pagination is not None:
+            console.print(f"Pagination: {wiz.pagination.summary()}", markup=False)
     attempt = wiz.send()
     if not as_json:
         show_attempt(attempt)

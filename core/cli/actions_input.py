@@ -15,7 +15,7 @@ from plugwire.core.base.errors import UserInputError
 from plugwire.core.http.exchange import BODY_FORMATS, FilePart, add_field, parse_body_text
 from plugwire.core.wizard.steps import Wizard
 
-__all__ = ["apply_flags", "body_from_text", "json_value", "read_curl", "set_field", "split_assignment"]
+__all__ = ["apply_flags", "body_from_text", "json_value", "pagination_flags", "read_curl", "set_field", "split_assignment"]
 
 SET_FIX = 'write PATH=TEXT (the field keeps its type: owner.id=9) or PATH:=JSON (owner.id:=9, tags:=["a"])'
 
@@ -171,3 +171,27 @@ def apply_flags(wiz: Wizard, *, headers, query, body, body_file, body_format, co
         if parts is None:
             raise UserInputError(f"--set {item!r} is not PATH=VALUE.", field="set", fix=SET_FIX)
         set_field(wiz, *parts)
+
+
+def pagination_flags(wiz: Wizard, *, style: str | None, records: str | None, options: list[str], max_pages: int | None,
+                     max_items: int | None) -> None:
+    """Apply ``--paginate STYLE`` and its options to the wizard. Without ``--paginate``,
+    the options change the pagination the catalogue suggested; ``--paginate none``
+    sends one request. Raises ``UserInputError`` naming the flag or option at fault."""
+    if style is None and records is None and not options and max_pages is None and max_items is None:
+        return
+    if style is not None and style.strip().lower() == "none":
+        wiz.set_pagination(None)
+        return
+    data: dict[str, Any] = wiz.pagination.model_dump(exclude_unset=True) if style is None and wiz.pagination else {}
+    if style is not None:
+        data["style"] = style.strip()
+    elif not data:
+        raise UserInputError("--records, --page-option, --max-pages and --max-items need a pagination style.",
+                             field="paginate", fix="add --paginate STYLE (link_header, next_url, cursor, page_number, offset_limit)")
+    for key, value in _pairs(options, "=", "--page-option", "KEY=VALUE"):
+        data[key] = value
+    for key, value in (("records", records), ("max_pages", max_pages), ("max_items", max_items)):
+        if value is not None:
+            data[key] = value or None if key == "records" else value
+    wiz.set_pagination(data)

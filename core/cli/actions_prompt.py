@@ -26,7 +26,7 @@ __all__ = ["MENU", "ask_endpoint", "choose_connection", "run_interactive"]
 
 MENU = {
     "s": "send", "e": "edit a field", "h": "header", "q": "query parameter", "b": "body", "f": "body format",
-    "p": "pick a suggestion", "c": "paste cURL", "v": "view request", "r": "review and apply", "k": "back to step 1", "x": "quit",
+    "p": "pick a suggestion", "g": "pagination", "c": "paste cURL", "v": "view request", "r": "review and apply", "k": "back to step 1", "x": "quit",
 }
 
 
@@ -155,8 +155,39 @@ def _edit(wiz: Wizard, key: str) -> None:
         if not n.strip().isdigit():
             raise UserInputError(f"{n!r} is not a number.", field="suggestion", fix="type the number shown in the list")
         wiz.blank() if n.strip() == "0" else wiz.use_suggestion(int(n) - 1)
+    elif key == "g":
+        _edit_pagination(wiz)
     elif key == "c":
         wiz.import_curl(_read_lines("Paste the cURL command"), wiz.connection.name if wiz.connection else None)
+
+
+#: The options each style asks for at the terminal, with their defaults.
+_STYLE_OPTIONS = {
+    "link_header": [],
+    "next_url": [("next_path", "paging.next")],
+    "cursor": [("next_path", "next_cursor"), ("cursor_param", "cursor"), ("cursor_in", "query")],
+    "page_number": [("page_param", "page"), ("stop", "empty")],
+    "offset_limit": [("offset_param", "offset"), ("limit_param", "limit"), ("limit", "100"), ("stop", "empty")],
+}
+
+
+def _edit_pagination(wiz: Wizard) -> None:
+    """Ask how the rest of the list is fetched: the style (none: one request), the
+    records path, the style's options (the current or suggested values as defaults)
+    and the bounds; an option left empty is left out."""
+    now = wiz.pagination.model_dump() if wiz.pagination else {}
+    style = _ask("Pagination style", choices=["none", *_STYLE_OPTIONS], default=now.get("style", "none"))
+    if style == "none":
+        wiz.set_pagination(None)
+        return
+    data = {"style": style, "records": _ask("Records path (the list in each page; empty: the body)", default=now.get("records") or "")}
+    for key, default in [*_STYLE_OPTIONS[style], ("max_pages", "10")]:
+        data[key] = _ask(key, default=str(now.get(key) or default))
+    if data.get("stop") in ("has_more", "total"):
+        key = f"{data['stop']}_path"
+        data[key] = _ask(key, default=now.get(key) or ("has_more" if data["stop"] == "has_more" else "total"))
+    wiz.set_pagination({k: v for k, v in data.items() if v != ""})
+    console.print(Text(f"Pagination: {wiz.pagination.summary()}"))
 
 
 def ask_name(actions: Actions, name: str | None) -> str:

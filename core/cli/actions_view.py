@@ -19,7 +19,7 @@ from plugwire.core.wizard.actions import Action
 from plugwire.core.wizard.datatree import DataField, DataTree
 from plugwire.core.wizard.steps import Attempt
 
-__all__ = ["show_action", "show_attempt", "show_datatree", "show_request", "show_suggestions", "suggestion_summary"]
+__all__ = ["pages_line", "show_action", "show_attempt", "show_datatree", "show_request", "show_suggestions", "suggestion_summary"]
 
 _BODY_LINES = 60
 
@@ -104,10 +104,23 @@ def show_attempt(attempt: Attempt) -> None:
         _plain(f"  < {k}: {v}", "dim")
     if r.pretty:
         _plain(_clip(r.pretty))
+    if attempt.pages:
+        _plain(pages_line(attempt.pages), "red" if attempt.pages.get("error") else "cyan")
     if ex.api_message and not ex.ok:
         _plain(f"The API says: {ex.api_message}", "yellow")
     for v in attempt.violations:
         _plain(f"Field at fault: {v.message}", "yellow")
+
+
+def pages_line(pages: dict[str, Any]) -> str:
+    """Return one line saying what paging fetched: pages, items, why it stopped, or the
+    error of the page that failed; "at least" when the wizard's preview stopped early."""
+    if pages.get("error"):
+        return f"Paging stopped after {pages['pages']} page(s), {pages['items']} item(s): {pages['error']}"
+    if pages.get("more"):
+        return (f"The action would fetch at least {pages['pages'] + 1} pages: the wizard fetched {pages['pages']} "
+                f"({pages['items']} items) and stopped with more to come.")
+    return f"The action would fetch {pages['pages']} page(s), {pages['items']} item(s) (stopped: {pages['stopped']})."
 
 
 def _branch(tree: Tree, field: DataField) -> None:
@@ -142,6 +155,7 @@ def show_action(action: Action) -> None:
         ("provider", action.provider or ""), ("response format", action.response_format),
         ("timeout", f"{action.timeout:g} s" if action.timeout else "the connection's"),
         ("retry", f"{action.retry.max_attempts} attempts, backoff {action.retry.backoff:g} s" + (", non-idempotent too" if action.retry.retry_non_idempotent else "")),
+        ("pagination", action.pagination.summary() if action.pagination else ""),
         ("updated", action.updated_at),
     ]
     for key, value in rows:

@@ -71,6 +71,9 @@ class Suggestion(BaseModel):
     sample_response: Any = None
     learned: bool = False
     proven: bool = False
+    pagination: dict[str, Any] | None = Field(
+        None, description="how the endpoint's list is paged, as an action's pagination (style, records, ...); the wizard pre-fills it"
+    )
 
 
 class Suggester(ABC):

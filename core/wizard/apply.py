@@ -26,6 +26,7 @@ from plugwire.core.wizard.datatree import DataTree, infer_response
 
 if TYPE_CHECKING:
     from plugwire.core.connections.model import Connection
+    from plugwire.core.http.pagination import Pagination
     from plugwire.core.http.retry import RetryPolicy
 
 __all__ = [
@@ -53,6 +54,7 @@ class WizardView(Protocol):
     timeout: float | None
     max_response_bytes: int | None
     retry: "RetryPolicy"
+    pagination: "Pagination | None"
 
     @property
     def last(self) -> "Attempt | None": ...
@@ -68,12 +70,16 @@ class ApplyRefused(PlugwireError):
 
 
 class Attempt(BaseModel):
-    """One *Send*: the request as configured then, the exchange, and broken constraints."""
+    """One *Send*: the request as configured then, the exchange (page 1 when paginated),
+    broken constraints, and for a paginated request the pagination sent and what paging
+    found (``pages``: the report of :class:`plugwire.core.http.pages.Paged`)."""
 
     number: int
     request: RequestSpec
     exchange: Exchange
     violations: list[Violation] = Field(default_factory=list)
+    pagination: dict[str, Any] | None = None
+    pages: dict[str, Any] | None = None
 
     def public(self) -> dict[str, Any]:
         """Return the attempt as JSON-able data, credential-like values masked."""
@@ -127,9 +133,16 @@ def refusal(wizard: WizardView) -> str | None:
                 "Only a request that succeeded against the live API can be applied: fix it and send it again."
             )
         return f"The last attempt (#{last.number}) failed before an answer came back ({ex.outcome}): {ex.message} Send it again once the API is reachable."
-    if last.request != wizard.request:
+    if last.pages and last.pages.get("error"):
+        return (f"The first page answered, but paging did not complete: {last.pages['error']} "
+                "Fix the pagination (or the API) and send it again.")
+    if last.request != wizard.request or last.pagination != _pagination_data(wizard):
         return f"The request changed after attempt #{last.number} was sent. Send it again so that the saved sample is the request that worked."
     return None
+
+
+def _pagination_data(wizard: WizardView) -> dict[str, Any] | None:
+    return wizard.pagination.model_dump() if wizard.pagination is not None else None
 
 
 def review_of(wizard: WizardView) -> Review:
@@ -177,6 +190,7 @@ def proven_action(wizard: WizardView, name: str, description: str) -> Action:
             "timeout": wizard.timeout,
             "max_response_bytes": wizard.max_response_bytes,
             "retry": wizard.retry.model_dump(),
+            "pagination": _pagination_data(wizard),
             "sample_request": last.exchange.request.model_dump(),
             "sample_response": last.exchange.response.model_dump(),
             "datatree": infer_response(last.exchange.response).model_dump(),

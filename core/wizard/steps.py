@@ -3,7 +3,8 @@
 1. **Endpoint**: a method and an absolute URL, validated; the suggesters are asked.
 2. **Request**: the best suggestion pre-fills the sample request (its reason shown);
    the user keeps it, edits any field, picks another suggestion or starts blank, and
-   *sends* it through the connection. Every attempt is kept in :attr:`Wizard.history`
+   *sends* it through the connection (a paginated request: up to :data:`PREVIEW_PAGES`
+   pages, then "at least" that many). Every attempt is kept in :attr:`Wizard.history`
    with the whole exchange and, where the suggestion knew the endpoint's field
    constraints, the fields that broke one.
 3. **Review**: the configuration and the last exchange. *Apply* saves the action only
@@ -41,6 +42,7 @@ from plugwire.core.http.exchange import (
 )
 from plugwire.core.http.netpolicy import NetworkPolicy, NetworkPolicyError
 from plugwire.core.http.outcomes import Outcome
+from plugwire.core.http.pagination import Pagination
 from plugwire.core.http.retry import RetryPolicy
 from plugwire.core.plugincore.suggesters import Suggestion
 from plugwire.core.storage.home import Home
@@ -57,11 +59,14 @@ from plugwire.core.wizard.apply import (  # Attempt, Review and the Apply types 
 )
 from plugwire.core.wizard.constraints import check, set_path
 from plugwire.core.wizard.datatree import read_as_type_of, value_at
+from plugwire.core.wizard.paging import pagination_from, suggested_pagination
 from plugwire.core.wizard.suggest import SuggestionResult, suggest
 
 __all__ = ["ApplyRefused", "ApplyResult", "Attempt", "Review", "Wizard", "WizardStateError"]
 
 ENDPOINT, REQUEST, REVIEW, APPLIED = 1, 2, 3, 4
+#: A paginated Send fetches at most this many pages (fewer when the action's bounds say so).
+PREVIEW_PAGES = 5
 _STEP_NAMES = {ENDPOINT: "endpoint", REQUEST: "request", REVIEW: "review", APPLIED: "applied"}
 
 
@@ -89,6 +94,8 @@ class Wizard:
         self.timeout: float | None = None
         self.max_response_bytes: int | None = None  # None: the connection's cap
         self.retry = RetryPolicy()
+        self.pagination: Pagination | None = None
+        self._pagination_chosen = False  # the user's choice (none included) wins over a suggestion's
         self._url_query: dict[str, Any] = {}
 
     # -- step 1 ----------------------------------------------------------------------
@@ -173,7 +180,21 @@ class Wizard:
             content_type=s.content_type,
         )
         self.chosen = index
+        self._suggested_pagination(found[index])
         return self.request
+
+    def _suggested_pagination(self, s: Suggestion) -> None:
+        if not self._pagination_chosen:
+            self.pagination, note = suggested_pagination(s, self.request.method)
+            self.notes += [note] if note else []
+
+    def set_pagination(self, data: "dict[str, Any] | Pagination | None") -> "Pagination | None":
+        """Choose how the rest of a list is fetched (None: one request); it wins over the
+        catalogue's suggestion. Returns it. Raises ``UserInputError`` (field ``pagination``)."""
+        self._require(REQUEST, doing="choose the pagination")
+        self.pagination = pagination_from(data)
+        self._pagination_chosen = True
+        return self.pagination
 
     def blank(self) -> RequestSpec:
         """Drop the suggestion and start from a blank request (method, URL and the
@@ -181,6 +202,8 @@ class Wizard:
         self._require(REQUEST, doing="start blank")
         self.request = RequestSpec(method=self.request.method, url=self.request.url, query=dict(self._url_query))
         self.chosen = None
+        if not self._pagination_chosen:
+            self.pagination = None
         return self.request
 
     def edit(self, **changes: Any) -> RequestSpec:
@@ -295,16 +318,18 @@ class Wizard:
 
         self._require(REQUEST, doing="send the request")
         started = time.perf_counter()
+        args = dict(connection=self.connection, connections=self.connections, response_format=self.response_format,
+                    timeout=self.timeout, policy=self.policy, max_response_bytes=self.max_response_bytes)
+        pages = None
         try:
-            exchange = send(
-                self.request,
-                connection=self.connection,
-                connections=self.connections,
-                response_format=self.response_format,
-                timeout=self.timeout,
-                policy=self.policy,
-                max_response_bytes=self.max_response_bytes,
-            )
+            if self.pagination is not None:
+                from plugwire.core.http.pages import fetch_pages
+
+                # How far the list goes, without fetching a huge one: past PREVIEW_PAGES, "at least".
+                paged = fetch_pages(self.request, self.pagination, preview=PREVIEW_PAGES, **args)
+                exchange, pages = paged.first, paged.report()
+            else:
+                exchange = send(self.request, **args)
         except NetworkPolicyError as exc:
             exchange = self._refused(exc, (time.perf_counter() - started) * 1000)
         constraints = self.suggestion.constraints if self.suggestion else []
@@ -313,6 +338,8 @@ class Wizard:
             request=self.request.model_copy(deep=True),
             exchange=exchange,
             violations=check(self.request, constraints) if constraints else [],
+            pagination=self.pagination.model_dump() if self.pagination is not None else None,
+            pages=pages if exchange.ok else None,
         )
         self.history.append(attempt)
         return attempt
