@@ -89,17 +89,27 @@ class _Bar:
 
 
 def import_command(
-    spec: Path = typer.Argument(..., help="OpenAPI 3.0/3.1 or Swagger 2.0 document, JSON or YAML."),
+    spec: Path = typer.Argument(..., help="OpenAPI 3.0/3.1 or Swagger 2.0 document (JSON or YAML), Postman collection v2.0/v2.1, or HAR 1.2 file."),
     provider: Optional[str] = typer.Option(None, "--provider", help="Provider id (default: from the file name or host)."),
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Catalogue file to write (default: your catalogue, $PLUGWIRE_HOME/catalogue/PROVIDER.yaml)."
     ),
     json: bool = JSON_OPTION,
-    host: Optional[str] = typer.Option(None, "--host", help="Host to use when the document names none (api.example.com)."),
+    host: Optional[str] = typer.Option(
+        None, "--host", help="Host to use when the document names none (api.example.com); for a HAR file, the API's host."
+    ),
+    fmt: Optional[str] = typer.Option(
+        None, "--format", help="openapi, postman or har (default: told from the file's content)."
+    ),
 ) -> None:
-    """Import an OpenAPI document into a catalogue file and summarise what happened."""
+    """Import an OpenAPI document, a Postman collection or a HAR file into a catalogue file and summarise what happened."""
     from rich.markup import escape
 
+    from plugwire.core.cli.knowledge_collections import import_other, kind_of
+
+    kind = kind_of(spec, fmt)
+    if kind != "openapi":
+        return import_other(spec, kind, provider=provider, output=output, host=host, json=json, write=write_catalogue)
     from plugwire.knowledge.openapi import import_openapi  # the importer is only needed here
 
     bar = _Bar(not json, spec)
