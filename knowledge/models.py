@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from plugwire.core.plugincore.pagination import Pagination
 from plugwire.core.plugincore.suggesters import BodyFormat, FieldConstraint
 from plugwire.knowledge.content_types import DEFAULT_CONTENT_TYPES
 
@@ -227,6 +228,9 @@ class Endpoint(_Strict):
     request: RequestSample | None = None
     constraints: list[Constraint] = Field(default_factory=list)
     response: ResponseSample | None = None
+    pagination: Pagination | None = Field(
+        None, description="How a list endpoint answers in pages (the wizard pre-fills it): style, records, its options and bounds."
+    )
 
     @field_validator("method", mode="before")
     @classmethod

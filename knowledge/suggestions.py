@@ -224,6 +224,7 @@ def to_suggestion(index: Index, m: Match, method: str, nurl: NormalizedUrl) -> S
         sample_response=None if response_text is None else json.loads(response_text),
         learned=learned,
         proven=learned,
+        pagination=ep.get("pagination"),
     )
 
 

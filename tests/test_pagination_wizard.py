@@ -93,3 +93,26 @@ def test_the_catalogues_pagination_is_pre_filled_and_can_be_dropped(home, api, r
     assert "changed after attempt #1" in wiz.refusal()
     wiz.use_suggestion(0)
     assert wiz.pagination is None  # the user's choice wins over the suggestion
+
+
+@pytest.mark.parametrize(("url", "style", "records"), [
+    ("https://api.github.com/user/repos", "link_header", None),
+    ("https://api.stripe.com/v1/customers", "cursor", "data"),
+    ("https://slack.com/api/users.list", "cursor", "members"),
+])
+def test_the_built_in_catalogue_suggests_each_known_providers_style(home, url, style, records):
+    wiz = Wizard(home)
+    wiz.start("GET", url)
+    assert wiz.suggestion.pagination is not None
+    assert (wiz.pagination.style, wiz.pagination.records) == (style, records)
+
+
+def test_a_catalogue_pagination_block_missing_an_option_is_refused_naming_it():
+    from pydantic import ValidationError
+
+    from plugwire.knowledge.models import Endpoint
+
+    with pytest.raises(ValidationError, match="cursor_param"):
+        Endpoint(method="GET", path="/items", summary="List", pagination={"style": "cursor", "next_path": "next"})
+    with pytest.raises(ValidationError, match="extra"):
+        Endpoint(method="GET", path="/items", summary="List", pagination={"style": "link_header", "nxt": "x"})
