@@ -334,7 +334,7 @@ def connect(
     timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait for the callback."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Run an interactive authorization (OAuth2): open the authorize URL, wait for the
+    """Run an interactive authorization (OAuth2, OAuth 1.0a): open the authorize URL, wait for the
     callback on 127.0.0.1, store the token."""
     from plugwire.core.connections.authorize import run_authorization
 

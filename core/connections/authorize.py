@@ -1,4 +1,4 @@
-"""The interactive authorization of a connection (OAuth2 authorization code).
+"""The interactive authorization of a connection (OAuth2 authorization code, OAuth 1.0a).
 
 :func:`run_authorization` is what ``plugwire connections connect`` runs: it listens
 once on 127.0.0.1 at the port and path of the connection's redirect URI, shows (and
@@ -64,14 +64,34 @@ def callback_address(redirect_uri: str) -> tuple[str, int, str]:
     return host, url.port or 80, url.path or "/"
 
 
-def start(conn: Connection, redirect_uri: str | None = None) -> PendingAuthorization:
+def start(
+    conn: Connection, redirect_uri: str | None = None, *,
+    connections: Connections | None = None, transport: Callable[[bool, Any], Any] | None = None,
+) -> PendingAuthorization:
     """Return a new pending authorization of ``conn`` (the URL to send the user to).
 
     ``redirect_uri`` replaces the connection's (a web server's own callback URL).
-    Keep the result private: its ``secret_state`` holds the PKCE verifier.
-    Raises ``UserInputError`` when the auth type is not interactive.
+    A type whose start makes a request (OAuth 1.0a's request token) makes it with
+    the connection's TLS and route from ``connections`` and the server's network
+    policy from ``transport`` (see ``Connections.auth_context``).
+    Keep the result private: its ``secret_state`` holds the PKCE verifier or the
+    request token's secret. Raises ``UserInputError`` when the auth type is not
+    interactive, ``PlugwireError`` when the provider refuses to start.
     """
-    return _interactive(conn).start_authorization(conn.settings, redirect_uri)
+    auth = _interactive(conn)
+    if connections is not None:
+        context = connections.auth_context(conn, transport=transport)
+    else:  # nothing is stored at the start: an unsaved connection's context will do
+        from plugwire.core.connections.tls import tls_context
+        from plugwire.core.plugincore.auth import AuthContext, MemoryTokenStore
+
+        verify = tls_context(conn)
+        context = AuthContext(
+            connection_name=conn.name, tokens=MemoryTokenStore(), verify=verify, timeout=conn.options.timeout,
+            proxy=conn.options.agent_url if conn.options.private_network else None,
+            transport=(lambda asynchronous: transport(asynchronous, verify)) if transport is not None else None,
+        )
+    return auth.begin_authorization(conn.settings, redirect_uri, context)
 
 
 def token_summary(conn: Connection, token: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +148,7 @@ def _handler(path: str, finish: Callable[[str], dict[str, Any]], outcome: _Outco
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             target = httpx2.URL(base + self.path)
             if target.path != path:
-                self._reply(404, "Not found", "This is plugwire's one-time OAuth2 callback; nothing else is here.")
+                self._reply(404, "Not found", "This is plugwire's one-time OAuth callback; nothing else is here.")
                 return
             if not outcome.claimed.acquire(blocking=False):
                 self._reply(409, "Already done", "This authorization was already handled; you can close this window.")
@@ -172,7 +192,7 @@ def _listen(host: str, port: int, handler: type) -> ThreadingHTTPServer:
         return server_cls((host, port), handler)
     except OSError as exc:
         raise PlugwireError(
-            f"Cannot listen on {host}:{port} for the OAuth2 callback ({exc.strerror or exc}).",
+            f"Cannot listen on {host}:{port} for the OAuth callback ({exc.strerror or exc}).",
             field="settings.redirect_uri",
             fix="free that port, or change settings.redirect_uri to another free port (and register it at the provider)",
         ) from None
@@ -196,7 +216,7 @@ def run_authorization(
     or a provider error.
     """
     _interactive(conn)
-    pending = start(conn)
+    pending = start(conn, connections=connections)
     host, port, path = callback_address(pending.redirect_uri)
     outcome = _Outcome()
     base = f"http://{'[::1]' if ':' in host else host}:{port}"

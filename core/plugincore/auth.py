@@ -3,7 +3,7 @@
 An auth type has a name, a pydantic model of its input fields (secrets typed as
 ``SecretStr``, so they are masked when shown and encrypted at rest), and builds an
 ``httpx2.Auth`` from validated settings. Interactive types (OAuth2 authorization
-code) also know how to start and finish an authorization; every type that keeps
+code, OAuth 1.0a) also know how to start and finish an authorization; every type that keeps
 tokens receives a :class:`TokenStore` bound to its connection.
 """
 
@@ -218,9 +218,24 @@ class AuthType(ABC):
     def start_authorization(self, settings: BaseModel, redirect_uri: str | None = None) -> PendingAuthorization:
         """Return the URL the user must visit and the state to finish with.
 
-        Only interactive types implement this; others raise ``PlugwireError``.
+        Only interactive types implement this (or :meth:`begin_authorization`);
+        others raise ``PlugwireError``.
         """
         raise PlugwireError(f"Auth type {self.name!r} has no interactive authorization.", field="auth_type")
+
+    def begin_authorization(
+        self, settings: BaseModel, redirect_uri: str | None, context: AuthContext
+    ) -> PendingAuthorization:
+        """Start an authorization: what plugwire calls. Returns what
+        :meth:`start_authorization` returns, which this default calls.
+
+        Override this instead when starting makes a request on the connection's
+        behalf (OAuth 1.0a's request token): build its client from
+        ``context.client_options()`` so that it goes through the connection's TLS,
+        route and the server's network policy. ``state`` of the result is what the
+        callback brings back (``state``, or ``oauth_token`` for OAuth 1.0a).
+        """
+        return self.start_authorization(settings, redirect_uri)
 
     def finish_authorization(
         self,

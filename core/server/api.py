@@ -254,11 +254,14 @@ def rerun_job(state, request, body) -> Any:
 
 
 def start_authorization(state, request, body) -> Any:
-    """Begin the OAuth2 authorization of a connection with this server's callback URL."""
+    """Begin the OAuth2 or OAuth 1.0a authorization of a connection with this server's
+    callback URL (OAuth 1.0a's request token goes through the network policy)."""
     from plugwire.core.connections import authorize
 
-    conn = Connections(state.home).get(request.path_params["name"])
-    pending = authorize.start(conn, f"{_base(state, request)}/oauth/callback")
+    connections = Connections(state.home)
+    conn = connections.get(request.path_params["name"])
+    pending = authorize.start(conn, f"{_base(state, request)}/oauth/callback", connections=connections,
+                              transport=policed_transport(state.policy, conn))
     state.remember_authorization(conn.name, pending)
     return {"connection": conn.name, "authorize_url": pending.url}
 
@@ -273,7 +276,9 @@ async def oauth_callback(request: Request) -> Response:
     from plugwire.core.connections import authorize
 
     state = request.app.state.plugwire
-    found = state.take_authorization(request.query_params.get("state", ""))
+    # OAuth 1.0a's callback has no state: its request token (oauth_token) names it.
+    query = request.query_params
+    found = state.take_authorization(query.get("state") or query.get("oauth_token", ""))
     if found is None:
         return _page("Authorization failed", "This authorization is unknown or expired; start it again.", 400)
     name, pending = found
@@ -313,7 +318,7 @@ _NAMED = {"type": "object", "required": ["name"], "properties": {"name": {"type"
 health.operations = {"GET": Operation(  # type: ignore[attr-defined]
     "Is the server up (no token needed)", auth=False, op_id="health", returns={"type": "object", "properties": {"ok": {"const": True}}})}
 oauth_callback.operations = {"GET": Operation(  # type: ignore[attr-defined]
-    "Where the OAuth2 provider sends the browser back (an HTML page)", auth=False, errors=(400,), media="text/html", op_id="oauth_callback",
+    "Where the OAuth2 or OAuth 1.0a provider sends the browser back (an HTML page)", auth=False, errors=(400,), media="text/html", op_id="oauth_callback",
     returns={"type": "string"})}
 def _links(field: str, *operations: str) -> dict[str, dict[str, Any]]:
     """Return OpenAPI links from a created thing to the operations that take its ``field`` as ``{name}``."""
@@ -346,7 +351,7 @@ routes = [
     _route("/api/connections", GET=(list_connections, Operation("List connections, secrets masked", returns=_LIST)),
            POST=(create_connection, Operation("Create a connection", body=NewConnection, links=_links("name", "start_authorization"), **_NEW))),
     _route("/api/connections/{name}/authorize", POST=(start_authorization, Operation(
-        "Start a connection's OAuth2 authorization; open authorize_url in a browser", status=201,
+        "Start a connection's OAuth2 or OAuth 1.0a authorization; open authorize_url in a browser", status=201,
         returns={"type": "object", "required": ["connection", "authorize_url"]}, errors=(400, 404, 422)))),
     _route("/api/actions", GET=(list_actions, Operation("List actions, secrets masked", returns=_LIST)),
            POST=(create_action, Operation("Create an action", body=NewAction, links=_links("name", "get_action"), **_NEW))),

@@ -1,6 +1,6 @@
 """Console pages for connections: the list, the "link your account" dialog, the
 edit form, *Test connection* (under the server's network policy, redirects
-included) and *Connect* (OAuth2 through the provider's page)."""
+included) and *Connect* (OAuth2 or OAuth 1.0a through the provider's page)."""
 
 from __future__ import annotations
 
@@ -212,15 +212,19 @@ async def test_action(request: Request, session: Session) -> Response:
 
 
 async def connect_action(request: Request, session: Session) -> Response:
-    """Start the OAuth2 authorization and send the browser to the provider's page;
-    the provider sends it back to ``/oauth/callback``, which stores the token."""
+    """Start the OAuth2 or OAuth 1.0a authorization and send the browser to the
+    provider's page; the provider sends it back to ``/oauth/callback``, which stores
+    the token. OAuth 1.0a's request token goes through the server's network policy."""
     from plugwire.core.connections import authorize
+    from plugwire.core.http.client import policed_transport
 
     conn = await _get(request)
     if conn is None:
         return _missing(request, session)
+    transport = policed_transport(request.app.state.plugwire.policy, conn)
     try:
-        pending = await run_in_threadpool(authorize.start, conn, f"{base_url(request)}/oauth/callback")
+        pending = await run_in_threadpool(lambda: authorize.start(
+            conn, f"{base_url(request)}/oauth/callback", connections=_service(request), transport=transport))
     except PlugwireError as exc:
         session.flash(str(exc), "error")
         return RedirectResponse(f"/console/connections/{conn.name}", status_code=303)
