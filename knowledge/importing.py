@@ -87,7 +87,11 @@ def looks_like_id(segment: str) -> bool:
     if _TOKENISH.match(seg) and any(c.isdigit() for c in seg) and any(c.isalpha() for c in seg):
         # A long slug of words (`order-confirmation-2024`) has separators between runs
         # of letters; an id has digits scattered through it.
-        return sum(c.isdigit() for c in seg) >= 3 and not re.fullmatch(r"[a-z]+(-[a-z]+)+-?\d*", seg)
+        if re.fullmatch(r"[a-z]+([-_][a-z]+)+([-_]\d+)?", seg):
+            return False
+        # base64 mixes cases and has few digits; a shorter token needs more of them.
+        mixed = any(c.isupper() for c in seg) and any(c.islower() for c in seg)
+        return (len(seg) >= 20 and mixed) or sum(c.isdigit() for c in seg) >= 3
     return False
 
 
@@ -95,7 +99,12 @@ def _param_name(previous: str | None, taken: set[str]) -> str:
     base = "id"
     if previous and re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", previous):
         word = previous.lower().replace("-", "_")
-        word = word[:-3] + "y" if word.endswith("ies") else word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+        if word.endswith("ies"):
+            word = word[:-3] + "y"
+        elif word.endswith(("sses", "xes", "ches", "shes")):
+            word = word[:-2]
+        elif word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
         base = f"{word}_id"
     name, n = base, 2
     while name in taken:
