@@ -270,3 +270,35 @@ def test_cli_connect_with_a_wrong_secret_says_which_setting_without_traceback(ho
     said = done.stdout + done.stderr
     assert "consumer_secret" in said and "could not verify the signature" in said
     assert "Traceback" not in said and SECRET not in said
+
+
+def test_the_consoles_connect_button_goes_through_the_provider_and_back(home, connections, provider):
+    from test_web_console import Browser
+
+    add_three_legged(connections, provider, redirect_uri="http://127.0.0.1:9/unused")
+    with plugwire_server(home) as (_, url):
+        browser = Browser(url)
+        assert browser.get("/console/connections/tumble/status").json()["connected"] is False
+        started = browser.post("/console/connections/tumble/connect")
+        assert started.status_code == 303 and started.headers["location"].startswith(f"{provider.url}/authorize")
+        page = browse(started.headers["location"])
+        assert page.status_code == 200 and "Connected" in page.text, page.text
+        assert browser.get("/console/connections/tumble/status").json()["connected"] is True
+    with plugwire_server(home, policy=NetworkPolicy()) as (_, url):
+        browser = Browser(url)
+        refused = browser.post("/console/connections/tumble/connect", follow_redirects=True)
+        assert "Refused by the network policy" in refused.text
+    assert provider.calls["initiate"] == 1
+
+
+def test_an_async_client_signs_a_form_post(connections, provider):
+    import asyncio
+
+    conn = connections.create({"name": "shop", "auth_type": "oauth1_two_legged", "settings": _signing(provider, "HMAC-SHA256")})
+
+    async def post() -> httpx2.Response:
+        async with client_for(conn, connections, asynchronous=True) as client:
+            return await client.post(f"{provider.url}/api/notes", data=NOTE)
+
+    answered = asyncio.run(post())
+    assert answered.status_code == 200 and answered.json()["form"] == NOTE
