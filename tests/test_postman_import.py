@@ -148,3 +148,18 @@ def test_cli_format_option(run_cli, tmp_path):
     renamed.write_text(TEAM.read_text())
     code, out, err = run_cli("knowledge", "import", str(renamed), "--format", "postman", "-o", str(tmp_path / "t.yaml"))
     assert code == 0, err and (tmp_path / "t.yaml").exists()
+
+
+def test_an_openapi_document_with_item_and_log_properties_is_still_openapi(tmp_path):
+    from plugwire.core.cli.knowledge_collections import kind_of
+
+    doc = tmp_path / "shop.json"
+    doc.write_text(json.dumps({"info": {"title": "Shop", "version": "1"}, "openapi": "3.1.0", "paths": {}, "components": {
+        "schemas": {"Line": {"properties": {"item": {"type": "array", "items": {}}, "log": {"type": "object"}}}}}}, indent=1))
+    assert kind_of(doc, None) == "openapi"
+    yaml_doc = tmp_path / "shop.yaml"
+    yaml_doc.write_text("info:\n  title: Shop\nopenapi: 3.0.3\npaths: {}\n")
+    assert kind_of(yaml_doc, None) == "openapi"
+    assert kind_of(TEAM, None) == "postman" and kind_of(LEGACY, None) == "postman"
+    assert kind_of(Path(__file__).parent / "data" / "har" / "shop-session.har", None) == "har"
+    assert kind_of(tmp_path / "missing.json", None) == "openapi"  # its reader says what is wrong

@@ -31,7 +31,9 @@ def kind_of(spec: Path, fmt: str | None) -> str:
             head = file.read(65536)
     except OSError:
         return "openapi"  # the OpenAPI reader says plainly what is wrong with the path
-    if "getpostman.com/json/collection" in head or (re.search(r'"info"\s*:', head) and re.search(r'"item"\s*:', head)):
+    if re.search(r'^\s*["\']?(openapi|swagger)["\']?\s*:', head, re.M):
+        return "openapi"  # checked first: a schema may well have a property named "item" or "log"
+    if "getpostman.com/json/collection" in head or (re.search(r'"info"\s*:', head) and re.search(r'"item"\s*:\s*\[', head)):
         return "postman"
     if re.search(r'^\s*\{\s*"log"\s*:', head) or (re.search(r'"log"\s*:\s*\{', head) and '"entries"' in head):
         return "har"
