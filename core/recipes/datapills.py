@@ -22,7 +22,7 @@ from typing import Any, Iterator
 from plugwire.core.base.errors import PlugwireError, UserInputError
 from plugwire.core.wizard.datatree import DataField, DataTree
 
-__all__ = ["MissingValue", "Pill", "check_pill", "find_pills", "parse_pill", "render"]
+__all__ = ["MissingValue", "Pill", "check_pill", "find_pills", "item_tree", "parse_pill", "render"]
 
 _PILL = re.compile(r"(?<!\\)\{\{(.*?)\}\}", re.S)
 _IDENT = re.compile(r"[A-Za-z0-9_$@#:\-]+")
@@ -259,3 +259,14 @@ def check_pill(pill: Pill, rel: tuple[str | int, ...], tree: DataTree | None, *,
     prefixes = {tuple(p.split(".")) for p in open_paths if p}
     n = _walk(tree.root, rel, prefixes)
     return None if n is None else format_path(rel[: n + 1])
+
+
+def item_tree(tree: DataTree | None, records: str | None) -> DataTree | None:
+    """Return the datatree of one item a paginated action gathers: the element of the
+    list at ``records`` in its saved response ``tree`` (the body itself when records is
+    empty); None when it is not known (no sample, or an empty list in it), which
+    accepts any field as :func:`check_pill` does for an unknown tree."""
+    node = tree.find(records or "") if tree is not None else None
+    if node is None or node.type != "array" or node.item is None:
+        return None
+    return DataTree(source=tree.source, root=node.item)

@@ -3,7 +3,8 @@
 A step names a saved action and may replace its URL, add or replace headers and
 query parameters, or replace its body; any of those values may hold datapills.
 Every pill is checked when the recipe is saved: it must point at the trigger's
-event datatree or at an earlier step's response, and a pill that points nowhere is
+event datatree or at an earlier step's response (a paginated step's gathered
+``items[N].FIELD`` and ``pages`` count too), and a pill that points nowhere is
 refused with the step and the field named.
 """
 
@@ -157,7 +158,7 @@ def check_pills(recipe: Recipe, actions: dict[str, Action]) -> None:
     config = recipe.trigger_config()
     trigger_tree = infer(kind.sample_event(config))
     open_paths = kind.dynamic_paths(config)
-    earlier: dict[str, DataTree | None] = {}
+    earlier: dict[str, Action | None] = {}
     for step in recipe.steps:
         for where, pill in datapills.find_pills(step.request_values()):
             field = f"steps.{step.name}.{where}"
@@ -181,25 +182,46 @@ def check_pills(recipe: Recipe, actions: dict[str, Action]) -> None:
                     fix="point at the trigger or at a step that runs earlier: " + (", ".join(earlier) or "(none)"),
                 )
             _check_step_pill(step.name, where, field, pill, earlier[target])
-        earlier[step.name] = actions[step.action].datatree if step.action in actions else None
+        earlier[step.name] = actions.get(step.action)
 
 
-def _check_step_pill(step: str, where: str, field: str, pill: datapills.Pill, tree: DataTree | None) -> None:
+def _check_items_pill(step: str, where: str, field: str, pill: datapills.Pill, action: Action) -> None:
+    rest = pill.path[3:]  # after steps.NAME.items
+    fix = "use steps.NAME.items[0].FIELD (an item gathered from every page) or steps.NAME.pages (the page count)"
+    if pill.path[2] == "pages":
+        if rest:
+            raise UserInputError(f"Step {step!r}, {where}: {pill.text}: pages is a count and has no fields.", field=field, fix=fix)
+        return
+    if rest and not isinstance(rest[0], int):
+        raise UserInputError(f"Step {step!r}, {where}: {pill.text}: items is a list; pick one item with [N].", field=field, fix=fix)
+    items = datapills.item_tree(action.datatree, action.pagination.records)
+    _refuse_missing(step, where, field, pill, rest[1:], items,
+                    f"the items step {pill.path[1]!r} gathers (at {action.pagination.records or 'the body'})")
+
+
+def _refuse_missing(step: str, where: str, field: str, pill: datapills.Pill, rel: tuple[str | int, ...],
+                    tree: DataTree | None, what: str) -> None:
+    missing = datapills.check_pill(pill, rel, tree)
+    if missing:
+        raise UserInputError(f"Step {step!r}, {where}: {pill.text} points at {missing!r}, which is not in {what}.",
+                             field=field, fix="point at one of: " + _some(tree, []))
+
+
+def _check_step_pill(step: str, where: str, field: str, pill: datapills.Pill, action: Action | None) -> None:
     rest = pill.path[2:]
+    if action is not None and action.pagination is not None and rest and rest[0] in ("items", "pages"):
+        _check_items_pill(step, where, field, pill, action)
+        return
+    tree = action.datatree if action is not None else None
     fix = "use steps.NAME.response.body.FIELD, steps.NAME.response.status or steps.NAME.response.headers.NAME"
+    if action is not None and action.pagination is not None:
+        fix += ", steps.NAME.items[0].FIELD or steps.NAME.pages"
     if not rest or rest[0] != "response" or (len(rest) > 1 and rest[1] not in ("status", "headers", "body")):
         raise UserInputError(f"Step {step!r}, {where}: {pill.text} does not point into a step's response.", field=field, fix=fix)
     if len(rest) > 2 and rest[1] == "status":
         raise UserInputError(f"Step {step!r}, {where}: {pill.text}: a status has no fields.", field=field, fix=fix)
     if len(rest) > 2 and rest[1] == "body":
-        missing = datapills.check_pill(pill, rest[2:], tree)
-        if missing:
-            raise UserInputError(
-                f"Step {step!r}, {where}: {pill.text} points at {missing!r}, which is not in the datatree of "
-                f"step {pill.path[1]!r}'s response.",
-                field=field,
-                fix="point at one of: " + _some(tree, []),
-            )
+        _refuse_missing(step, where, field, pill, rest[2:], tree, f"the datatree of step {pill.path[1]!r}'s response")
 
 
 def _some(tree: DataTree | None, open_paths: list[str], limit: int = 12) -> str:

@@ -1,5 +1,5 @@
 """What the recipe step editor shows: the datapills a step may use (from the trigger's
-datatree and the earlier steps' responses) and a JSON body as rows of leaf values,
+datatree, the earlier steps' responses and a paginated step's gathered items) and a JSON body as rows of leaf values,
 so that any static value can be replaced by a pill."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any, Iterator
 
-from plugwire.core.recipes.datapills import format_path
+from plugwire.core.recipes.datapills import format_path, item_tree
 from plugwire.core.wizard.constraints import set_path
 from plugwire.core.wizard.datatree import DataField, DataTree
 
@@ -62,8 +62,23 @@ def pill_groups(recipe: Any, actions: dict[str, Any], upto: int) -> list[PillGro
         ]
         if action is not None and action.datatree is None:
             group["note"] = "This action has no saved response, so its fields are not known."
+        if action is not None and action.pagination is not None:
+            group["pills"] += _paged_pills(step.name, item_tree(action.datatree, action.pagination.records))
+            group["note"] = (group["note"] + " " if group["note"] else "") + (
+                "Its action fetches every page: items[0] is the first item gathered, pages how many pages it fetched.")
         groups.append(group)
     return groups
+
+
+def _paged_pills(step: str, items: DataTree | None) -> list[dict[str, Any]]:
+    root = ("steps", step, "items", 0)
+    pills = _group("", root, items)["pills"] if items is not None else []
+    for p in pills:
+        p["path"] = "items[0]." + p["path"]
+    if not pills:  # an empty list in the sample: its items' fields are not known
+        pills = [{"pill": "{{" + format_path(root) + "}}", "path": "items[0]", "type": "any", "example": None}]
+    pills.append({"pill": "{{" + format_path(("steps", step, "pages")) + "}}", "path": "pages", "type": "integer", "example": None})
+    return pills
 
 
 def _kind(value: Any) -> str:
