@@ -59,13 +59,12 @@ def saved(home):
 
 
 def _cli() -> typer.Typer:
-    """The export command on a throwaway app, as the actions group attaches it."""
-    from plugwire.core.cli.actions_export import attach
+    """The ``actions`` group as ``plugwire actions`` loads it (export included)."""
+    from plugwire.core.cli import actions
 
-    app = typer.Typer()
-    attach(app)
-    app.command("noop")(lambda: None)  # two commands keep "export" a named subcommand
-    return app
+    root = typer.Typer()
+    actions.attach(root)
+    return root
 
 
 def _requests(collection: dict) -> dict[str, dict]:
@@ -117,12 +116,12 @@ def test_the_exported_collection_imports_back_with_its_bodies(saved, tmp_path):
 def test_cli_writes_the_file_or_prints_it(saved, tmp_path):
     runner = CliRunner()
     out = tmp_path / "team.postman_collection.json"
-    result = runner.invoke(_cli(), ["export", "--postman", "-o", str(out), "create_contact", "geocode", "--json"])
+    result = runner.invoke(_cli(), ["actions", "export", "--postman", "-o", str(out), "create_contact", "geocode", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["actions"] == ["create_contact", "geocode"] and summary["variables"] == ["crm_token", "maps_api_key"]
     assert [i["name"] for i in json.loads(out.read_text())["item"]] == ["create_contact", "geocode"]
-    result = runner.invoke(_cli(), ["export", "--postman", "status"])
+    result = runner.invoke(_cli(), ["actions", "export", "--postman", "status"])
     assert result.exit_code == 0 and json.loads(result.output)["item"][0]["name"] == "status"
 
 
@@ -130,7 +129,7 @@ def test_cli_asks_for_a_format_and_names_a_missing_action(saved):
     from plugwire.core.base.errors import NotFoundError, UserInputError
 
     runner = CliRunner()
-    result = runner.invoke(_cli(), ["export", "status"])
+    result = runner.invoke(_cli(), ["actions", "export", "status"])
     assert isinstance(result.exception, UserInputError) and result.exception.fix == "pass --postman"
-    result = runner.invoke(_cli(), ["export", "--postman", "nope"])
+    result = runner.invoke(_cli(), ["actions", "export", "--postman", "nope"])
     assert isinstance(result.exception, NotFoundError)

@@ -26,7 +26,11 @@ app = typer.Typer(help="Make-request actions: build one with the wizard, list, s
 
 
 def attach(root: typer.Typer) -> None:
-    """Add the ``actions`` command group to the root CLI."""
+    """Add the ``actions`` command group (with ``export``) to the root CLI."""
+    from plugwire.core.cli.actions_export import attach as attach_export
+
+    if "export" not in {c.name for c in app.registered_commands}:  # attached once per process
+        attach_export(app)
     root.add_typer(app, name="actions")
 
 
