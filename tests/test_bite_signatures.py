@@ -1,0 +1,77 @@
+"""Webhook signatures that must be refused (issue 17 item 1): empty, short,
+prefix-only and future-dated ones, for both schemes.
+
+Each case here is accepted by a comparison that tests only a prefix
+(``expected.startswith(given)`` in place of ``hmac.compare_digest``), and the
+future-dated ones by a tolerance check that forgets ``abs()``."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from plugwire.core.plugincore.manager import triggers
+from plugwire.core.plugincore.triggers import InboundRequest, TriggerRefused
+from test_triggers import standard_headers
+
+BODY = b'{"id": 1}'
+HMAC_SECRET = "shh-its-a-secret"
+STD_SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+
+
+def _request(headers: dict[str, str]) -> InboundRequest:
+    return InboundRequest("POST", {"content-type": "application/json", **headers}, {}, BODY, datetime.now(timezone.utc))
+
+
+def _refused(config, headers: dict[str, str]) -> TriggerRefused:
+    with pytest.raises(TriggerRefused) as info:
+        triggers.get("webhook").receive(config, _request(headers))
+    assert info.value.status == 401
+    return info.value
+
+
+@pytest.mark.parametrize("encoding", ["hex", "base64"])
+def test_hmac_refuses_prefix_only_empty_and_short_signatures(encoding):
+    """Catches ``expected.startswith(given)``: every value below is a prefix of the
+    expected signature (the empty string included), and each must be refused."""
+    kind = triggers.get("webhook")
+    config = kind.Config(signature={"scheme": "hmac-sha256", "secret": HMAC_SECRET, "header": "X-Sig",
+                                    "prefix": "sha256=", "encoding": encoding})
+    digest = hmac.new(HMAC_SECRET.encode(), BODY, hashlib.sha256).digest()
+    good = digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()
+    kind.receive(config, _request({"x-sig": "sha256=" + good}))  # the whole signature passes
+    for given in ("sha256=", "sha256= ", "sha256=" + good[:1], "sha256=" + good[:8], "sha256=" + good[:-1], good[:10]):
+        assert "Invalid signature" in _refused(config, {"x-sig": given}).message, given
+    assert "Missing" in _refused(config, {"x-sig": ""}).message
+    # One more character is not a longer valid signature either.
+    _refused(config, {"x-sig": "sha256=" + good + ("0" if encoding == "hex" else "=")})
+
+
+def test_standard_webhooks_refuses_empty_and_short_signatures():
+    """Catches ``expected.startswith(given)`` in the Standard Webhooks check: an empty
+    ``v1,`` and a ``v1,`` followed by the first characters of the expected signature."""
+    kind = triggers.get("webhook")
+    config = kind.Config(signature={"scheme": "standard-webhooks", "secret": STD_SECRET})
+    good = standard_headers(STD_SECRET, BODY)
+    kind.receive(config, _request(good))
+    value = good["webhook-signature"].removeprefix("v1,")
+    for signature in ("v1,", "v1, v1,", "v1," + value[:1], "v1," + value[:12], "v1," + value[:-1], "v2," + value):
+        message = _refused(config, dict(good, **{"webhook-signature": signature})).message
+        assert "Invalid signature" in message, signature
+
+
+@pytest.mark.parametrize("ahead", [301, 3600, 10 * 365 * 86400])
+def test_standard_webhooks_refuses_a_timestamp_from_the_future(ahead):
+    """Catches a tolerance check without ``abs()`` (``now - stamp > tolerance``): a
+    correctly signed message stamped ``ahead`` seconds in the future is refused as it
+    would be when as old; one stamped within the window is accepted."""
+    kind = triggers.get("webhook")
+    config = kind.Config(signature={"scheme": "standard-webhooks", "secret": STD_SECRET, "tolerance_seconds": 300})
+    future = standard_headers(STD_SECRET, BODY, stamp=int(time.time()) + ahead)
+    assert "tolerance" in _refused(config, future).message
+    kind.receive(config, _request(standard_headers(STD_SECRET, BODY, stamp=int(time.time()) + 60)))
