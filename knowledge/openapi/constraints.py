@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugwire.knowledge.openapi.document import Resolver, plain
+from plugwire.knowledge.openapi.document import Resolver, plain, required_names
 from plugwire.knowledge.openapi.samples import merge_all_of, schema_type
 
 __all__ = ["constraint_for", "body_constraints"]
@@ -82,7 +82,7 @@ def _walk(schema: Any, resolver: Resolver, prefix: str, stack: tuple, depth: int
     props = schema.get("properties")
     if kind != "object" or not isinstance(props, dict):
         return
-    required = set(r for r in schema.get("required") or [] if isinstance(r, str))
+    required = set(required_names(schema))
     for name, sub in props.items():
         if len(out) >= limit:
             return

@@ -6,7 +6,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 from pydantic import ValidationError
 
@@ -19,6 +19,7 @@ from plugwire.knowledge.openapi.servers import auth_hints, hosts_and_base_path
 __all__ = ["ImportReport", "import_openapi", "provider_id"]
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 _PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 # File names that say nothing about the API they describe.
@@ -82,7 +83,8 @@ def import_openapi(
     doc, path = load_document(source)
     faults = Faults()
     resolver = Resolver(doc, path, faults)
-    hosts, base_path = hosts_and_base_path(doc, faults)
+    _schema_faults(doc, faults)
+    hosts, base_path = _guarded(lambda: hosts_and_base_path(doc, faults), ([], ""), faults, "servers")
     if host:
         hosts = [host.strip().lower()] + [h for h in hosts if h != host.strip().lower()]
     if not hosts:
@@ -96,7 +98,8 @@ def import_openapi(
         )
     info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
     server_url = _server_url(doc, hosts[0], base_path)
-    auth, auth_headers, auth_query = auth_hints(doc, resolver, server_url, faults)
+    auth, auth_headers, auth_query = _guarded(lambda: auth_hints(doc, resolver, server_url, faults), ([], set(), set()),
+                                              faults, "security schemes")
     components = doc.get("components") if isinstance(doc.get("components"), dict) else {}
     if not components.get("securitySchemes") and not doc.get("securityDefinitions"):
         faults.add("the document declares no security schemes, so the catalogue has no auth hints")
@@ -179,6 +182,34 @@ def _operations(doc: dict, resolver: Resolver, faults: Faults) -> list[tuple[str
             if method in item:
                 out.append((str(route), method, item, resolver.node(item[method])))
     return out
+
+
+def _guarded(step: Callable[[], _T], fallback: _T, faults: Faults, what: str) -> _T:
+    """Return ``step()``, or ``fallback`` with a fault when a value of the wrong type
+    in the document's ``what`` breaks it: the operations are still worth importing."""
+    try:
+        return step()
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+        log.debug("%s: a value of an unexpected type", what, exc_info=True)
+        faults.add(f"the document's {what} could not be read (a value of a type OpenAPI does not allow there: "
+                   f"{type(exc).__name__}: {exc}); left out")
+        return fallback
+
+
+def _schema_faults(doc: dict, faults: Faults) -> None:
+    """Report the named schemas whose ``required`` is not a list of property names
+    (``required: true``, JSON Schema draft 3): they are read as requiring nothing."""
+    components = doc.get("components") if isinstance(doc.get("components"), dict) else {}
+    for where, schemas in (("components.schemas", components.get("schemas")), ("definitions", doc.get("definitions"))):
+        for name, schema in (schemas or {}).items() if isinstance(schemas, dict) else ():
+            if not isinstance(schema, dict):
+                continue
+            for prop, sub in [(None, schema), *((schema.get("properties") or {}).items()
+                                                 if isinstance(schema.get("properties"), dict) else ())]:
+                if isinstance(sub, dict) and "required" in sub and not isinstance(sub["required"], list):
+                    at = f"{where}.{name}" + (f".properties.{prop}" if prop is not None else "")
+                    faults.add(f"{at}: 'required' is {sub['required']!r}, not a list of property names; "
+                               "read as requiring none")
 
 
 def _server_url(doc: dict, host: str, base_path: str) -> str:

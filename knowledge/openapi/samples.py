@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from plugwire.knowledge.openapi.document import Resolver, plain
+from plugwire.knowledge.openapi.document import Resolver, plain, required_names
 from plugwire.knowledge.openapi.regexgen import string_for_pattern
 
 __all__ = ["CUT", "SampleGenerator", "merge_all_of", "schema_type", "singular"]
@@ -97,7 +97,7 @@ def merge_all_of(schema: dict, resolver: Resolver, stack: tuple[str, ...]) -> tu
     required lists united, other keys first-wins), and the refs followed."""
     merged = {k: v for k, v in schema.items() if k != "allOf"}
     props = dict(merged.get("properties") or {})
-    required = list(merged.get("required") or [])
+    required = required_names(merged)
     for part in schema.get("allOf") or []:
         part, stack_part = resolver.deref(part, stack)
         if not isinstance(part, dict):
@@ -190,7 +190,7 @@ class SampleGenerator:
         if depth >= self.max_depth:
             return CUT
         props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-        required = [r for r in schema.get("required") or [] if isinstance(r, str)]
+        required = required_names(schema)
         cap = self.top_cap if depth == 0 else self.nested_cap
         skip = "readOnly" if mode == "request" else "writeOnly"
         out: dict[str, Any] = {}

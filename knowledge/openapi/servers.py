@@ -33,9 +33,17 @@ def _placeholder(name: str) -> str:
 def _host_template(host: str, variables: dict) -> list[str]:
     """Return the host names one server host stands for (templated where it can be)."""
     labels = []
-    for position, label in enumerate(host.lower().split(".")):
+    parts = host.lower().split(".")
+    # A host of variables alone ({hostname}, {sub}.{domain}) has no literal label to
+    # recognise it by: it is the variables' defaults (the document's example host).
+    all_variables = all(_VAR_RE.fullmatch(label) for label in parts)
+    for position, label in enumerate(parts):
         whole = _VAR_RE.fullmatch(label)
-        if whole:
+        if whole and all_variables:
+            label = _default(variables, whole.group(1))
+            if label is None:
+                return []
+        elif whole:
             labels.append(_placeholder(whole.group(1)))
             continue
         if _VAR_RE.search(label):
@@ -50,6 +58,14 @@ def _host_template(host: str, variables: dict) -> list[str]:
     return [".".join(labels)]
 
 
+def _default(variables: dict, name: str) -> str | None:
+    """Return the default of server variable ``name`` (lower-case), or None."""
+    variable = variables.get(name)
+    value = variable.get("default") if isinstance(variable, dict) else None
+    text = str(value).strip().lower() if value is not None else ""
+    return text or None
+
+
 def _servers(servers: object, faults: Faults | None) -> tuple[list[str], list[str]]:
     """Return the hosts and the base paths of a 3.x ``servers`` list."""
     hosts: list[str] = []
@@ -59,6 +75,8 @@ def _servers(servers: object, faults: Faults | None) -> tuple[list[str], list[st
             continue
         variables = server.get("variables") if isinstance(server.get("variables"), dict) else {}
         url = server["url"].strip()
+        # "{protocol}://...": a scheme made of a variable is its default (else https).
+        url = re.sub(r"^\{([^{}]+)\}://", lambda m, v=variables: (_default(v, m.group(1)) or "https") + "://", url)
         parts = urlsplit(url if "://" in url or url.startswith("/") else "//" + url)
         path = _VAR_RE.sub(lambda m: str((variables.get(m.group(1)) or {}).get("default", "")), parts.path)
         base_paths.append(path)

@@ -13,7 +13,7 @@ import datetime as _dt
 import re
 from typing import Any, Iterator
 
-from plugwire.knowledge.openapi.document import Resolver
+from plugwire.knowledge.openapi.document import Resolver, required_names
 from plugwire.knowledge.openapi.samples import merge_all_of
 
 __all__ = ["example_problems"]
@@ -75,7 +75,7 @@ def _check(value: Any, schema: Any, resolver: Resolver, path: str, stack: tuple[
             yield f"{where}: {value} is above the maximum {high}"
     elif isinstance(value, dict):
         props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-        for name in schema.get("required") or []:
+        for name in required_names(schema):
             if name not in value:
                 yield f"{where}: lacks the required property {name!r}"
         for name, item in value.items():
