@@ -1,11 +1,13 @@
 """Private network: a connection marked private_network sends every request through
-its agent (a real forward proxy on 127.0.0.1, tests/proxy_server.py), while a
-normal connection goes direct, whatever the environment's proxy variables say."""
+its agent (a real forward proxy on 127.0.0.1, tests/proxy_server.py, or a real SOCKS5
+proxy, tests/socks_proxy.py), while a normal connection goes direct, whatever the
+environment's proxy variables say."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import sys
 
 import pytest
 from starlette.applications import Starlette
@@ -18,6 +20,7 @@ from plugwire.core.http.client import client_for
 from plugwire.core.http.outcomes import Outcome
 from plugwire.core.http.testconn import test_connection
 from proxy_server import ForwardProxy
+from socks_proxy import SocksProxy
 from tls_pki import Pki, hello_app
 
 PW = "PW-planted-0c5e88"
@@ -67,15 +70,16 @@ def test_private_network_requests_go_through_the_agent(api, agent, connections):
     assert {r.method for r in agent.records} == {"GET"}
 
 
-def test_the_async_client_takes_the_same_route(api, agent, connections):
-    conn = _conn(connections, "inside", agent_url=agent.url)
-
-    async def fetch():
+@pytest.mark.parametrize("kind", ["http", "socks5"])
+def test_the_async_client_takes_the_same_route(api, connections, kind):
+    async def fetch(conn):
         async with client_for(conn, connections, asynchronous=True) as client:
             return (await client.get(api.url + "/whoami")).status_code
 
-    assert asyncio.run(fetch()) == 200
-    assert agent.targets() == [api.url + "/whoami"]
+    with ForwardProxy() if kind == "http" else SocksProxy() as proxy:
+        assert asyncio.run(fetch(_conn(connections, "inside", agent_url=proxy.url))) == 200
+    # An HTTP agent sees the absolute URL; a SOCKS agent only the host and port it tunnels to.
+    assert proxy.targets() == [api.url + "/whoami" if kind == "http" else api.url.removeprefix("http://")]
 
 
 def test_a_normal_connection_goes_direct_even_with_proxy_variables_set(api, agent, connections, monkeypatch):
@@ -128,13 +132,41 @@ def test_missing_client_certificate_is_diagnosed_through_the_tunnel(live_server,
     assert agent.records and all(r.method == "CONNECT" for r in agent.records)
 
 
-def test_a_socks_agent_without_socks_support_names_agent_url(connections):
-    try:
-        import socksio  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("socksio is installed here, so SOCKS agents work")
+@pytest.fixture
+def socks_agent():
+    with SocksProxy() as proxy:
+        yield proxy
+
+
+def test_private_network_requests_go_through_a_socks_agent(api, socks_agent, connections):
+    conn = _conn(connections, "socks-inside", agent_url=socks_agent.url)
+    result = test_connection(conn, connections, api.url + "/whoami")
+    assert result.outcome is Outcome.OK, result.message
+    assert result.route == f"agent {socks_agent.url}"
+    with client_for(conn, connections) as client:
+        answer = client.get(api.url + "/whoami").json()
+    # A SOCKS tunnel carries the request unchanged: the credentials arrive, no Via is added.
+    assert answer == {"user": "ops", "via": None}
+    host_port = api.url.removeprefix("http://")
+    assert socks_agent.targets() == [host_port] * 2
+    assert {r.reply for r in socks_agent.records} == {0}
+
+
+def test_a_socks_agent_with_credentials_gets_them_and_they_stay_secret(api, connections):
+    secret = "socks-pw-5e1f"
+    with SocksProxy(credentials=("agent", secret)) as proxy:
+        url = f"socks5://agent:{secret}@127.0.0.1:{proxy.port}"
+        conn = _conn(connections, "socks-auth", agent_url=url)
+        result = test_connection(conn, connections, api.url + "/whoami")
+        assert result.outcome is Outcome.OK, result.message
+        assert [r.username for r in proxy.records] == ["agent"]
+    assert secret not in result.message and secret not in (result.route or "")
+
+
+def test_a_socks_agent_without_socks_support_names_agent_url(connections, monkeypatch):
+    # socksio is part of the test extra; a None entry in sys.modules makes its import
+    # fail as it does where it is not installed.
+    monkeypatch.setitem(sys.modules, "socksio", None)
     conn = _conn(connections, "socks-inside", agent_url=f"socks5://127.0.0.1:{free_port()}")
     result = test_connection(conn, connections, "http://127.0.0.1:1/")
     assert result.outcome is Outcome.INVALID and result.field == "agent_url"
