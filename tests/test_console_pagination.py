@@ -1,13 +1,18 @@
 """Pagination in the web console (issue 15 item 1), through its HTTP routes against a
-real plugwire server and the local list API (tests/pagination_api.py): a paginated
-step's page count, why paging stopped and each page's summary on the job's page."""
+real plugwire server and the local list API (tests/pagination_api.py): the wizard's
+pagination form (the catalogue's suggestion pre-filled, Send saying how many pages and
+items the action would fetch in the CLI's words, a loop refusing Apply), and a
+paginated step's page count, why paging stopped and each page's summary on the job's page."""
 
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 
+from plugwire.core.cli.actions_view import pages_line
+from plugwire.core.wizard.actions import Actions
 from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.recipes.model import Recipes
 from plugwire.core.recipes.rerun import run_stored
@@ -35,8 +40,6 @@ def _job(home, path: str, pagination: dict, sample) -> str:
 
 
 def _rows(page: str) -> list[list[str]]:
-    import re
-
     table = page.split('class="list pages-table"', 1)[1].split("</table>", 1)[0]
     return [[html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
             for row in re.findall(r"<tr>(.*?)</tr>", table, re.S) if "<td>" in row]
@@ -60,3 +63,84 @@ def test_a_page_that_failed_is_in_the_table_and_the_step_says_why(home, api, ser
     page = html.unescape(browser.get(f"/console/jobs/{job_id}").text)
     assert "paging failed (see the error above)" in page and "Page 2" in page
     assert _rows(page)[-1][:3] == ["2", f"{api.url}/failing?page=2", "500"]
+
+
+def _wizard(browser: Browser, url: str, connection: str = "pager") -> str:
+    started = browser.post("/console/wizard/new", {"name": "list", "connection": connection, "method": "GET", "url": url})
+    assert started.status_code == 303, started.text
+    return started.headers["location"]
+
+
+def _paging(style: str, **options) -> dict:
+    """The wizard form as a browser sends it: an empty request table, the pagination fields."""
+    return {"body": "", "body_format": "none", "content_type": "", "headers.key": [""], "headers.value": [""],
+            "query.key": [""], "query.value": [""], "pagination.style": style,
+            **{f"pagination.{k}": str(v) for k, v in options.items()}}
+
+
+def _line(page: str) -> str:
+    found = re.search(r'<p class="pages-line[^"]*" id="pages-line" role="status">(.*?)</p>', page, re.S)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def test_the_wizard_form_sends_every_page_says_how_many_and_applies_the_pagination(home, api, server):  # noqa: F811
+    _, browser = server
+    where = _wizard(browser, f"{api.url}/cursor")
+    page = browser.get(where).text
+    assert 'id="pagination"' in page and '<option value="none" selected>' in page  # no suggestion: one request
+    form = _paging("cursor", records="results", next_path="meta.next_token", cursor_param="cursor", max_pages=4)
+    sent = browser.post(where, {**form, "do": "send"})
+    assert sent.status_code == 200, sent.text
+    line = _line(sent.text)
+    assert line == "The action would fetch 3 page(s), 7 item(s) (stopped: no next cursor)."
+    assert line == pages_line({"pages": 3, "items": 7, "stopped": "no next cursor", "error": None, "more": False})
+    assert '"id": "it_1"' in html.unescape(sent.text)  # the first page is shown
+    assert [q.get("cursor") for q in api.paths("/cursor")] == [None, "c3", "c6"]
+    review = browser.post(where, {**form, "do": "review"})
+    assert 'id="apply-ready"' in review.text and "sent as query cursor" in html.unescape(review.text)
+    applied = browser.post(where, {"do": "apply"})
+    assert applied.status_code == 303, applied.text
+    saved = Actions(home).get("list").pagination
+    assert (saved.style, saved.records, saved.next_path, saved.cursor_param, saved.max_pages) == (
+        "cursor", "results", "meta.next_token", "cursor", 4)
+
+
+def test_a_long_list_says_at_least_and_a_loop_blocks_apply_naming_the_page(home, api, server):  # noqa: F811
+    _, browser = server
+    where = _wizard(browser, f"{api.url}/offset")
+    sent = browser.post(where, {**_paging("offset_limit", records="results", limit=1), "do": "send"})
+    assert _line(sent.text) == pages_line({"pages": 5, "items": 5, "more": True, "error": None, "stopped": None})
+    assert "at least 6 pages" in _line(sent.text)
+    where = _wizard(browser, f"{api.url}/loop")
+    form = _paging("cursor", records="results", next_path="next", cursor_param="cursor")
+    sent = browser.post(where, {**form, "do": "send"})
+    assert _line(sent.text).startswith("Paging stopped after 2 page(s), 6 item(s): Page 3 would repeat page 2")
+    review = browser.post(where, {**form, "do": "review"})
+    assert 'id="apply-refused"' in review.text and "paging did not complete" in html.unescape(review.text)
+    refused = browser.post(where, {"do": "apply"})
+    assert refused.status_code == 400 and "paging did not complete" in html.unescape(refused.text)
+    assert Actions(home).list() == []
+
+
+def test_a_pagination_missing_an_option_is_refused_and_shown_back_as_typed(home, api, server):  # noqa: F811
+    _, browser = server
+    where = _wizard(browser, f"{api.url}/cursor")
+    refused = browser.post(where, {**_paging("cursor", records="results", next_path="meta.typed_token"), "do": "send"})
+    assert refused.status_code == 400
+    text = html.unescape(refused.text)
+    assert "Invalid pagination" in text and "cursor_param" in text
+    assert 'value="meta.typed_token"' in text and "<option selected>cursor</option>" in text
+    assert api.seen == []  # nothing was sent
+
+
+def test_the_catalogues_pagination_is_pre_filled_and_none_drops_it(server):
+    _, browser = server
+    where = _wizard(browser, "https://api.github.com/user/repos", connection="")
+    page = html.unescape(browser.get(where).text)
+    assert "The catalogue says how this list is paged: link_header" in page
+    assert "<option selected>link_header</option>" in page and '<details class="pagination-form" id="pagination" open>' in page
+    back = browser.post(where, {**_paging("none"), "do": "back"})
+    assert back.status_code == 200
+    again = browser.post(where, {"do": "endpoint", "name": "list", "connection": "", "method": "GET",
+                                 "url": "https://api.github.com/user/repos"})
+    assert '<option value="none" selected>' in again.text  # the person's choice wins over the suggestion

@@ -34,6 +34,7 @@ from plugwire.core.http.exchange import (
 from plugwire.core.web.access import page
 from plugwire.core.web.render import field, form_rows, json_lines, render, render_error
 from plugwire.core.web.session import Session
+from plugwire.core.web.wizard_paging import form_values, set_from_form
 from plugwire.core.wizard.actions import Actions, build_action
 from plugwire.core.wizard.apply import policy_warning
 from plugwire.core.wizard.steps import Wizard
@@ -203,7 +204,7 @@ def _start(request: Request, values: dict[str, str]):
     return request.app.state.console_drafts.add(name, wizard)
 
 
-def _context(draft, **extra: Any) -> dict[str, Any]:
+def _context(draft, posted_pagination: FormData | None = None, **extra: Any) -> dict[str, Any]:
     wiz = draft.wizard
     last = wiz.last
     body, lines = ("", {})
@@ -224,6 +225,7 @@ def _context(draft, **extra: Any) -> dict[str, Any]:
         "formats": EDITABLE_FORMATS,
         "query_rows": _query_rows(wiz.request.query),
         "methods": METHODS,
+        "pg": form_values(wiz.pagination, posted_pagination),
         **extra,
     }
 
@@ -245,6 +247,8 @@ async def wizard_page(request: Request, session: Session) -> Response:
         except PlugwireError as exc:
             ctx["error"] = exc
             status = 400
+            if getattr(exc, "field", None) == "pagination":
+                ctx["posted_pagination"] = form  # shown back as typed, to be corrected
         else:
             if isinstance(outcome, Response):
                 return outcome
@@ -271,6 +275,7 @@ def _do(request: Request, session: Session, draft: Draft, form: FormData) -> Res
             changes = changes_from_form(form, wiz.request)
             if changes:
                 wiz.edit(**changes)
+            set_from_form(wiz, form)
         if do == "send":
             wiz.send()  # a refusal by the network policy is the attempt's outcome
             return None

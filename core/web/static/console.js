@@ -269,6 +269,16 @@
     active.dispatchEvent(new Event("input", { bubbles: true }));
   }));
 
+  /* ---- the wizard's pagination form shows the options of the chosen style ------------- */
+  const pagingStyle = $("#pagination-style");
+  if (pagingStyle) {
+    const showOptions = () => $$(".pagination-options > label[data-styles]").forEach((label) => {
+      label.hidden = !label.dataset.styles.split(" ").includes(pagingStyle.value);
+    });
+    pagingStyle.addEventListener("change", showOptions);
+    showOptions();
+  }
+
   /* ---- pages that show work in progress refresh themselves ----------------------------- */
   const refresh = $("[data-refresh]");
   if (refresh) setTimeout(() => window.location.reload(), 1000 * Number(refresh.dataset.refresh || 2));
