@@ -144,3 +144,20 @@ def test_the_catalogues_pagination_is_pre_filled_and_none_drops_it(server):
     again = browser.post(where, {"do": "endpoint", "name": "list", "connection": "", "method": "GET",
                                  "url": "https://api.github.com/user/repos"})
     assert '<option value="none" selected>' in again.text  # the person's choice wins over the suggestion
+
+
+def test_the_step_editor_offers_the_items_and_pages_pills_and_saves_one(home, api, server):  # noqa: F811
+    save_action(home, "list", connection="pager", url=f"{api.url}/next", sample={"data": ITEMS[:3], "paging": {"next": None}},
+                pagination={"style": "next_url", "records": "data", "next_path": "paging.next"})
+    save_action(home, "one", connection="pager", url=f"{api.url}/offset", sample={"results": ITEMS[:1]})
+    Recipes(home).create({"name": "r", "trigger": {"type": "webhook"}, "steps": [{"action": "list"}]})
+    _, browser = server
+    editor = html.unescape(browser.get("/console/recipes/r/steps/new?action=one").text)
+    assert 'data-pill="{{steps.list.items[0].id}}"' in editor and 'data-pill="{{steps.list.pages}}"' in editor
+    assert "items[0] is the first item gathered" in editor
+    form = {"action": "one", "step_name": "one", "url": f"{api.url}/offset", "headers.key": [""], "headers.value": [""],
+            "query.key": ["id"], "query.value": ["{{steps.list.items[0].id}}"]}
+    assert browser.post("/console/recipes/r/steps/new", form).status_code == 303
+    assert Recipes(home).get("r").steps[1].query == {"id": "{{steps.list.items[0].id}}"}
+    refused = browser.post("/console/recipes/r/steps/1", {**form, "query.value": ["{{steps.list.items[0].idd}}"]})
+    assert refused.status_code == 400 and "points at &#39;idd&#39;" in refused.text
