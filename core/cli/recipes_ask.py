@@ -137,7 +137,7 @@ def ask_recipe(name: Optional[str], trigger: Optional[str], description: str, ac
             break
         step_name = typer.prompt("  Step name", default=chosen.replace(" ", "_").replace(".", "_").replace("@", "_")).strip()
         step = {"action": chosen, "name": step_name}
-        earlier = [(s["name"], actions[s["action"]].datatree) for s in steps]
+        earlier = [(s["name"], actions[s["action"]].datatree, actions[s["action"]].pagination) for s in steps]
         _ask_fields(step, actions[chosen], offered_pills(kind, built, earlier))
         steps.append(step)
     data = {"name": name, "description": description, "trigger": {"type": kind.name, "config": config}, "steps": steps}
