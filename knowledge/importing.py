@@ -9,7 +9,7 @@ import gives, so that the CLI writes and reports all three alike.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -32,6 +32,7 @@ __all__ = [
     "looks_like_id",
     "looks_like_secret",
     "merge_into",
+    "providers_by_host",
     "read_file",
     "scrub",
     "templated_path",
@@ -162,14 +163,8 @@ def detect_format(data: Any) -> str:
 
 @dataclass
 class ItemsReport(ImportReport):
-    """An :class:`ImportReport` that also says which items were merged into another
-    (same method and path shape) and into which."""
-
-    merged: list[tuple[str, str]] = field(default_factory=list)  # (item, "METHOD /path" it joined)
-
-    def summary(self) -> dict:
-        """Return the report as plain data, with the merged items."""
-        return {**super().summary(), "merged": [{"item": item, "into": into} for item, into in self.merged]}
+    """An :class:`ImportReport` of a Postman or HAR import; ``merged`` says which
+    items were merged into another (same method and path shape) and into which."""
 
 
 class Gatherer:
@@ -233,14 +228,28 @@ class Gatherer:
                            source=str(source), operations=self.items, merged=self.merged)
 
 
-def merge_into(catalogue: CatalogueFile, existing: CatalogueFile | None, report: ItemsReport) -> CatalogueFile:
+def _rebased(catalogue: CatalogueFile) -> CatalogueFile:
+    """Return ``catalogue`` with its base path moved into every endpoint's path."""
+    if not catalogue.base_path:
+        return catalogue
+    endpoints = [ep.model_copy(update={"path": catalogue.base_path + ep.path}) for ep in catalogue.endpoints]
+    return catalogue.model_copy(update={"base_path": "", "endpoints": endpoints})
+
+
+def merge_into(catalogue: CatalogueFile, existing: CatalogueFile | None, report: ImportReport) -> CatalogueFile:
     """Return ``catalogue`` merged into ``existing`` (the user's file of the same
     provider, when there is one): endpoints of both are kept, an imported endpoint of
-    the same (method, path) takes the place of the old one and is reported as merged."""
-    if existing is None or existing.provider != catalogue.provider:
+    the same (method, full path) takes the place of the old one and is reported in
+    ``report.merged``. Two different base paths are folded into the endpoints' paths,
+    so that nothing of the existing file is lost."""
+    if existing is None:
         return catalogue
+    if existing.provider != catalogue.provider:
+        raise UserInputError(
+            f"the file to merge into holds provider {existing.provider!r}, not {catalogue.provider!r}.", field="output",
+            fix=f"pass --provider {existing.provider} to merge into it, or --replace to overwrite it")
     if existing.base_path != catalogue.base_path:
-        return catalogue  # two base paths cannot share one file: the import's own wins
+        existing, catalogue = _rebased(existing), _rebased(catalogue)
     mine = {ep.key: ep for ep in catalogue.endpoints}
     kept = []
     for ep in existing.endpoints:
@@ -252,3 +261,13 @@ def merge_into(catalogue: CatalogueFile, existing: CatalogueFile | None, report:
     hosts = list(existing.hosts) + [h for h in catalogue.hosts if h not in existing.hosts]
     return catalogue.model_copy(update={"endpoints": kept + list(catalogue.endpoints), "auth": auth, "hosts": hosts,
                                         "name": existing.name})
+
+
+def providers_by_host(providers: Any) -> dict[str, set[str]]:
+    """Return ``{host: {provider ids}}`` for providers that have ``provider`` and
+    ``hosts`` (the loaded catalogue's merged providers, or catalogue files)."""
+    out: dict[str, set[str]] = {}
+    for p in providers:
+        for host in p.hosts:
+            out.setdefault(host.lower(), set()).add(p.provider)
+    return out

@@ -151,3 +151,130 @@ def test_a_malformed_piece_anywhere_loses_at_most_its_operation(tmp_path, place,
 def test_the_shared_fixture_has_places_in_every_part():
     tops = {p[0] for p in PLACES}
     assert {"paths", "components", "servers", "info"} <= tops and Path(__file__).name
+
+
+# --- the command: never lose a user's file; several files in one run ------------------
+
+POSTMAN = Path(__file__).parent / "data" / "postman" / "team-api.postman_collection.json"
+HAR = Path(__file__).parent / "data" / "har" / "shop-session.har"
+
+
+def _doc(paths: list[str], host: str = "api.widgets.example") -> dict:
+    return {"openapi": "3.0.3", "info": {"title": "Widgets", "version": "1"}, "servers": [{"url": f"https://{host}/v1"}],
+            "paths": {p: {"get": {"summary": f"Get {p}", "responses": {"200": {"description": "ok"}}}} for p in paths}}
+
+
+def _spec(folder: Path, name: str, doc: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _paths(target: Path) -> set[str]:
+    from plugwire.knowledge.models import CatalogueFile
+
+    cat = CatalogueFile.model_validate(yaml.safe_load(target.read_text()))
+    return {cat.base_path + ep.path for ep in cat.endpoints}
+
+
+def test_a_second_import_of_a_provider_is_refused_then_merged_or_replaced(run_cli, home, tmp_path):
+    first = _spec(tmp_path / "a", "widgets.json", _doc(["/parts", "/bins"]))
+    second = _spec(tmp_path / "b", "widgets.json", _doc(["/parts", "/orders"]))
+    target = home.path / "catalogue" / "widgets.yaml"
+    code, out, err = run_cli("knowledge", "import", str(first))
+    assert code == 0, err
+    before = target.read_text()
+
+    code, out, err = run_cli("knowledge", "import", str(second), "--json")
+    assert code != 0
+    error = json.loads(out)
+    assert error["field"] == "provider" and "--merge" in error["fix"] and "--replace" in error["fix"]
+    assert target.read_text() == before  # untouched
+
+    code, out, err = run_cli("knowledge", "import", str(second), "--merge", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["action"] == "merged" and summary["endpoints"] == 3
+    assert {"item": "GET /v1/parts (already in your catalogue)", "into": "GET /v1/parts"} in summary["merged"]
+    assert _paths(target) == {"/v1/parts", "/v1/bins", "/v1/orders"}
+
+    code, out, err = run_cli("knowledge", "import", str(second), "--replace")
+    assert code == 0, err
+    assert "Replaced" in out and _paths(target) == {"/v1/parts", "/v1/orders"}
+
+    code, out, err = run_cli("knowledge", "import", str(second), "--merge", "--replace")
+    assert code != 0 and "--merge and --replace" in out + err
+
+
+def test_merge_keeps_a_file_with_another_base_path_whole(run_cli, home, tmp_path):
+    _spec(tmp_path, "v1.json", _doc(["/parts"]))
+    v2 = _doc(["/parts", "/bins"])
+    v2["servers"] = [{"url": "https://api.widgets.example/v2"}]
+    _spec(tmp_path, "v2.json", v2)
+    assert run_cli("knowledge", "import", str(tmp_path / "v1.json"), "--provider", "widgets")[0] == 0
+    code, out, err = run_cli("knowledge", "import", str(tmp_path / "v2.json"), "--provider", "widgets", "--merge")
+    assert code == 0, err
+    assert _paths(home.path / "catalogue" / "widgets.yaml") == {"/v1/parts", "/v2/parts", "/v2/bins"}
+
+
+def test_a_broken_file_in_the_way_is_never_overwritten_unasked(run_cli, home, tmp_path):
+    target = home.path / "catalogue" / "widgets.yaml"
+    target.parent.mkdir(parents=True)
+    target.write_text("provider: widgets\nendpoints: [oops\n")
+    spec = _spec(tmp_path, "widgets.json", _doc(["/parts"]))
+    for flags in ((), ("--merge",)):
+        code, out, err = run_cli("knowledge", "import", str(spec), *flags)
+        assert code != 0 and "--replace" in out + err
+        assert target.read_text() == "provider: widgets\nendpoints: [oops\n"
+
+
+def test_several_files_and_a_folder_in_one_run_each_reported(run_cli, home, tmp_path):
+    folder = tmp_path / "specs"
+    _spec(folder, "alpha.json", _doc(["/a"], host="api.alpha.example"))
+    _spec(folder, "beta.json", _doc(["/b"], host="api.beta.example"))
+    (folder / "gamma.yaml").write_text(BROKEN)
+    (folder / "broken.json").write_text("{not json")
+    (folder / "notes.txt").write_text("not a spec")
+    code, out, err = run_cli("knowledge", "import", str(folder), str(POSTMAN), str(HAR), "--json")
+    assert code == 1  # one file failed; the others were imported all the same
+    result = json.loads(out)
+    by_name = {Path(r["source"]).name: r for r in result["files"]}
+    assert set(by_name) == {"alpha.json", "beta.json", "broken.json", "gamma.yaml", POSTMAN.name, HAR.name}
+    assert result["imported_files"] == 5 and result["failed_files"] == 1
+    assert by_name["broken.json"]["field"] == "spec" and by_name["broken.json"]["fix"]
+    assert by_name["gamma.yaml"]["imported"] == 2
+    assert by_name[POSTMAN.name]["format"] == "postman" and by_name[HAR.name]["format"] == "har"
+    for name in ("alpha", "beta", "gamma"):
+        assert (home.path / "catalogue" / f"{name}.yaml").is_file()
+
+    code, out, err = run_cli("knowledge", "import", str(folder / "alpha.json"), str(folder / "beta.json"), "--replace")
+    assert code == 0, err
+    assert "[1/2]" in out and "[2/2]" in out and "2 of 2 files imported." in out
+    code, out, err = run_cli("knowledge", "import", str(folder / "alpha.json"), str(folder / "beta.json"), "-o",
+                             str(tmp_path / "one.yaml"))
+    assert code != 0 and "--output" in out + err
+
+
+def test_a_host_another_provider_lists_is_reported_and_merge_into_joins_them(run_cli, home, tmp_path):
+    # Two documents of one API under different names: the second shares the first's host.
+    assert run_cli("knowledge", "import", str(_spec(tmp_path, "shop.json", _doc(["/carts"], host="api.shop.example"))))[0] == 0
+    second = _spec(tmp_path, "shop-admin.json", _doc(["/stock"], host="api.shop.example"))
+    code, out, err = run_cli("knowledge", "import", str(second), "--json")
+    assert code == 0, err
+    assert json.loads(out)["shared_hosts"] == [{"host": "api.shop.example", "provider": "shop"}]
+    code, out, err = run_cli("knowledge", "import", str(second), "--replace")
+    assert "host api.shop.example is also listed by provider 'shop'" in out and "--merge-into shop" in out
+
+    (home.path / "catalogue" / "shop-admin.yaml").unlink()
+    code, out, err = run_cli("knowledge", "import", str(second), "--merge-into", "shop", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["provider"] == "shop" and summary["action"] == "merged" and summary["shared_hosts"] == []
+    assert _paths(home.path / "catalogue" / "shop.yaml") == {"/v1/carts", "/v1/stock"}
+    code, out, err = run_cli("suggest", "GET", "https://api.shop.example/v1/stock", "--json")
+    assert code == 0, err
+    assert '"shop"' in out and "shop-admin" not in out
+
+    code, out, err = run_cli("knowledge", "import", str(second), "--merge-into", "nosuch")
+    assert code != 0 and "--merge-into 'nosuch'" in out + err and "knowledge list" in out + err

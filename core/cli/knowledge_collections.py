@@ -4,12 +4,11 @@ file is, and the import into the user's catalogue with an account of every item.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 
-from plugwire.core.cli.common import console, home, print_json
+from plugwire.core.cli.common import console
 
-__all__ = ["import_other", "kind_of"]
+__all__ = ["kind_of", "show_other"]
 
 _KINDS = ("openapi", "postman", "har")
 _SHOWN = 20
@@ -40,44 +39,15 @@ def kind_of(spec: Path, fmt: str | None) -> str:
     return "openapi"
 
 
-def _existing(target: Path):
-    """Return the user's catalogue file at ``target`` when it is a valid one, else None."""
-    import yaml
-    from plugwire.knowledge.models import CatalogueFile
-    from pydantic import ValidationError
-
-    try:
-        return CatalogueFile.model_validate(yaml.safe_load(target.read_text(encoding="utf-8")))
-    except (OSError, ValueError, ValidationError, yaml.YAMLError):
-        return None
-
-
-def import_other(spec: Path, kind: str, *, provider: str | None, output: Path | None, host: str | None, json: bool,
-                 write: Callable[..., None]) -> None:
-    """Import a Postman collection or HAR file into the user's catalogue (merged into
-    the provider's file there, when there is one) with ``write`` (the OpenAPI import's
-    writer), and print what became of each item."""
-    from plugwire.knowledge.importing import merge_into
-
-    if kind == "postman":
-        from plugwire.knowledge.postman import import_postman as run
-    else:
-        from plugwire.knowledge.har import import_har as run
-    report = run(spec, provider=provider, host=host)
-    target = output or home().path / "catalogue" / f"{report.catalogue.provider}.yaml"
-    existing = _existing(target) if target.exists() else None
-    catalogue = merge_into(report.catalogue, existing, report)
-    write(catalogue, target, source=report.source)
-    if json:
-        print_json({**report.summary(), "format": kind, "output": str(target), "endpoints": len(catalogue.endpoints)})
-        return
-    what = "Postman collection" if kind == "postman" else "HAR file"
-    verb = "Merged into" if existing is not None else "Wrote"
-    console.print(f"{verb} {target}: provider {catalogue.provider} ({', '.join(catalogue.hosts)}), "
-                  f"{len(catalogue.endpoints)} endpoint(s), {len(catalogue.auth)} auth hint(s).", markup=False, highlight=False)
-    console.print(f"Imported {report.imported} endpoint(s) from {report.operations} item(s) of the {what}.", highlight=False)
-    for title, rows in (("Merged", [f"{item} -> {into}" for item, into in report.merged]),
-                        ("Skipped", [f"{item}: {reason}" for item, reason in report.skipped])):
+def show_other(result: dict) -> None:
+    """Print the report of a Postman or HAR import (the ``--json`` data of one file)."""
+    what = "Postman collection" if result["format"] == "postman" else "HAR file"
+    verb = {"wrote": "Wrote", "merged": "Merged into", "replaced": "Replaced"}[result["action"]]
+    console.print(f"{verb} {result['output']}: provider {result['provider']} ({', '.join(result['hosts'])}), "
+                  f"{result['endpoints']} endpoint(s), {result['auth_hints']} auth hint(s).", markup=False, highlight=False)
+    console.print(f"Imported {result['imported']} endpoint(s) from {result['operations']} item(s) of the {what}.", highlight=False)
+    for title, rows in (("Merged", [f"{m['item']} -> {m['into']}" for m in result["merged"]]),
+                        ("Skipped", [f"{s['operation']}: {s['reason']}" for s in result["skipped"]])):
         if rows:
             console.print(f"{title} ({len(rows)}):", highlight=False)
             for row in rows[:_SHOWN]:

@@ -12,12 +12,12 @@ import typer
 
 # Light at the top (the knowledge group is attached for `plugwire suggest` too):
 # yaml, rich's progress bar and the importer load when an import runs.
-from plugwire.core.cli.common import JSON_OPTION, console, err_console, home, print_json
+from plugwire.core.cli.common import JSON_OPTION, console, err_console
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-__all__ = ["import_command", "write_catalogue"]
+__all__ = ["import_command", "show_result", "write_catalogue"]
 
 # Documents from this size (or with this many operations) get a progress bar.
 _LARGE_BYTES = 256 * 1024
@@ -89,89 +89,82 @@ class _Bar:
 
 
 def import_command(
-    spec: Path = typer.Argument(..., help="OpenAPI 3.0/3.1 or Swagger 2.0 document (JSON or YAML), Postman collection v2.0/v2.1, or HAR 1.2 file."),
+    specs: list[Path] = typer.Argument(..., help="Files to import, or folders of them (.json, .yaml, .yml, .har): OpenAPI 3.0/3.1 or Swagger 2.0 documents, Postman collections v2.0/v2.1, HAR 1.2 files."),
     provider: Optional[str] = typer.Option(None, "--provider", help="Provider id (default: from the file name or host)."),
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Catalogue file to write (default: your catalogue, $PLUGWIRE_HOME/catalogue/PROVIDER.yaml)."
     ),
     json: bool = JSON_OPTION,
     host: Optional[str] = typer.Option(
-        None, "--host", help="Host to use when the document names none (api.example.com); for a HAR file, the API's host."
+        None, "--host", help="Host to use when the document names none (relative servers: api.example.com); for a HAR file, the API's host."
     ),
     fmt: Optional[str] = typer.Option(
         None, "--format", help="openapi, postman or har (default: told from the file's content)."
     ),
+    merge: bool = typer.Option(
+        False, "--merge", help="Add the endpoints to your catalogue file of the same provider, keeping its others (same method and path: the import's)."
+    ),
+    replace: bool = typer.Option(False, "--replace", help="Overwrite your catalogue file of the same provider."),
+    merge_into: Optional[str] = typer.Option(
+        None, "--merge-into", help="Import as this provider of the catalogue (one that lists the same host), merged with your file of it."
+    ),
 ) -> None:
-    """Import an OpenAPI document, a Postman collection or a HAR file into a catalogue file and summarise what happened."""
+    """Import OpenAPI documents, Postman collections or HAR files into your catalogue and report on each file.
+
+    An OpenAPI import never replaces your catalogue file of the same provider unless
+    asked: pass --merge or --replace. Postman and HAR imports merge into it.
+    """
+    from plugwire.core.cli.knowledge_batch import ImportOptions, run_imports
+
+    opts = ImportOptions(provider=provider, output=output, host=host, fmt=fmt, merge=merge, replace=replace,
+                         merge_into=merge_into)
+    run_imports(specs, opts, json=json, write=write_catalogue, progress=lambda spec: _Bar(not json, spec), show=show_result)
+
+
+def show_result(result: dict) -> None:
+    """Print one file's import report (the ``--json`` data of :func:`import_one`)."""
     from rich.markup import escape
 
-    from plugwire.core.cli.knowledge_collections import import_other, kind_of
+    if result["format"] != "openapi":
+        from plugwire.core.cli.knowledge_collections import show_other
 
-    kind = kind_of(spec, fmt)
-    if kind != "openapi":
-        return import_other(spec, kind, provider=provider, output=output, host=host, json=json, write=write_catalogue)
-    from plugwire.knowledge.openapi import import_openapi  # the importer is only needed here
-
-    bar = _Bar(not json, spec)
-    try:
-        report = import_openapi(spec, provider=provider, progress=bar, host=host)
-    finally:
-        bar.stop()
-    target = output or home().path / "catalogue" / f"{report.catalogue.provider}.yaml"
-    existed = target.exists()
-    write_catalogue(report.catalogue, target, source=report.source)
-    overrides = _overrides(report.catalogue)
-    if json:
-        print_json({**report.summary(), "output": str(target), "overrides": overrides})
-        return
-    verb = "Replaced" if existed else "Wrote"
-    console.print(
-        f"{verb} [bold]{escape(str(target))}[/]: provider [bold]{report.catalogue.provider}[/] "
-        f"({escape(', '.join(report.catalogue.hosts))}), {len(report.catalogue.auth)} auth hint(s)."
-    )
-    console.print(f"Imported [green]{report.imported}[/] of {report.operations} operations.")
-    if report.skipped:
-        console.print(f"Skipped [yellow]{len(report.skipped)}[/]:")
-        for op, reason in report.skipped[:_SHOWN]:
-            console.print(f"  {op}: {reason}", markup=False)
-        _more(len(report.skipped))
-    if report.faults:
-        console.print(f"Faults in the data ([yellow]{len(report.faults)}[/]):")
-        for fault in report.faults[:_SHOWN]:
-            console.print(f"  - {fault}", markup=False)
-        _more(len(report.faults))
+        show_other(result)
     else:
-        console.print("No faults found in the data.")
-    for item in overrides:
+        verb = {"wrote": "Wrote", "merged": "Merged into", "replaced": "Replaced"}[result["action"]]
         console.print(
-            f"[yellow]Note:[/] the {item['source']} catalogue also has provider {item['provider']!r} ({item['file']}); "
-            f"your catalogue wins, so {item['endpoints']} of its endpoints are replaced by imported ones. "
-            f"Import with --provider {item['provider']}-openapi to keep both.",
+            f"{verb} [bold]{escape(result['output'])}[/]: provider [bold]{escape(result['provider'])}[/] "
+            f"({escape(', '.join(result['hosts']))}), {result['auth_hints']} auth hint(s)."
+        )
+        console.print(f"Imported [green]{result['imported']}[/] of {result['operations']} operations.")
+        if result["action"] == "merged":
+            console.print(f"Your file now has {result['endpoints']} endpoints ({len(result['merged'])} replaced by imported ones).")
+        _listed("Skipped", [f"{s['operation']}: {s['reason']}" for s in result["skipped"]])
+        if result["faults"]:
+            _listed("Faults in the data", [f"- {fault}" for fault in result["faults"]])
+        else:
+            console.print("No faults found in the data.")
+        for item in result["overrides"]:
+            console.print(
+                f"[yellow]Note:[/] the {item['source']} catalogue also has provider {item['provider']!r} ({escape(item['file'])}); "
+                f"your catalogue wins, so {item['endpoints']} of its endpoints are replaced by imported ones. "
+                f"Import with --provider {item['provider']}-openapi to keep both.",
+                highlight=False,
+            )
+    for item in result["shared_hosts"]:
+        console.print(
+            f"[yellow]Note:[/] host {escape(item['host'])} is also listed by provider {escape(item['provider'])!r}, so a URL "
+            f"on it may be answered from either. To make them one provider, import again with "
+            f"--merge-into {escape(item['provider'])} --replace (or --provider {escape(item['provider'])} --merge).",
             highlight=False,
         )
 
 
-def _overrides(catalogue) -> list[dict]:
-    """Return the other sources (built-in, contrib, plugins) that have the same
-    provider id, with how many of their endpoints the import replaces.
-
-    An imported document with faults (Eventbrite's ``event`` wrapper) would
-    otherwise silently shadow a hand-checked built-in entry.
-    """
-    from plugwire.knowledge.loader import read_catalogue
-    from plugwire.knowledge.sources import default_sources, source_files
-
-    mine = {(ep.method, catalogue.base_path + ep.path) for ep in catalogue.endpoints}
-    out = []
-    for source in default_sources(home()):
-        if source.kind == "user":
-            continue
-        for file in source_files(source):
-            for other in read_catalogue(file)[0]:
-                if other.provider == catalogue.provider:
-                    shared = sum((ep.method, other.base_path + ep.path) in mine for ep in other.endpoints)
-                    out.append({"source": source.label, "file": str(file), "provider": other.provider, "endpoints": shared})
-    return out
+def _listed(title: str, rows: list[str]) -> None:
+    if rows:
+        console.print(f"{title} ([yellow]{len(rows)}[/]):")
+        for row in rows[:_SHOWN]:
+            console.print(f"  {row}", markup=False)
+        _more(len(rows))
 
 
 def _more(count: int) -> None:

@@ -36,6 +36,7 @@ class ImportReport:
     faults: list[str] = field(default_factory=list)
     source: str = ""
     operations: int = 0
+    merged: list[tuple[str, str]] = field(default_factory=list)  # (item, "METHOD /path" it joined)
 
     def summary(self) -> dict:
         """Return the report as plain data (no catalogue), for ``--json`` output."""
@@ -46,6 +47,7 @@ class ImportReport:
             "imported": self.imported,
             "skipped": [{"operation": op, "reason": reason} for op, reason in self.skipped],
             "faults": list(self.faults),
+            "merged": [{"item": item, "into": into} for item, into in self.merged],
         }
 
 
