@@ -235,7 +235,9 @@ def _walk(node: dict, segs: tuple[QuerySegment, ...], i: int, lits: int, out: li
         _walk(child, segs, i + 1, lits + 1, out)
     for tok, child in node.get(RE_KEY, ()):
         if token_pattern(tok).match(seg.low):
-            _walk(child, segs, i + 1, lits, out)
+            # the literal part (".csv" of "{}.csv") counts: /reports/q3.csv is more
+            # specifically /reports/{name}.csv than /reports/{name}
+            _walk(child, segs, i + 1, lits + 1, out)
     child = node.get(PH_KEY)
     if child is not None:
         _walk(child, segs, i + 1, lits, out)

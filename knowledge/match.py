@@ -12,6 +12,11 @@
    collection, ``/venues/{id}`` one venue).
 
 A method mismatch lowers the score; it never hides an endpoint.
+
+Ties are broken by a stated rule, never by the order of a set (which changes
+with the process's hash seed): score, then the number of literal segments
+matched, then the endpoint's place in the index (providers in catalogue order,
+then path and method).
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from plugwire.knowledge.index import Index, word_tokens
+from plugwire.knowledge.distance import MIN_LENGTH, closest_words, typo_similarity
+from plugwire.knowledge.index import PH_KEY, RE_KEY, Index, word_tokens
 from plugwire.knowledge.normalize import ID, LIT, NUM, PH, VER, NormalizedUrl, QuerySegment, is_version, token_pattern
+from plugwire.knowledge.retrieval import shape_candidates, words_first
 
 __all__ = ["CUTOFF", "HostRule", "Match", "match_url", "resolve_host"]
 
@@ -34,7 +41,7 @@ INFO_FULL = 6.5  # summed idf of matched words for full confidence on an unknown
 CANDIDATES = 30  # candidates aligned per provider after the cheap posting-list ranking
 GLOBAL_DF_CAP = 4000  # a word in more endpoints than this cannot seed unknown-host candidates
 HOST_FUZZY_CUTOFF = 88.0
-TYPO_CUTOFF = 80.0
+SWALLOWED = 0.8  # a placeholder that took a typo of a word a literal template has: that template competes
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,7 @@ class Match:
     bindings: list[tuple[int, QuerySegment]] = field(default_factory=list)  # template segment -> URL segment
     differences: list[str] = field(default_factory=list)
     path_score: float = 1.0
+    lits: int = 0  # literal segments matched exactly (the second tie-breaker)
 
 
 def resolve_host(index: Index, host: str) -> list[HostRule]:
@@ -108,7 +116,7 @@ def match_url(
     provider's endpoints are matched as if the host were listed, slightly lower.
     """
     method = method.upper()
-    segs = url.segments
+    segs = words_first(index, url.segments)
     found: dict[int, Match] = {}
     rules = resolve_host(index, url.host)
     pi = index.by_id.get(provider) if provider else None
@@ -119,13 +127,14 @@ def match_url(
         exact = _exact(index, rule, method, segs)
         for m in exact:
             _keep(found, m)
-        if not any(m.method_ok for m in exact):
+        if not any(m.method_ok for m in exact) or any(m.differences for m in exact):
             for m in _fuzzy(index, rule.provider, method, segs, rule, cutoff):
                 _keep(found, m)
     if not rules or (not any(r.strong for r in rules) and not any(m.score >= cutoff for m in found.values())):
         for m in _fuzzy(index, None, method, segs, None, cutoff):
             _keep(found, m)
-    best = heapq.nlargest(limit, (m for m in found.values() if m.score >= cutoff), key=lambda m: (m.score, -m.eid))
+    # rounded: two readings of equal worth must not be told apart by float noise
+    best = heapq.nlargest(limit, (m for m in found.values() if m.score >= cutoff), key=lambda m: (round(m.score, 9), m.lits, -m.eid))
     return best
 
 
@@ -153,29 +162,58 @@ def _exact(index: Index, rule: HostRule, method: str, segs: tuple[QuerySegment, 
     for eid, lits in hits:
         # a template that names a segment literally beats one whose placeholder took it
         path_score = 1.0 if lits == most else max(0.8, 0.95 - 0.05 * (most - lits - 1))
+        notes = _swallowed(index, rule.provider, eid, segs)
+        if notes:
+            path_score *= SWALLOWED
         ok = index.ep_method[eid] == method
         score = path_score * rule.factor * method_factor(method, index.ep_method[eid])
-        out.append(Match(eid, score, rule, True, ok, list(enumerate(segs)), [], path_score))
+        out.append(Match(eid, score, rule, True, ok, list(enumerate(segs)), notes, path_score, lits))
     return out
 
 
-def _corrections(index: Index, words: list[str], pi: int | None) -> dict[str, str]:
-    """Map each URL word missing from the vocabulary to its closest known token."""
-    from rapidfuzz import fuzz, process  # only when no template fits exactly
+def _swallowed(index: Index, pi: int, eid: int, segs: tuple[QuerySegment, ...]) -> list[str]:
+    """Return a note per URL word a placeholder of ``eid`` took although a sibling
+    template names a word one or two edits from it at that place (``/teams/memebrs``
+    on ``/teams/{id}`` beside ``/teams/members``)."""
+    notes = []
+    node = index.tries[pi]
+    for tok, q in zip(index.ep_tokens[eid], segs):
+        if tok == PH:
+            if q.kind == LIT and len(q.low) >= MIN_LENGTH and q.low not in node:
+                # literal siblings of about the word's length; most placeholders have none,
+                # so an exact match rarely pays for a distance at all
+                near = {k: None for k in node if k[:1] != "\x00" and abs(len(k) - len(q.low)) <= 2}
+                close = closest_words(q.low, _by_length(near)) if near else ((), 0)
+                if close[0]:
+                    notes.append(f"'{q.raw}' was taken as a placeholder value, not as the word '{close[0][0]}' it is close to")
+            node = node.get(PH_KEY, {})
+        elif PH in tok:
+            node = next((child for t, child in node.get(RE_KEY, ()) if t == tok), {})
+        else:
+            node = node.get(tok, {})
+    return notes
 
+
+def _by_length(words) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for w in words:
+        out.setdefault(len(w), []).append(w)
+    return out
+
+
+def _corrections(index: Index, words: list[str], pi: int | None) -> dict[str, tuple[tuple[str, ...], float]]:
+    """Map each URL word missing from the vocabulary to ``(the closest known tokens,
+    their alignment similarity)``; every token at the smallest distance is kept, so
+    that the templates, not the order of a set, choose between them."""
     vocab = index.vocab_by_length() if pi is None else _provider_vocab(index, pi)
     known = index.postings if pi is None else _provider_words(index, pi)
     out = {}
     for w in words:
-        if w in known or len(w) < 4:
+        if w in known:
             continue
-        best = None
-        for n in (len(w), len(w) - 1, len(w) + 1, len(w) - 2, len(w) + 2):
-            hit = process.extractOne(w, vocab.get(n, ()), scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
-            if hit and (best is None or hit[1] > best[1]):
-                best = hit
-        if best:
-            out[w] = best[0]
+        close, edits = closest_words(w, vocab)
+        if close:
+            out[w] = (close, typo_similarity(edits))
     return out
 
 
@@ -234,13 +272,16 @@ def _fuzzy(
     words = [s.low for s in segs if s.kind == LIT]
     corr = _corrections(index, words, pi)
     known = index.postings if pi is None else _provider_words(index, pi)
-    words = [corr.get(w, w) for w in words]
+    words = [c for w in words for c in (corr[w][0] if w in corr else (w,))]
     if pi is None:
         # even a perfect alignment scores no more than the words' information allows
         info_max = sum(index.idf(w) for w in set(words) if w in index.postings)
         if FUZZY_CAP * UNKNOWN_HOST * min(1.0, info_max / INFO_FULL) < cutoff:
             return []
     cands = _candidates(index, words, pi)
+    if not cands and pi is not None:
+        # no word to go by (/v7.0/81234): on a known host the path's shape still narrows it
+        cands = [(eid, 0.0) for eid in shape_candidates(index, pi, segs)]
     out = []
     for eid, weight in cands:
         mf = method_factor(method, index.ep_method[eid])
@@ -257,7 +298,8 @@ def _fuzzy(
         if path_score <= 0:
             continue
         score = factor * path_score * (min(1.0, info / INFO_FULL) if rule is None else 1.0)
-        out.append(Match(eid, score, rule, False, index.ep_method[eid] == method, pairs, [], path_score))
+        lits = sum(1 for tj, q in pairs if q.low == index.ep_tokens[eid][tj])
+        out.append(Match(eid, score, rule, False, index.ep_method[eid] == method, pairs, [], path_score, lits))
     return out
 
 
@@ -282,7 +324,7 @@ def _tclass(t: str) -> tuple[int, float]:
     return found
 
 
-def _sim(q: QuerySegment, t: str, cls: int, corr: dict[str, str], known: set[str] | dict) -> float:
+def _sim(q: QuerySegment, t: str, cls: int, corr: dict[str, tuple[tuple[str, ...], float]], known: set[str] | dict) -> float:
     if cls == _PLACE:
         if q.kind in (ID, NUM):
             return 1.0
@@ -294,15 +336,16 @@ def _sim(q: QuerySegment, t: str, cls: int, corr: dict[str, str], known: set[str
         return 1.0
     if cls == _VERSION:
         return 0.7 if q.kind in (VER, NUM) else 0.0
-    if corr.get(q.low) == t:
-        return 0.85
+    hit = corr.get(q.low)
+    if hit is not None and t in hit[0]:
+        return hit[1]
     return 0.0
 
 
 def align(
     segs: tuple[QuerySegment, ...],
     toks: tuple[str, ...],
-    corr: dict[str, str],
+    corr: dict[str, tuple[tuple[str, ...], float]],
     known: set[str] | dict = frozenset(),
     index: Index | None = None,
 ) -> tuple[float, list[tuple[int, QuerySegment]], float]:

@@ -270,6 +270,7 @@ def _reason(index: Index, m: Match, method: str, nurl: NormalizedUrl, ep: dict[s
     diffs = [] if m.exact else _differences(index, m, nurl)
     if not diffs:
         parts.append(f"the path fits {whose} template {path}")
+        parts.extend(m.differences)  # a placeholder that took what may be a mistyped word says so
     else:
         closest = f"no template fits the path exactly; the closest {'learned template' if unnamed else 'of ' + provider_name} is {path}"
         parts.append(closest + (f" ({'; '.join(diffs)})" if diffs else ""))
