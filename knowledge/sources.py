@@ -19,6 +19,9 @@ is recorded as a :class:`Conflict` so ``plugwire knowledge list`` can show it.
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +36,7 @@ __all__ = [
     "BUILTIN_DIR",
     "CONTRIB_DIR",
     "Conflict",
+    "FreshnessCheck",
     "LEARNED_FILE",
     "LEARNED_PREFIX",
     "MERGED_KEY",
@@ -110,6 +114,65 @@ def default_sources(home: Any = None, *, plugins: bool = True) -> list[Source]:
             out.append(Source("plugin", Path(path), owner=owners.get(name)))
     out.append(Source("user", user_catalogue_dir(home)))
     return out
+
+
+def _stat_key(path: Path) -> tuple[str, int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    # The inode too: a file replaced by rename within one tick of the file system's
+    # clock, at the same size, is still another file.
+    return (str(path), st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+#: A folder changed this recently (ns) may change again within the same tick of the
+#: file system's coarse clock without its time moving: its files are stat-ed meanwhile.
+_RACY_NS = 1_000_000_000
+
+
+class FreshnessCheck:
+    """Says cheaply whether the files of catalogue sources may have changed.
+
+    A folder's change time moves whenever a file in it is created, removed or
+    renamed, and every file plugwire writes (an import, ``learn``) is written beside
+    and renamed into place: so the folder's stat alone sees them, with no listing and
+    no stat of each file (with 1,000 user files that was ~88 % of a suggestion's
+    time). A file edited in place by hand leaves the folder's time alone: each source's
+    files are stat-ed again at most once every ``full_every`` seconds (and whenever
+    the folder changed), which bounds how long such an edit goes unseen.
+    A folder changed within the last second is not trusted (its time may not move
+    for a second change in the same clock tick): its files are stat-ed until then.
+    ``clock`` is the monotonic clock and ``wall`` the time in ns (a test passes its own).
+    """
+
+    def __init__(self, *, full_every: float = 2.0, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], int] = time.time_ns):
+        self.full_every = full_every
+        self._clock = clock
+        self._wall = wall
+        self._seen: dict[tuple, tuple[Any, float, tuple]] = {}
+        self._lock = threading.Lock()
+
+    def key(self, source: Source) -> tuple:
+        """Return a value that changes when a file of ``source`` may have changed."""
+        folder = _stat_key(source.path)
+        if source.kind in ("builtin", "contrib"):
+            return (source.kind, folder)  # shipped folders: files come and go only with an upgrade
+        slot = (source.kind, source.owner, str(source.path))
+        now = self._clock()
+        seen = self._seen.get(slot)
+        racy = folder is None or self._wall() - folder[1] < _RACY_NS
+        if seen is not None and seen[0] == folder and now - seen[1] < self.full_every and not racy:
+            return seen[2]
+        full = (*slot, folder, tuple(_stat_key(f) for f in source_files(source)))
+        with self._lock:
+            self._seen[slot] = (folder, now, full)
+        return full
+
+    def keys(self, sources: list[Source]) -> tuple:
+        """Return :meth:`key` of every source, as one comparable value."""
+        return tuple(self.key(s) for s in sources)
 
 
 def source_files(source: Source) -> list[Path]:
