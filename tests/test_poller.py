@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
+from typing import Callable
 
 import pytest
 from pydantic import BaseModel
@@ -179,6 +179,29 @@ def test_a_failing_poll_is_recorded_and_retried_at_the_next_interval(home, plugi
         assert ok["failures"] == 0 and ok["error"] is None and ok["last_success"]
 
 
+def _tick_counter(poller) -> Callable[[int], None]:
+    """Count the running server's poller ticks; returns ``wait(n)``, which returns once
+    ``n`` more ticks have run (the loop's own pace, no fixed sleep in the test)."""
+    done = threading.Condition()
+    count = [0]
+    tick = poller.tick
+
+    def counted(now):
+        tick(now)
+        with done:
+            count[0] += 1
+            done.notify_all()
+
+    poller.tick = counted  # looked up on the instance by the loop at every tick
+
+    def wait(n: int) -> None:
+        with done:
+            target = count[0] + n
+            assert done.wait_for(lambda: count[0] >= target, 10), "the poller stopped ticking"
+
+    return wait
+
+
 @pytest.mark.hook("register_triggers")
 def test_polls_of_one_recipe_never_overlap_and_stop_with_the_recipe(home, plugin, feed):
     trigger = plugin.trigger
@@ -186,11 +209,14 @@ def test_polls_of_one_recipe_never_overlap_and_stop_with_the_recipe(home, plugin
     feed.add(2)
     recipe = _recipe(home, feed, interval_seconds=0.1)
     with plugwire_server(home) as (state, _):
+        # Ticks as long as the interval, counted: every tick finds the recipe due.
+        state.poller.tick_seconds = 0.1
+        ticks = _tick_counter(state.poller)
         assert trigger.entered.wait(10)
         # Another process's poll of the same recipe (a cron job) is skipped, not run alongside.
         other = poll_once(home, state.jobs, recipe, policy=NetworkPolicy(enabled=False))
         assert other.skipped and other.created == []
-        time.sleep(1.0)  # ten intervals while the first poll is held
+        ticks(5)  # five ticks, each past the interval, while the first poll is held
         assert trigger.calls == 1 and trigger.most_at_once == 1
         trigger.gate.set()
         wait_for(lambda: trigger.calls >= 3, what="the next polls")
@@ -199,7 +225,7 @@ def test_polls_of_one_recipe_never_overlap_and_stop_with_the_recipe(home, plugin
         state.invalidate()
         wait_for(lambda: not state.poller.running(), what="the last poll to end")
         calls = trigger.calls
-        time.sleep(1.0)  # ten intervals of a stopped recipe
+        ticks(3)  # three ticks past the interval of a stopped recipe
         assert trigger.calls == calls
     assert _item_ids(JobStore(home.path)) == [1, 2]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import threading
 import time
 
 import pytest
@@ -29,7 +30,7 @@ BLOB = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()  # what Basic au
 TOKEN = "echo-planted-bearer-7c1e55a0"
 
 
-def _echo_app() -> Starlette:
+def _echo_app(release: threading.Event) -> Starlette:
     """An API that repeats the request's headers back, as some do in their errors."""
 
     async def json_error(request: Request) -> JSONResponse:
@@ -51,7 +52,10 @@ def _echo_app() -> Starlette:
         )
 
     async def slow(request: Request) -> JSONResponse:
-        await asyncio.sleep(2)
+        # Held until the test ends (past any client timeout), then let go at once so
+        # that the server stops without waiting on it.
+        while not release.is_set():
+            await asyncio.sleep(0.01)
         return JSONResponse({})
 
     return Starlette(routes=[
@@ -65,7 +69,9 @@ def _echo_app() -> Starlette:
 
 @pytest.fixture
 def echo(live_server):
-    return live_server(_echo_app())
+    release = threading.Event()
+    yield live_server(_echo_app(release))
+    release.set()  # the /slow handler ends, so the server stops at once
 
 
 @pytest.fixture

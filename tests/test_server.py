@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import httpx2
@@ -147,8 +148,10 @@ def test_scheduler_recipe_lists_jira_projects_with_basic_auth(home, venue_api):
 # -- retries --------------------------------------------------------------------------------
 @pytest.fixture
 def flaky_api(live_server):
-    """/429 answers 429 Retry-After: 1 once, /503 and /slow fail once, then all answer 200."""
+    """/429 answers 429 Retry-After: 1 once, /503 and /slow fail once, then all answer 200.
+    The first /slow request is held until the test ends (its client has long timed out)."""
     hits: dict[str, list[float]] = {}
+    release = threading.Event()
 
     async def endpoint(request: Request) -> Response:
         kind = request.path_params["kind"]
@@ -160,12 +163,14 @@ def flaky_api(live_server):
             if kind == "503":
                 return JSONResponse({"error": "unavailable"}, status_code=503)
             if kind == "slow":
-                await asyncio.sleep(1.0)
+                while not release.is_set():
+                    await asyncio.sleep(0.01)
         return JSONResponse({"ok": True, "attempt": len(seen)})
 
     server = live_server(Starlette(routes=[Route("/{kind}", endpoint, methods=["GET", "POST"])]))
     server.hits = hits
-    return server
+    yield server
+    release.set()  # the held /slow handlers end, so the server stops at once
 
 
 def test_retries_follow_the_policy(home, flaky_api):
