@@ -10,7 +10,6 @@ import sys
 import time
 
 import yaml
-
 from plugwire.knowledge.base import get_knowledge
 from plugwire.knowledge.sources import FreshnessCheck, Source
 
