@@ -19,7 +19,7 @@ import httpx2
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from plugwire.core.base.secrets import MASK
@@ -34,7 +34,8 @@ TYPED = "typed-url-key-7331-zyxwv"  # a key typed into an action's URL
 
 @pytest.fixture
 def echo(live_server):
-    """An API that answers with what it was sent (body and headers) and counts requests."""
+    """An API that answers with what it was sent (body and headers), at /fail with a 500
+    repeating the body; it keeps what it was sent."""
     got: list[dict] = []
 
     async def echo(request: Request) -> JSONResponse:
@@ -42,7 +43,12 @@ def echo(live_server):
         got.append({"headers": dict(request.headers), "body": body.decode()})
         return JSONResponse({"you_sent": body.decode(), "headers": dict(request.headers)})
 
-    server = live_server(Starlette(routes=[Route("/echo", echo, methods=["POST", "GET"])]))
+    async def fail(request: Request) -> PlainTextResponse:
+        got.append({"headers": dict(request.headers), "body": (await request.body()).decode()})
+        return PlainTextResponse(f"cannot take {(await request.body()).decode()}", status_code=500)
+
+    server = live_server(Starlette(routes=[Route("/echo", echo, methods=["POST", "GET"]),
+                                           Route("/fail", fail, methods=["POST"])]))
     server.got = got
     return server
 
@@ -95,3 +101,27 @@ def test_a_key_in_a_failed_requests_url_and_error_text_is_masked_in_the_stored_j
     assert stored["status"] == "failed" and step["status"] == "failed" and step["error"]
     assert MASK in step["input"]["url"] and "page=1" in step["input"]["url"]
     assert TYPED not in json.dumps(stored)
+
+
+def test_a_secret_of_a_step_that_did_not_run_is_masked_in_the_failed_steps_record(home, echo):
+    """The first step fails (its API answers 500, repeating what it was sent), so the
+    CRM step never runs: its connection's token, which the sender slipped into the
+    payload, is still masked in the failed step's request, response and error text.
+    Fails when only the secrets of the steps that ran are scrubbed."""
+    Connections(home).create({"name": "crm", "auth_type": "header", "settings": {"headers": {"X-Crm-Token": TOKEN}}})
+    save_action(home, "relay", method="POST", url=f"{echo.url}/fail", body_format="json", body={"note": "x"},
+                sample={"you_sent": "x"})
+    save_action(home, "crm-call", method="GET", url=f"{echo.url}/echo", connection="crm", sample={"you_sent": ""})
+    recipes = Recipes(home)
+    recipes.create({"name": "cut-short", "trigger": {"type": "webhook", "config": {"sample_payload": {"note": "x"}}},
+                    "steps": [{"name": "relay", "action": "relay", "body": {"note": "{{trigger.payload.note}}"}},
+                              {"name": "crm", "action": "crm-call"}]})
+    hook = recipes.start("cut-short").token
+    with plugwire_server(home) as (state, url):
+        stored = state.jobs.get(finished_job(state, _webhook(url, hook, {"note": f"here is {TOKEN} for you"}))["id"])
+    relay, crm = stored["steps"]
+    assert stored["status"] == "failed" and relay["status"] == "failed" and crm["status"] == "skipped"
+    assert len(echo.got) == 1 and TOKEN in echo.got[0]["body"]  # only the relay was sent
+    assert relay["output"]["status"] == 500 and MASK in relay["output"]["body"]
+    assert relay["input"]["body"] == {"note": f"here is {MASK} for you"}
+    assert TOKEN not in json.dumps(stored["steps"]) and TOKEN not in (stored["error"] or "")

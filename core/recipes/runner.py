@@ -3,8 +3,9 @@ through its connection (retried as its action says), and the job recorded.
 
 A job record keeps, per step, the input (the request actually sent, with the
 connection's credentials masked) and the output (status, headers, body) or the
-error. Every secret value of the connections involved is also scrubbed from the
-whole record, in case an API echoed one back.
+error. Every secret value of the recipe's actions and connections (those of the
+steps that did not run included) is also scrubbed from the whole record, in case
+an API echoed one back.
 """
 
 from __future__ import annotations
@@ -130,6 +131,15 @@ class Runner:
         secrets = action.secret_values() + (conn.secret_values() if conn is not None else [])
         return action, action.spec(), conn, secrets
 
+    def _secrets_of(self, step: Step) -> list[str]:
+        """Return the secrets of a step that did not run: an earlier step may have
+        carried them (an event that holds one, an API that echoes it); [] when its
+        action or connection is gone (its error is the failed step's, not this one's)."""
+        try:
+            return self.cache.get("step", step.action, self._load_action)[3]
+        except PlugwireError:
+            return []
+
     async def run_step(self, step: Step, context: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """Run one step; returns its record and the secret values to scrub from it.
 
@@ -202,5 +212,6 @@ class Runner:
                 context["steps"][step.name].update(items=out["items"], pages=out["pages"])
         for step in recipe.steps[len(steps):]:
             steps.append({"name": step.name, "action": step.action, "status": "skipped"})
+            secrets += self._secrets_of(step)
         result = {"status": "failed" if error else "succeeded", "error": error, "steps": steps}
         return scrub(result, sorted(set(secrets)))
