@@ -278,3 +278,17 @@ def test_a_host_another_provider_lists_is_reported_and_merge_into_joins_them(run
 
     code, out, err = run_cli("knowledge", "import", str(second), "--merge-into", "nosuch")
     assert code != 0 and "--merge-into 'nosuch'" in out + err and "knowledge list" in out + err
+
+
+def test_with_several_files_host_is_only_for_those_that_name_none(run_cli, home, tmp_path):
+    folder = tmp_path / "specs"
+    _spec(folder, "named.json", _doc(["/a"], host="api.named.example"))
+    relative = _doc(["/b"])
+    relative["servers"] = [{"url": "/api"}]
+    _spec(folder, "relative.json", relative)
+    code, out, err = run_cli("knowledge", "import", str(folder), "--json")
+    assert code == 1 and json.loads(out)["failed_files"] == 1
+    code, out, err = run_cli("knowledge", "import", str(folder), "--host", "pets.example.org", "--replace", "--json")
+    assert code == 0, err
+    hosts = {Path(r["source"]).name: r["hosts"] for r in json.loads(out)["files"]}
+    assert hosts == {"named.json": ["api.named.example"], "relative.json": ["pets.example.org"]}

@@ -36,6 +36,7 @@ class ImportOptions:
     merge: bool = False
     replace: bool = False
     merge_into: str | None = None
+    batch: bool = False  # several files in this run
 
 
 def expand_specs(specs: list[Path]) -> list[Path]:
@@ -153,7 +154,9 @@ def import_one(spec: Path, opts: ImportOptions, known: dict[str, Any], by_host: 
 
         bar = progress(spec)
         try:
-            report = import_openapi(spec, provider=provider, progress=bar, host=opts.host)
+            # Several documents: --host is for those that name no host, not added to every one.
+            hosts = {"fallback_host": opts.host} if opts.batch else {"host": opts.host}
+            report = import_openapi(spec, provider=provider, progress=bar, **hosts)
         finally:
             bar.stop()
     else:
@@ -187,6 +190,7 @@ def run_imports(specs: list[Path], opts: ImportOptions, *, json: bool, write: Ca
     index, known = _loaded()
     _check(opts, files, known)
     by_host = providers_by_host(known.values())
+    opts.batch = len(files) > 1
     if len(files) == 1:
         result = import_one(files[0], opts, known, by_host, index, write, progress)
         print_json(result) if json else show(result)

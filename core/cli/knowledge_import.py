@@ -96,7 +96,7 @@ def import_command(
     ),
     json: bool = JSON_OPTION,
     host: Optional[str] = typer.Option(
-        None, "--host", help="Host to use when the document names none (relative servers: api.example.com); for a HAR file, the API's host."
+        None, "--host", help="Host to use when the document names none (relative servers: api.example.com; with several files, only for those); for a HAR file, the API's host."
     ),
     fmt: Optional[str] = typer.Option(
         None, "--format", help="openapi, postman or har (default: told from the file's content)."

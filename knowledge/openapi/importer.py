@@ -71,12 +71,14 @@ def import_openapi(
     name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     host: str | None = None,
+    fallback_host: str | None = None,
 ) -> ImportReport:
     """Import the OpenAPI document at ``source`` into a catalogue file.
 
     ``provider``/``name`` override the id and human name (otherwise taken from the
-    file name or host, and ``info.title``); ``host`` supplies the host for documents
-    whose servers name none. ``progress(done, total)`` is called as operations are
+    file name or host, and ``info.title``); ``host`` comes first in the hosts (and
+    supplies one for documents whose servers name none); ``fallback_host`` is used
+    only when the document names no host (relative servers). ``progress(done, total)`` is called as operations are
     processed. Returns an :class:`ImportReport`; faults in the data are reported in
     it rather than raised. Raises UserInputError when the file cannot be read or is
     not OpenAPI, when the provider id is malformed, when no host is known, or when
@@ -89,6 +91,8 @@ def import_openapi(
     hosts, base_path = _guarded(lambda: hosts_and_base_path(doc, faults), ([], ""), faults, "servers")
     if host:
         hosts = [host.strip().lower()] + [h for h in hosts if h != host.strip().lower()]
+    if not hosts and fallback_host:
+        hosts = [fallback_host.strip().lower()]
     if not hosts:
         raise UserInputError(
             f"spec {path} names no host (no absolute server URL).", field="host", fix="pass --host api.example.com"
