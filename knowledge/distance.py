@@ -19,7 +19,7 @@ process's hash seed.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 __all__ = ["MIN_LENGTH", "closest_words", "max_edits", "split_suffix", "typo_similarity"]
 

@@ -26,6 +26,8 @@ from plugwire.knowledge.sources import MergedProvider, ProviderInfo
 __all__ = ["EPS", "Index", "ProviderEntry", "PH_KEY", "RE_KEY", "word_tokens"]
 
 # Trie node keys that cannot collide with a path token (tokens never hold NUL bytes).
+#: The fixed number of providers a word's evidence is measured against (see Index.evidence).
+EVIDENCE_PROVIDERS = 64
 PH_KEY, RE_KEY, EPS = "\x00ph", "\x00re", "\x00ep"
 
 _WORD_RE = re.compile(r"^[a-z][a-z0-9_\-]*$")
@@ -195,6 +197,12 @@ class Index:
         """
         n = len(self.providers) + 20
         return math.log(n / (self.provider_freq.get(token, 0) + 1))
+
+    def evidence(self, token: str) -> float:
+        """Return what a URL word tells about its provider on an unknown host: like
+        :meth:`idf`, but against a fixed number of providers, so that importing
+        unrelated documents never makes a word look rarer (issue 16 item 10)."""
+        return max(0.0, math.log(EVIDENCE_PROVIDERS / (self.provider_freq.get(token, 0) + 1)))
 
     def trie_match(self, pi: int, segs: tuple[QuerySegment, ...]) -> list[tuple[int, int]]:
         """Return ``(endpoint id, literal segments matched)`` for every template of

@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 
 from plugwire.knowledge.distance import MIN_LENGTH, closest_words, typo_similarity
 from plugwire.knowledge.index import PH_KEY, RE_KEY, Index, word_tokens
-from plugwire.knowledge.normalize import ID, LIT, NUM, PH, VER, NormalizedUrl, QuerySegment, is_version, token_pattern
+from plugwire.knowledge.normalize import LIT, PH, NormalizedUrl, QuerySegment
+from plugwire.knowledge.alignment import align
 from plugwire.knowledge.retrieval import shape_candidates, words_first
 
-__all__ = ["CUTOFF", "HostRule", "Match", "match_url", "resolve_host"]
+__all__ = ["CUTOFF", "HostRule", "Match", "align", "match_url", "resolve_host"]
 
 #: Below this score the knowledge base suggests nothing.
 CUTOFF = 0.5
@@ -37,10 +38,12 @@ METHOD_MISMATCH = 0.6  # the right method on a close path beats the wrong one on
 _NEAR_METHODS = ({"PUT", "PATCH"}, {"GET", "HEAD"})
 FUZZY_CAP = 0.9  # a fuzzy path match never scores like an exact template
 UNKNOWN_HOST = 0.8
-INFO_FULL = 6.5  # summed idf of matched words for full confidence on an unknown host
+INFO_FULL = 6.5  # summed evidence of matched words for full confidence on an unknown host
+INFO_FULL_WHOLE = 3.0  # the same when the whole path aligned word for word (no gap, typo or drift)
 CANDIDATES = 30  # candidates aligned per provider after the cheap posting-list ranking
 GLOBAL_DF_CAP = 4000  # a word in more endpoints than this cannot seed unknown-host candidates
 HOST_FUZZY_CUTOFF = 88.0
+GATEWAY = 0.92  # the path fits exactly once a prefix the provider never uses is set aside
 SWALLOWED = 0.8  # a placeholder that took a typo of a word a literal template has: that template competes
 
 
@@ -124,7 +127,7 @@ def match_url(
         name = index.providers[pi].name
         rules = [HostRule(pi, 0.95, f"the connection is for {name} (host {url.host} is not listed for it)", True)]
     for rule in rules:
-        exact = _exact(index, rule, method, segs)
+        exact = _exact(index, rule, method, segs) or _behind_gateway(index, rule, method, segs)
         for m in exact:
             _keep(found, m)
         if not any(m.method_ok for m in exact) or any(m.differences for m in exact):
@@ -171,6 +174,26 @@ def _exact(index: Index, rule: HostRule, method: str, segs: tuple[QuerySegment, 
     return out
 
 
+def _behind_gateway(index: Index, rule: HostRule, method: str, segs: tuple[QuerySegment, ...]) -> list[Match]:
+    """Return exact matches of the path without its first one or two segments, when
+    those are words no template of the provider starts with (``/proxy/teams/7``
+    behind a gateway is ``/teams/{team_id}``); each says what was set aside."""
+    root = index.tries[rule.provider]
+    for k in (1, 2):
+        if len(segs) <= k or any(q.kind != LIT or q.low in root or _near_literal(root, q) for q in segs[:k]):
+            return []  # a mistyped first word (/ogs/7/teams) is a typo, not a prefix
+        out = []
+        prefix = "/".join(q.raw for q in segs[:k])
+        for m in _exact(index, rule, method, segs[k:]):
+            m.score *= GATEWAY
+            m.path_score *= GATEWAY
+            m.differences.insert(0, f"the URL's /{prefix} before it is set aside (a gateway or proxy prefix, it seems)")
+            out.append(m)
+        if out:
+            return out
+    return []
+
+
 def _swallowed(index: Index, pi: int, eid: int, segs: tuple[QuerySegment, ...]) -> list[str]:
     """Return a note per URL word a placeholder of ``eid`` took although a sibling
     template names a word one or two edits from it at that place (``/teams/memebrs``
@@ -179,13 +202,12 @@ def _swallowed(index: Index, pi: int, eid: int, segs: tuple[QuerySegment, ...]) 
     node = index.tries[pi]
     for tok, q in zip(index.ep_tokens[eid], segs):
         if tok == PH:
-            if q.kind == LIT and len(q.low) >= MIN_LENGTH and q.low not in node:
+            if q.kind == LIT and q.low not in node:
                 # literal siblings of about the word's length; most placeholders have none,
                 # so an exact match rarely pays for a distance at all
-                near = {k: None for k in node if k[:1] != "\x00" and abs(len(k) - len(q.low)) <= 2}
-                close = closest_words(q.low, _by_length(near)) if near else ((), 0)
-                if close[0]:
-                    notes.append(f"'{q.raw}' was taken as a placeholder value, not as the word '{close[0][0]}' it is close to")
+                close = _near_literal(node, q)
+                if close:
+                    notes.append(f"'{q.raw}' was taken as a placeholder value, not as the word '{close}' it is close to")
             node = node.get(PH_KEY, {})
         elif PH in tok:
             node = next((child for t, child in node.get(RE_KEY, ()) if t == tok), {})
@@ -194,11 +216,18 @@ def _swallowed(index: Index, pi: int, eid: int, segs: tuple[QuerySegment, ...]) 
     return notes
 
 
-def _by_length(words) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    for w in words:
-        out.setdefault(len(w), []).append(w)
-    return out
+def _near_literal(node: dict, q: QuerySegment) -> str | None:
+    """Return the literal child of trie ``node`` that URL word ``q`` is a typo of, if any."""
+    if len(q.low) < MIN_LENGTH:
+        return None
+    # literal children of about the word's length; most nodes have none, so an exact
+    # match rarely pays for a distance at all
+    near: dict[int, list[str]] = {}
+    for k in node:
+        if k[:1] != "\x00" and abs(len(k) - len(q.low)) <= 2:
+            near.setdefault(len(k), []).append(k)
+    close = closest_words(q.low, near)[0] if near else ()
+    return close[0] if close else None
 
 
 def _corrections(index: Index, words: list[str], pi: int | None) -> dict[str, tuple[tuple[str, ...], float]]:
@@ -275,8 +304,8 @@ def _fuzzy(
     words = [c for w in words for c in (corr[w][0] if w in corr else (w,))]
     if pi is None:
         # even a perfect alignment scores no more than the words' information allows
-        info_max = sum(index.idf(w) for w in set(words) if w in index.postings)
-        if FUZZY_CAP * UNKNOWN_HOST * min(1.0, info_max / INFO_FULL) < cutoff:
+        info_max = sum(index.evidence(w) for w in set(words) if w in index.postings)
+        if FUZZY_CAP * UNKNOWN_HOST * min(1.0, info_max / INFO_FULL_WHOLE) < cutoff:
             return []
     cands = _candidates(index, words, pi)
     if not cands and pi is not None:
@@ -288,7 +317,9 @@ def _fuzzy(
         if rule is None:
             # the words an endpoint shares with the URL bound what an alignment can find
             factor = FUZZY_CAP * mf * UNKNOWN_HOST
-            if factor * min(1.0, weight / INFO_FULL) < cutoff:
+            # (idf >= evidence while the catalogue has fewer than EVIDENCE_PROVIDERS - 20
+            # providers; past that the bound is loose only where words are common anyway)
+            if factor * min(1.0, weight / INFO_FULL_WHOLE) < cutoff:
                 continue
         else:
             factor = FUZZY_CAP * mf * rule.factor
@@ -297,106 +328,13 @@ def _fuzzy(
         path_score, pairs, info = align(segs, index.ep_tokens[eid], corr, known, index if pi is None else None)
         if path_score <= 0:
             continue
-        score = factor * path_score * (min(1.0, info / INFO_FULL) if rule is None else 1.0)
+        if rule is None:
+            # decided by the URL's own evidence: its words' rarity, and whether the
+            # template and the path agree segment for segment
+            whole = path_score >= 1.0 - 1e-9
+            score = factor * path_score * min(1.0, info / (INFO_FULL_WHOLE if whole else INFO_FULL))
+        else:
+            score = factor * path_score
         lits = sum(1 for tj, q in pairs if q.low == index.ep_tokens[eid][tj])
         out.append(Match(eid, score, rule, False, index.ep_method[eid] == method, pairs, [], path_score, lits))
     return out
-
-
-_TCLASS: dict[str, tuple[int, float]] = {}
-_WORD, _PLACE, _PARTIAL, _VERSION = 0, 1, 2, 3
-
-
-def _tclass(t: str) -> tuple[int, float]:
-    """Return (class, weight) of a template token, cached: tokens repeat across endpoints."""
-    found = _TCLASS.get(t)
-    if found is None:
-        if t == PH:
-            found = (_PLACE, 0.5)
-        elif PH in t:
-            found = (_PARTIAL, 0.5)
-        elif is_version(t):
-            found = (_VERSION, 0.5)
-        else:
-            found = (_WORD, 1.0)
-        if len(_TCLASS) < 200_000:
-            _TCLASS[t] = found
-    return found
-
-
-def _sim(q: QuerySegment, t: str, cls: int, corr: dict[str, tuple[tuple[str, ...], float]], known: set[str] | dict) -> float:
-    if cls == _PLACE:
-        if q.kind in (ID, NUM):
-            return 1.0
-        # an API word (or a typo of one) in a placeholder's place is unlikely to be an id
-        return 0.2 if q.low in corr or q.low in known else 0.5
-    if cls == _PARTIAL:
-        return 1.0 if token_pattern(t).match(q.low) else 0.0
-    if q.low == t:
-        return 1.0
-    if cls == _VERSION:
-        return 0.7 if q.kind in (VER, NUM) else 0.0
-    hit = corr.get(q.low)
-    if hit is not None and t in hit[0]:
-        return hit[1]
-    return 0.0
-
-
-def align(
-    segs: tuple[QuerySegment, ...],
-    toks: tuple[str, ...],
-    corr: dict[str, tuple[tuple[str, ...], float]],
-    known: set[str] | dict = frozenset(),
-    index: Index | None = None,
-) -> tuple[float, list[tuple[int, QuerySegment]], float]:
-    """Align URL segments with template tokens (order kept, gaps allowed).
-
-    Returns ``(path score in [0, 1], [(template segment index, URL segment)],
-    information)``: the score is the weighted overlap (Dice) blended with whether
-    the last segments align; information is the summed idf of the aligned words
-    (computed only when ``index`` is given, for unknown hosts). ``corr`` maps typos
-    to vocabulary words; ``known`` is the vocabulary.
-    """
-    n, m = len(segs), len(toks)
-    if not n or not m:
-        return (1.0 if n == m else 0.0), [], 0.0
-    wq = [1.0 if s.kind == LIT else 0.5 for s in segs]
-    classes = [_tclass(t) for t in toks]
-    wt = [c[1] for c in classes]
-    # dp[i][j]: best weighted overlap of segs[:i] and toks[:j]
-    dp = [[0.0] * (m + 1) for _ in range(n + 1)]
-    sims = [[0.0] * m for _ in range(n)]
-    for i in range(1, n + 1):
-        row, prev = dp[i], dp[i - 1]
-        q = segs[i - 1]
-        for j in range(1, m + 1):
-            s = _sim(q, toks[j - 1], classes[j - 1][0], corr, known)
-            sims[i - 1][j - 1] = s
-            best = prev[j] if prev[j] > row[j - 1] else row[j - 1]
-            if s > 0.0:
-                diag = prev[j - 1] + s * (wq[i - 1] + wt[j - 1]) / 2
-                if diag > best:
-                    best = diag
-            row[j] = best
-    pairs: list[tuple[int, QuerySegment]] = []
-    i, j = n, m
-    while i and j:
-        s = sims[i - 1][j - 1]
-        if s > 0.0 and abs(dp[i][j] - (dp[i - 1][j - 1] + s * (wq[i - 1] + wt[j - 1]) / 2)) < 1e-9:
-            pairs.append((j - 1, segs[i - 1]))
-            i, j = i - 1, j - 1
-        elif dp[i][j] == dp[i - 1][j]:
-            i -= 1
-        else:
-            j -= 1
-    pairs.reverse()
-    if not pairs:
-        return 0.0, [], 0.0
-    dice = dp[n][m] / ((sum(wq) + sum(wt)) / 2)
-    tail = 1.0 if pairs[-1][0] == m - 1 and pairs[-1][1] is segs[-1] else 0.0
-    info = 0.0
-    if index is not None:
-        for tj, _ in pairs:
-            if classes[tj][0] == _WORD:
-                info += index.idf(toks[tj])
-    return 0.8 * dice + 0.2 * tail, pairs, info
