@@ -5,6 +5,8 @@ traceback at ERROR), and bodies decoded in the charset they declare."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import select
@@ -283,6 +285,15 @@ HEADERS = {
                                            ("webhook-signature", "v1,AAAA")], "Invalid signature"),
     "standard, odd timestamp": ("std", [("webhook-id", "m"), ("webhook-timestamp", "1_700_000_000"),
                                         ("webhook-signature", "v1,AAAA")], "Invalid webhook-timestamp"),
+    # Prefixes of the right signature (accepted by a prefix comparison), and a stamp
+    # from the future (accepted by a window that forgets abs()): issue 17 item 1.
+    "hmac, prefix only": ("hmac", [("X-Sig", "sha256=")], "Invalid signature in the X-Sig header"),
+    "hmac, short": ("hmac", [("X-Sig", "sha256=" + hmac.new(b"s3cret", b"{}", hashlib.sha256).hexdigest()[:8])],
+                    "Invalid signature in the X-Sig header"),
+    "standard, empty v1": ("std", [*(_signed_std(b"{}") | {"webhook-signature": "v1,"}).items()],
+                           "Invalid signature in the webhook-signature header"),
+    "standard, from the future": ("std", [*standard_headers(SECRET, b"{}", "msg_1", int(time.time()) + 3600).items()],
+                                  "outside the tolerance window"),
 }
 
 
