@@ -5,6 +5,7 @@ The command function is plain typer; the ``knowledge`` command group attaches it
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -41,7 +42,8 @@ def write_catalogue(catalogue, path: Path, *, source: str) -> None:
     header = f"# Imported by `plugwire knowledge import` from {Path(source).name}; edit freely.\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+        # Hidden and per process: never read as a catalogue file, never shared by two imports.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(header + text, encoding="utf-8")
         tmp.replace(path)  # never leave a half-written catalogue behind
     except OSError as exc:
