@@ -266,12 +266,18 @@ def test_a_host_another_provider_lists_is_reported_and_merge_into_joins_them(run
     code, out, err = run_cli("knowledge", "import", str(second), "--replace")
     assert "host api.shop.example is also listed by provider 'shop'" in out and "--merge-into shop" in out
 
+    code, out, err = run_cli("knowledge", "list", "--json")
+    assert json.loads(out)["shared_hosts"] == [{"host": "api.shop.example", "providers": ["shop", "shop-admin"]}]
+    code, out, err = run_cli("knowledge", "list")
+    assert "Hosts listed by several providers" in out and "api.shop.example: shop, shop-admin" in out
+
     (home.path / "catalogue" / "shop-admin.yaml").unlink()
     code, out, err = run_cli("knowledge", "import", str(second), "--merge-into", "shop", "--json")
     assert code == 0, err
     summary = json.loads(out)
     assert summary["provider"] == "shop" and summary["action"] == "merged" and summary["shared_hosts"] == []
     assert _paths(home.path / "catalogue" / "shop.yaml") == {"/v1/carts", "/v1/stock"}
+    assert json.loads(run_cli("knowledge", "list", "--json")[1])["shared_hosts"] == []
     code, out, err = run_cli("suggest", "GET", "https://api.shop.example/v1/stock", "--json")
     assert code == 0, err
     assert '"shop"' in out and "shop-admin" not in out

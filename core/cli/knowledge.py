@@ -91,8 +91,11 @@ def list_command(as_json: bool = JSON_OPTION) -> None:
         for p in idx.providers
     ]
     problems = [str(p) for p in cat.problems]
+    from plugwire.knowledge.importing import providers_by_host
+
+    shared = [{"host": h, "providers": sorted(ps)} for h, ps in sorted(providers_by_host(idx.providers).items()) if len(ps) > 1]
     if as_json:
-        print_json({"providers": rows, "problems": problems, "endpoints": idx.endpoint_count})
+        print_json({"providers": rows, "problems": problems, "endpoints": idx.endpoint_count, "shared_hosts": shared})
         return
     print_table(
         [("provider", KEY), ("name", KEY), ("endpoints", SHORT), ("hosts", TEXT), ("sources", SHORT), ("overridden", SHORT)],
@@ -108,6 +111,12 @@ def list_command(as_json: bool = JSON_OPTION) -> None:
         console.print("[bold]Overridden[/] (user > plugin > contrib > built-in; a later file wins within one source):")
         for line in conflicts:
             console.print(f"  {line}", markup=False)
+    if shared:
+        # Two documents of one API imported under two ids split its answers between them.
+        console.print("[bold]Hosts listed by several providers[/] (a URL on them may be answered from either; "
+                      "`plugwire knowledge import FILE --merge-into PROVIDER` makes them one):")
+        for item in shared:
+            console.print(f"  {item['host']}: {', '.join(item['providers'])}", markup=False)
     from rich.markup import escape
 
     for p in problems:
