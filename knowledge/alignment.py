@@ -15,7 +15,9 @@ from plugwire.knowledge.normalize import ID, LIT, NUM, PH, VER, QuerySegment, is
 if TYPE_CHECKING:
     from plugwire.knowledge.index import Index
 
-__all__ = ["align"]
+__all__ = ["VERSION_EVIDENCE", "align"]
+
+VERSION_EVIDENCE = 0.5
 
 
 _TCLASS: dict[str, tuple[int, float]] = {}
@@ -68,7 +70,8 @@ def align(
 
     Returns ``(path score in [0, 1], [(template segment index, URL segment)],
     information)``: the score is the weighted overlap (Dice) blended with whether
-    the last segments align; information is the summed idf of the aligned words
+    the last segments align; information is the summed evidence of the aligned words
+    (and of a version named exactly)
     (computed only when ``index`` is given, for unknown hosts). ``corr`` maps typos
     to vocabulary words; ``known`` is the vocabulary.
     """
@@ -111,7 +114,9 @@ def align(
     tail = 1.0 if pairs[-1][0] == m - 1 and pairs[-1][1] is segs[-1] else 0.0
     info = 0.0
     if index is not None:
-        for tj, _ in pairs:
+        for tj, q in pairs:
             if classes[tj][0] == _WORD:
                 info += index.evidence(toks[tj])
+            elif classes[tj][0] == _VERSION and q.low == toks[tj]:
+                info += VERSION_EVIDENCE  # the very version the template names says a little too
     return 0.8 * dice + 0.2 * tail, pairs, info

@@ -30,7 +30,7 @@ __all__ = ["EPS", "Index", "ProviderEntry", "PH_KEY", "RE_KEY", "word_tokens"]
 EVIDENCE_PROVIDERS = 64
 PH_KEY, RE_KEY, EPS = "\x00ph", "\x00re", "\x00ep"
 
-_WORD_RE = re.compile(r"^[a-z][a-z0-9_\-]*$")
+_WORD_RE = re.compile(r"^[a-z][a-z0-9_\-.]*$")  # dotted words too: Slack's chat.postmessage, tickets.json
 
 
 def word_tokens(tokens: tuple[str, ...]) -> list[str]:

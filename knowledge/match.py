@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 from plugwire.knowledge.distance import MIN_LENGTH, closest_words, typo_similarity
 from plugwire.knowledge.index import PH_KEY, RE_KEY, Index, word_tokens
-from plugwire.knowledge.normalize import LIT, PH, NormalizedUrl, QuerySegment
-from plugwire.knowledge.alignment import align
+from plugwire.knowledge.normalize import LIT, PH, VER, NormalizedUrl, QuerySegment
+from plugwire.knowledge.alignment import VERSION_EVIDENCE, align
 from plugwire.knowledge.retrieval import shape_candidates, words_first
 
 __all__ = ["CUTOFF", "HostRule", "Match", "align", "match_url", "resolve_host"]
@@ -39,7 +39,7 @@ _NEAR_METHODS = ({"PUT", "PATCH"}, {"GET", "HEAD"})
 FUZZY_CAP = 0.9  # a fuzzy path match never scores like an exact template
 UNKNOWN_HOST = 0.8
 INFO_FULL = 6.5  # summed evidence of matched words for full confidence on an unknown host
-INFO_FULL_WHOLE = 3.0  # the same when the whole path aligned word for word (no gap, typo or drift)
+INFO_FULL_WHOLE = 2.5  # the same when the whole path aligned word for word (no gap, typo or drift)
 CANDIDATES = 30  # candidates aligned per provider after the cheap posting-list ranking
 GLOBAL_DF_CAP = 4000  # a word in more endpoints than this cannot seed unknown-host candidates
 HOST_FUZZY_CUTOFF = 88.0
@@ -196,15 +196,16 @@ def _behind_gateway(index: Index, rule: HostRule, method: str, segs: tuple[Query
 
 def _swallowed(index: Index, pi: int, eid: int, segs: tuple[QuerySegment, ...]) -> list[str]:
     """Return a note per URL word a placeholder of ``eid`` took although a sibling
-    template names a word one or two edits from it at that place (``/teams/memebrs``
-    on ``/teams/{id}`` beside ``/teams/members``)."""
+    template names that word, or a word one or two edits from it, at that place
+    (``/teams/memebrs`` on ``/teams/{id}`` beside ``/teams/members``)."""
     notes = []
     node = index.tries[pi]
     for tok, q in zip(index.ep_tokens[eid], segs):
         if tok == PH:
-            if q.kind == LIT and q.low not in node:
-                # literal siblings of about the word's length; most placeholders have none,
-                # so an exact match rarely pays for a distance at all
+            if q.kind == LIT and q.low in node:
+                # the literal reading exists but failed further on: a later word may be mistyped
+                notes.append(f"'{q.raw}' was taken as a placeholder value, not as the word it also is here")
+            elif q.kind == LIT:
                 close = _near_literal(node, q)
                 if close:
                     notes.append(f"'{q.raw}' was taken as a placeholder value, not as the word '{close}' it is close to")
@@ -304,7 +305,8 @@ def _fuzzy(
     words = [c for w in words for c in (corr[w][0] if w in corr else (w,))]
     if pi is None:
         # even a perfect alignment scores no more than the words' information allows
-        info_max = sum(index.evidence(w) for w in set(words) if w in index.postings)
+        bonus = VERSION_EVIDENCE * sum(1 for s in segs if s.kind == VER)
+        info_max = bonus + sum(index.evidence(w) for w in set(words) if w in index.postings)
         if FUZZY_CAP * UNKNOWN_HOST * min(1.0, info_max / INFO_FULL_WHOLE) < cutoff:
             return []
     cands = _candidates(index, words, pi)
@@ -319,7 +321,7 @@ def _fuzzy(
             factor = FUZZY_CAP * mf * UNKNOWN_HOST
             # (idf >= evidence while the catalogue has fewer than EVIDENCE_PROVIDERS - 20
             # providers; past that the bound is loose only where words are common anyway)
-            if factor * min(1.0, weight / INFO_FULL_WHOLE) < cutoff:
+            if factor * min(1.0, (weight + bonus) / INFO_FULL_WHOLE) < cutoff:
                 continue
         else:
             factor = FUZZY_CAP * mf * rule.factor
