@@ -23,7 +23,8 @@ from collections.abc import Iterable, Mapping
 
 __all__ = ["MIN_LENGTH", "closest_words", "max_edits", "split_suffix", "typo_similarity"]
 
-#: Shorter words are not corrected: at 3 letters one edit reaches too many words.
+#: Shorter words are corrected only as a longer word missing one letter (``usr`` ->
+#: ``user``): one substitution at 3 letters reaches too many words.
 MIN_LENGTH = 4
 _SUFFIX_RE = re.compile(r"^(.+?)(\.[a-z0-9]{1,6})$")
 
@@ -31,7 +32,7 @@ _SUFFIX_RE = re.compile(r"^(.+?)(\.[a-z0-9]{1,6})$")
 def max_edits(word: str) -> int:
     """Return how many edits a typo of ``word``'s length may carry (0: not corrected)."""
     n = len(word)
-    if n < MIN_LENGTH:
+    if n < MIN_LENGTH - 1:
         return 0
     return 1 if n <= 5 else 2
 
@@ -66,7 +67,8 @@ def _closest(word: str, vocab: Mapping[int, Iterable[str]]) -> tuple[tuple[str, 
         return (), 0
     best, words = limit + 1, []
     n = len(word)
-    for length in range(n - limit, n + limit + 1):
+    lengths = range(n + 1, n + 2) if n < MIN_LENGTH else range(n - limit, n + limit + 1)
+    for length in lengths:
         choices = vocab.get(length)
         if not choices:
             continue

@@ -24,7 +24,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from plugwire.knowledge.distance import MIN_LENGTH, closest_words, typo_similarity
+from plugwire.knowledge.distance import closest_words, max_edits, typo_similarity
 from plugwire.knowledge.index import PH_KEY, RE_KEY, Index, word_tokens
 from plugwire.knowledge.normalize import LIT, PH, VER, NormalizedUrl, QuerySegment
 from plugwire.knowledge.alignment import VERSION_EVIDENCE, align
@@ -219,7 +219,7 @@ def _swallowed(index: Index, pi: int, eid: int, segs: tuple[QuerySegment, ...]) 
 
 def _near_literal(node: dict, q: QuerySegment) -> str | None:
     """Return the literal child of trie ``node`` that URL word ``q`` is a typo of, if any."""
-    if len(q.low) < MIN_LENGTH:
+    if not max_edits(q.low):
         return None
     # literal children of about the word's length; most nodes have none, so an exact
     # match rarely pays for a distance at all

@@ -64,6 +64,9 @@ def test_a_typo_is_corrected_by_transposition_aware_distance_scaled_for_short_wo
     assert closest_words("reprots.csv", vocab) == (("reports.csv",), 1)
     assert split_suffix("data.jsonl") == ("data", ".jsonl")
     assert closest_words("abc", vocab) == ((), 0)  # too short to correct
+    # three letters: only as a longer word missing one letter, never another 3-letter word
+    assert closest_words("usr", {3: ["use"], 4: ["user"]}) == (("user",), 1)
+    assert closest_words("ab", {3: ["abc"]}) == ((), 0)
     # every word at the smallest distance, in one order whatever the vocabulary's order
     assert closest_words("nots", {5: ["notes"], 4: ["note", "nots"[::-1]]}) == closest_words("nots", {4: ["tson", "note"], 5: ["notes"]})
 
