@@ -57,3 +57,12 @@ def test_without_ci_the_same_tests_skip(tmp_path):
     run = _run(tmp_path, None)
     assert run.returncode == 0, run.stdout
     assert "1 passed, 3 skipped, 1 xfailed" in run.stdout.splitlines()[-1]
+
+
+def test_the_suite_loads_the_plugin(request):
+    import ci_noskip
+    import conftest
+
+    # tests/conftest.py carries the hook, so every test of the suite is under it.
+    assert request.config.pluginmanager.is_registered(conftest)
+    assert conftest.pytest_runtest_makereport is ci_noskip.pytest_runtest_makereport
