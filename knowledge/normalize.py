@@ -24,6 +24,7 @@ __all__ = [
     "QuerySegment",
     "VER",
     "NormalizedUrl",
+    "is_placeholder",
     "is_version",
     "normalize_url",
     "split_path",
@@ -43,6 +44,8 @@ _HEX_RE = re.compile(r"^[0-9a-f]{8,}$", re.I)
 _PREFIXED_ID_RE = re.compile(r"^[a-z]{1,8}_[A-Za-z0-9]{6,}$")  # Stripe-style cus_NffrFe...
 _PLACEHOLDER_RE = re.compile(r"\{[^{}/]*\}")
 _LOWER_RUN_RE = re.compile(r"[a-z]+")
+# what API docs write where an id goes, left in a pasted URL: {user_id}, :userId, <id>
+_PASTED_PLACEHOLDER_RE = re.compile(r"^(?:\{[^{}/]+\}|:[A-Za-z_][A-Za-z0-9_\-]*|<[^<>/]+>)$")
 _SHAPE_RE = re.compile(r"^([^.:;,]+)([.:;,].+)$")  # an id followed by ".json" or ":cancel"
 
 
@@ -50,6 +53,11 @@ _SHAPE_RE = re.compile(r"^([^.:;,]+)([.:;,].+)$")  # an id followed by ".json" o
 def is_version(token: str) -> bool:
     """Return True for version-like segments: v3, v1.1, 2, 1.0, 2024-01."""
     return bool(_VERSION_RE.match(token))
+
+
+def is_placeholder(seg: str) -> bool:
+    """Return True for a placeholder left in a pasted URL: ``{user_id}``, ``:userId``, ``<id>``."""
+    return bool(_PASTED_PLACEHOLDER_RE.match(seg))
 
 
 def _looks_like_id(seg: str) -> bool:
@@ -90,6 +98,8 @@ def classify(seg: str) -> QuerySegment:
     low = seg.lower()
     if low.isalpha() and len(low) < 20 and (len(low) > 1 or low != "v"):
         return QuerySegment(seg, low, LIT)  # the common case: a plain word
+    if is_placeholder(seg):
+        return QuerySegment(seg, low, ID)  # it stands for an id, whatever its name
     if low.isdigit() and len(low) <= 2 or is_version(low):
         kind = NUM if low.isdigit() else VER
     elif _looks_like_id(seg):

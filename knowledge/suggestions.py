@@ -21,7 +21,7 @@ from plugwire.knowledge.base import get_knowledge
 from plugwire.knowledge.index import Index
 from plugwire.knowledge.match import CUTOFF, Match, match_url
 from plugwire.knowledge.content_types import DEFAULT_CONTENT_TYPES
-from plugwire.knowledge.normalize import PH, NormalizedUrl, QuerySegment, is_version, normalize_url
+from plugwire.knowledge.normalize import PH, NormalizedUrl, QuerySegment, is_placeholder, is_version, normalize_url
 from plugwire.knowledge.sources import LEARNED_PREFIX, MERGED_KEY
 
 __all__ = ["SUGGESTER_NAME", "suggest_from_catalogue", "suggest_from_index", "to_suggestion"]
@@ -119,8 +119,8 @@ def _fill(path: str, bindings: list[tuple[int, QuerySegment]]) -> tuple[str, dic
     patterns = _segment_patterns(path)
     values: dict[str, str] = {}
     for tj, seg in bindings:
-        if tj >= len(patterns) or patterns[tj][1] is None:
-            continue
+        if tj >= len(patterns) or patterns[tj][1] is None or is_placeholder(seg.raw):
+            continue  # a placeholder left in the URL ({owner}, :owner) is still to fill in
         names, pattern = patterns[tj]
         found = pattern.match(seg.raw)
         if found:

@@ -163,3 +163,11 @@ def test_an_unknown_host_is_decided_by_the_urls_own_evidence_stably(tmp_path):
         assert [(s.endpoint, s.score) for s in a] == [(s.endpoint, s.score) for s in b], path
     # a path that agrees word for word with one distinctive template is answered
     assert _best(alone, "https://selfhosted.example.internal/scheduled_events").endpoint == "GET /scheduled_events"
+
+
+def test_placeholders_left_in_a_pasted_url_stay_to_fill_in(words):
+    for pasted in ("{team_id}", ":teamId", "<team>"):
+        s = _best(words, f"https://api.words.test/v1/teams/{pasted}")
+        assert s.endpoint == "GET /v1/teams/{team_id}", pasted
+        assert s.request.url == "https://api.words.test/v1/teams/{team_id}", pasted  # never %7Bteam_id%7D
+        assert "fill in {team_id}" in s.reason, pasted
