@@ -98,3 +98,40 @@ def test_private_network_connections_are_exempt(home, apis, connections):
         result = _run(home, NetworkPolicy(), "onprem", f"{inner.url}/secret", connection="onprem")
         assert result["status"] == "succeeded", result["error"]
         assert any(r.target.startswith(inner.url) for r in agent.records)
+
+
+# Survivors of the mutation run (bench/README.md, "Mutation run"): each test below
+# fails on the mutant of core/http/netpolicy.py it names.
+@pytest.mark.parametrize("address", ["224.0.0.1", "ff02::1"])
+def test_multicast_addresses_are_blocked(address):  # mutant #8: the multicast check dropped
+    assert "multicast" in blocked_reason(address)
+
+
+def test_a_reserved_range_is_blocked():  # mutant #13: the reserved check dropped
+    assert "reserved" in blocked_reason("4000::1")
+
+
+def test_a_resolver_answer_that_is_no_address_is_refused():  # mutant #2: a non-address taken as public
+    policy = NetworkPolicy(resolver=lambda host: ["not-an-address"])
+    with pytest.raises(NetworkPolicyError, match="is not an IP address"):
+        policy.addresses("api.example.test", connection="crm")
+
+
+def test_a_resolver_answering_nothing_is_refused():  # mutant #48: no address, nothing checked
+    with pytest.raises(NetworkPolicyError, match="did not resolve to any address") as info:
+        NetworkPolicy(resolver=lambda host: []).addresses("api.example.test")
+    assert info.value.field == "url"
+
+
+def test_a_name_that_cannot_be_resolved_is_a_policy_error_before_any_query():  # mutant #22
+    # A 64-letter label is refused by the IDNA codec, so no DNS query goes out.
+    with pytest.raises(NetworkPolicyError, match="could not be resolved") as info:
+        NetworkPolicy().addresses("a" * 64 + ".example.test")
+    assert info.value.field == "url" and "check the URL's host" in info.value.fix
+
+
+def test_an_allowed_network_written_with_host_bits_still_covers_its_addresses():  # mutant #27: strict networks
+    policy = NetworkPolicy(allow=["127.0.0.5/8"])
+    assert policy.addresses("127.0.0.1") == ["127.0.0.1"]
+    with pytest.raises(NetworkPolicyError):
+        policy.addresses("10.0.0.1")
