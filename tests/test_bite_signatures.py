@@ -75,3 +75,25 @@ def test_standard_webhooks_refuses_a_timestamp_from_the_future(ahead):
     future = standard_headers(STD_SECRET, BODY, stamp=int(time.time()) + ahead)
     assert "tolerance" in _refused(config, future).message
     kind.receive(config, _request(standard_headers(STD_SECRET, BODY, stamp=int(time.time()) + 60)))
+
+
+@pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+def test_standard_webhooks_refuses_a_request_missing_one_header(missing):
+    """Catches ``msg_id and stamp and signatures`` turned into ``or`` (mutation run
+    survivor #12): with one of the three headers gone the check must say "Missing",
+    a 401, not fail on the absent value (a 500)."""
+    kind = triggers.get("webhook")
+    config = kind.Config(signature={"scheme": "standard-webhooks", "secret": STD_SECRET})
+    headers = {k.lower(): v for k, v in standard_headers(STD_SECRET, BODY).items()}
+    kind.receive(config, _request(headers))  # all three: accepted
+    del headers[missing]
+    assert "Missing" in _refused(config, headers).message
+
+
+def test_a_signature_header_outside_latin_1_is_refused_not_a_crash():
+    """Catches the UTF-8 fallback of the sent signature's bytes returning None (mutation
+    run survivor #1): such a header is a 401 "Invalid signature", not a TypeError."""
+    kind = triggers.get("webhook")
+    config = kind.Config(signature={"scheme": "hmac-sha256", "secret": HMAC_SECRET, "header": "X-Sig",
+                                    "prefix": "sha256=", "encoding": "hex"})
+    assert "Invalid signature" in _refused(config, {"x-sig": "sha256=é€"}).message
