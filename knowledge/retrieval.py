@@ -19,8 +19,9 @@ import re
 from plugwire.knowledge.distance import closest_words
 from plugwire.knowledge.index import Index
 from plugwire.knowledge.normalize import ID, LIT, QuerySegment
+from plugwire.knowledge.sources import PRIORITY
 
-__all__ = ["SHAPE_CANDIDATES", "shape_candidates", "words_first"]
+__all__ = ["SHAPE_CANDIDATES", "shape_candidates", "source_rank", "words_first"]
 
 #: Endpoints aligned by shape at most (closest segment count first, then index order).
 SHAPE_CANDIDATES = 200
@@ -58,3 +59,13 @@ def shape_candidates(index: Index, pi: int, segs: tuple[QuerySegment, ...]) -> l
         if len(out) >= SHAPE_CANDIDATES:
             break
     return out[:SHAPE_CANDIDATES]
+
+
+def source_rank(index: Index, eid: int) -> int:
+    """Return the source priority of endpoint ``eid``'s provider (user 3, plugin 2,
+    contrib 1, built-in 0; the highest of the files it comes from): the third
+    tie-breaker, after the score and the literal segments matched."""
+    ranks = index._lazy.get("ranks")
+    if ranks is None:
+        ranks = index._lazy["ranks"] = [max((PRIORITY.get(k, 0) for k in p.kinds), default=0) for p in index.providers]
+    return ranks[index.ep_provider[eid]]

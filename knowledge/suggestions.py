@@ -61,7 +61,9 @@ def suggest_from_index(
             out.append(_merged(index, *found, method.upper(), nurl))
         else:
             out.append(to_suggestion(index, found, method.upper(), nurl))
-    out.sort(key=lambda s: (-s.score, not s.learned, s.endpoint or ""))
+    # stable: equal scores keep the matcher's tie-break order (literal segments matched,
+    # source priority, index order), a learned endpoint first
+    out.sort(key=lambda s: (-s.score, not s.learned))
     return out
 
 

@@ -171,3 +171,15 @@ def test_placeholders_left_in_a_pasted_url_stay_to_fill_in(words):
         assert s.endpoint == "GET /v1/teams/{team_id}", pasted
         assert s.request.url == "https://api.words.test/v1/teams/{team_id}", pasted  # never %7Bteam_id%7D
         assert "fill in {team_id}" in s.reason, pasted
+
+
+def test_ties_go_to_literal_segments_then_source_priority_then_index_order(tmp_path):
+    same = [ep("GET", "/v1/things/{thing_id}"), ep("GET", "/v1/{kind}/{id}")]
+    aaa = provider_doc("aaa", ["api.tie.test"], same)
+    zzz = provider_doc("zzz", ["api.tie.test"], same)
+    index = kb_over(Source("contrib", write_docs(tmp_path / "c", aaa=aaa)), Source("user", write_docs(tmp_path / "u", zzz=zzz))).catalogue().index
+    found = suggest_from_index(index, "GET", "https://api.tie.test/v1/things/42")
+    # the same score: the user's catalogue (priority 3) before the contrib one, though
+    # "aaa" sorts first; a template naming "things" before the one whose placeholder took it
+    assert [(s.provider, s.endpoint) for s in found[:2]] == [("zzz", "GET /v1/things/{thing_id}"), ("aaa", "GET /v1/things/{thing_id}")]
+    assert found[0].score == found[1].score
