@@ -41,7 +41,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _VERSION_RE = re.compile(r"^(?:v\d+(?:\.\d+)*(?:beta\d*|alpha\d*)?|\d{1,2}(?:\.\d+)+|\d{4}-\d{2}(?:-\d{2})?|\d)$")
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.I)
 _HEX_RE = re.compile(r"^[0-9a-f]{8,}$", re.I)
-_PREFIXED_ID_RE = re.compile(r"^[a-z]{1,8}_[A-Za-z0-9]{6,}$")  # Stripe-style cus_NffrFe...
+# Stripe-style cus_NffrFe...: the tail has a digit or a capital, so that snake_case words
+# (saved_searches, ticket_classes) stay words
+_PREFIXED_ID_RE = re.compile(r"^[a-z]{1,8}_(?=[A-Za-z0-9]*[A-Z0-9])[A-Za-z0-9]{6,}$")
 _PLACEHOLDER_RE = re.compile(r"\{[^{}/]*\}")
 _LOWER_RUN_RE = re.compile(r"[a-z]+")
 # what API docs write where an id goes, left in a pasted URL: {user_id}, :userId, <id>

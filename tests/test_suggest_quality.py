@@ -12,6 +12,7 @@ import pytest
 from knowledge_helpers import ep, kb_over, provider_doc, write_docs
 from quality_urls import OPENAPI_DIR, POINT7, build_catalogue, generate, score
 from plugwire.knowledge.distance import closest_words, split_suffix
+from plugwire.knowledge.normalize import ID, LIT, normalize_url
 from plugwire.knowledge.sources import Source
 from plugwire.knowledge.suggestions import suggest_from_index
 
@@ -101,6 +102,8 @@ def _expect(index, answers: dict[str, str]) -> None:
 
 
 def test_a_snake_case_or_camel_case_word_is_a_word_before_an_id(words):
+    kinds = [q.kind for q in normalize_url("https://h.test/saved_searches/ticket_classes/cus_NffrFeUfNV2Hib/acct_1032d82ezvkylo2c").segments]
+    assert kinds == [LIT, LIT, ID, ID]
     _expect(words, {
         "/v1/saved_serches": "GET /v1/saved_searches",
         "/v1/NotificationChanels": "GET /v1/NotificationChannels",
