@@ -3,7 +3,8 @@ prefix-only and future-dated ones, for both schemes.
 
 Each case here is accepted by a comparison that tests only a prefix
 (``expected.startswith(given)`` in place of ``hmac.compare_digest``), and the
-future-dated ones by a tolerance check that forgets ``abs()``."""
+future-dated ones by a tolerance check that forgets ``abs()``. The last tests catch
+survivors of the mutation run over the webhook trigger's receive (bench/README.md)."""
 
 from __future__ import annotations
 
@@ -97,3 +98,14 @@ def test_a_signature_header_outside_latin_1_is_refused_not_a_crash():
     config = kind.Config(signature={"scheme": "hmac-sha256", "secret": HMAC_SECRET, "header": "X-Sig",
                                     "prefix": "sha256=", "encoding": "hex"})
     assert "Invalid signature" in _refused(config, {"x-sig": "sha256=é€"}).message
+
+
+def test_a_body_of_exactly_max_body_bytes_is_received_and_one_more_byte_is_not():
+    """Catches ``len(body) > max_body_bytes`` turned into ``>=`` (mutation run survivor
+    #36): the limit is the largest body accepted, not the first one refused."""
+    kind = triggers.get("webhook")
+    config = kind.Config(max_body_bytes=len(BODY))
+    kind.receive(config, _request({}))  # exactly the limit: received
+    with pytest.raises(TriggerRefused) as info:
+        kind.receive(kind.Config(max_body_bytes=len(BODY) - 1), _request({}))
+    assert info.value.status == 413 and "max_body_bytes" in info.value.message
