@@ -49,6 +49,24 @@ def save_action(home, name: str, *, sample: Any = None, **fields: Any):
     return Actions(home).create(build_action(data))
 
 
+def run_recipe(home, recipe: Any, event: dict[str, Any] | None = None, *, policy: NetworkPolicy | None = None) -> dict[str, Any]:
+    """Run ``recipe`` once in this process with ``event`` (default: an empty payload),
+    the network policy off unless ``policy`` is given, and return the runner's result."""
+    import asyncio
+
+    from plugwire.core.recipes.runner import Runner
+
+    runner = Runner(home, policy=policy or NetworkPolicy(enabled=False))
+
+    async def main() -> dict[str, Any]:
+        try:
+            return await runner.run(recipe, event if event is not None else {"payload": {}})
+        finally:
+            await runner.aclose()
+
+    return asyncio.run(main())
+
+
 def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
     """Return ``check()``'s first truthy value, polling; fails the test after ``timeout`` s."""
     deadline = time.monotonic() + timeout

@@ -4,7 +4,6 @@ an API that echoes them, the wizard, the CLI, a job's record) and sealed at rest
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -15,10 +14,9 @@ from starlette.routing import Route
 
 from plugwire.core.base.secrets import MASK
 from plugwire.core.recipes.model import Recipe, Step
-from plugwire.core.recipes.runner import Runner
-from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.wizard.actions import Actions, build_action
 from plugwire.core.wizard.steps import Wizard
+from recipes_support import run_recipe
 
 KEY = "ak-planted-query-key-4242"  # under a credential-like name (api_key)
 REGION = "rg-marked-secret-7788"  # under an ordinary name the user marks secret
@@ -104,16 +102,7 @@ def test_marked_secret_fields_are_masked_in_the_job_input_and_output_and_sealed(
 
 
 def _run(home, action: str) -> dict:
-    runner = Runner(home, policy=NetworkPolicy(enabled=False))
-    recipe = Recipe(name="r", trigger={"type": "webhook"}, steps=[Step(name="a", action=action)])
-
-    async def main():
-        try:
-            return await runner.run(recipe, {"payload": {}})
-        finally:
-            await runner.aclose()
-
-    return asyncio.run(main())
+    return run_recipe(home, Recipe(name="r", trigger={"type": "webhook"}, steps=[Step(name="a", action=action)]))
 
 
 def test_cli_secret_flag_marks_a_query_parameter_and_a_header(run_cli, home, echo):

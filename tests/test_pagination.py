@@ -5,17 +5,15 @@ repeating cursor and a failing page fail the step naming the page."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
 
 from plugwire.core.base.errors import UserInputError
-from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.http.pagination import Pagination, next_link
 from plugwire.core.recipes.model import Recipe, Step
-from plugwire.core.recipes.runner import Runner
 from plugwire.core.wizard.actions import Actions, build_action
+from recipes_support import run_recipe
 from tests.pagination_api import ITEMS, TOKEN, PagingAPI
 
 ALL_IDS = [it["id"] for it in ITEMS]
@@ -34,16 +32,7 @@ def _run(home, api, path: str, pagination: dict, *, method: str = "GET", steps: 
     data = {"name": "list", "connection": "pager", "method": method, "url": api.url + path, "pagination": pagination,
             "retry": {"max_attempts": 2, "backoff": 0}, **fields}
     Actions(home).create(build_action(data))
-    recipe = Recipe(name="r", trigger={"type": "webhook"}, steps=steps or [Step(name="list", action="list")])
-    runner = Runner(home, policy=NetworkPolicy(enabled=False))
-
-    async def main():
-        try:
-            return await runner.run(recipe, {"payload": {}})
-        finally:
-            await runner.aclose()
-
-    return asyncio.run(main())
+    return run_recipe(home, Recipe(name="r", trigger={"type": "webhook"}, steps=steps or [Step(name="list", action="list")]))
 
 
 STYLES = [
