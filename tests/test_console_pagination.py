@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from plugwire.core.cli.actions_view import pages_line
+from plugwire.core.wizard.paging import pages_line
 from plugwire.core.wizard.actions import Actions
 from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.recipes.model import Recipes

@@ -17,6 +17,7 @@ from plugwire.core.http.exchange import RequestSpec
 from plugwire.core.plugincore.suggesters import Suggestion
 from plugwire.core.wizard.actions import Action
 from plugwire.core.wizard.datatree import DataField, DataTree
+from plugwire.core.wizard.paging import pages_line
 from plugwire.core.wizard.steps import Attempt
 
 __all__ = ["pages_line", "show_action", "show_attempt", "show_datatree", "show_request", "show_suggestions", "suggestion_summary"]
@@ -110,17 +111,6 @@ def show_attempt(attempt: Attempt) -> None:
         _plain(f"The API says: {ex.api_message}", "yellow")
     for v in attempt.violations:
         _plain(f"Field at fault: {v.message}", "yellow")
-
-
-def pages_line(pages: dict[str, Any]) -> str:
-    """Return one line saying what paging fetched: pages, items, why it stopped, or the
-    error of the page that failed; "at least" when the wizard's preview stopped early."""
-    if pages.get("error"):
-        return f"Paging stopped after {pages['pages']} page(s), {pages['items']} item(s): {pages['error']}"
-    if pages.get("more"):
-        return (f"The action would fetch at least {pages['pages'] + 1} pages: the wizard fetched {pages['pages']} "
-                f"({pages['items']} items) and stopped with more to come.")
-    return f"The action would fetch {pages['pages']} page(s), {pages['items']} item(s) (stopped: {pages['stopped']})."
 
 
 def _branch(tree: Tree, field: DataField) -> None:

@@ -21,6 +21,7 @@ from plugwire.core.base.errors import UserInputError
 from plugwire.core.base.secrets import MASK
 from plugwire.core.http.exchange import is_sensitive_name
 from plugwire.core.web.session import Session
+from plugwire.core.wizard.paging import pages_line
 
 __all__ = [
     "HERE",
@@ -86,6 +87,7 @@ def ago(when: str | None, now: datetime | None = None) -> str:
 templates.env.filters["pretty"] = pretty
 templates.env.filters["json_value"] = json_value
 templates.env.filters["ago"] = ago
+templates.env.filters["pages_line"] = pages_line
 templates.env.globals["MASK"] = MASK
 templates.env.globals["KEEP"] = KEEP
 templates.env.tests["sensitive"] = is_sensitive_name

@@ -1,6 +1,6 @@
 """The console wizard's pagination form: the fields it shows for each style and the
 choice read back from a posted form. (What a paginated Send found is said by the
-template wizard/pages.html, in the words of the CLI's ``pages_line``.)"""
+template wizard/pages.html, through the wizard's ``pages_line``, as the CLI says it.)"""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from plugwire.core.base.errors import UserInputError, format_validation_error
 from plugwire.core.http.pagination import Pagination
 from plugwire.core.plugincore.suggesters import Suggestion
 
-__all__ = ["pagination_from", "suggested_pagination"]
+__all__ = ["pages_line", "pagination_from", "suggested_pagination"]
 
 
 def pagination_from(data: "dict[str, Any] | Pagination | None") -> Pagination | None:
@@ -39,3 +39,14 @@ def suggested_pagination(s: Suggestion | None, method: str) -> tuple[Pagination 
     except ValidationError:
         return None, None
     return found, f"The catalogue says how this list is paged: {found.summary()}."
+
+
+def pages_line(pages: dict[str, Any]) -> str:
+    """Return one line saying what paging fetched: pages, items, why it stopped, or the
+    error of the page that failed; "at least" when the wizard's preview stopped early."""
+    if pages.get("error"):
+        return f"Paging stopped after {pages['pages']} page(s), {pages['items']} item(s): {pages['error']}"
+    if pages.get("more"):
+        return (f"The action would fetch at least {pages['pages'] + 1} pages: the wizard fetched {pages['pages']} "
+                f"({pages['items']} items) and stopped with more to come.")
+    return f"The action would fetch {pages['pages']} page(s), {pages['items']} item(s) (stopped: {pages['stopped']})."
