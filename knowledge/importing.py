@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from plugwire.core.base.errors import UserInputError, format_validation_error
+from plugwire.core.base.redact import is_sensitive_name
 from plugwire.knowledge.models import (
     FORMAT_VERSION,
     CatalogueFile,
@@ -40,10 +41,11 @@ __all__ = [
 
 _PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
-# A name that carries a credential. Kept here rather than taken from the HTTP layer:
-# the knowledge base sits below it (pyproject's import contracts).
-_CREDENTIAL_EXACT = {"authorization", "proxy-authorization", "cookie", "set-cookie", "key", "sig", "code", "apikey"}
-_CREDENTIAL_PART = re.compile(r"(token|secret|passw|api[-_]?key|auth|cookie|session|sessid|signature|private[-_]?key|csrf|xsrf)", re.IGNORECASE)
+# An import keeps even less than a request shows: besides the names every part of
+# plugwire masks (core.base.redact.is_sensitive_name), anything auth-like (an `auth`
+# field, an OAuth `code`, CSRF tokens) stays out of the catalogue.
+_IMPORT_EXTRA_EXACT = {"code"}
+_IMPORT_EXTRA_PART = re.compile(r"(auth|csrf|xsrf)", re.IGNORECASE)
 _NOT_CREDENTIAL = re.compile(r"(author|[-_](type|url|uri|endpoint|expires|expires[-_]in))$", re.IGNORECASE)
 
 _UUID = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.IGNORECASE)
@@ -57,9 +59,9 @@ def is_credential_name(name: str) -> bool:
     """Return True when a header, query, form or JSON field named ``name`` usually
     carries a credential (tokens, keys, secrets, passwords, cookies, signatures)."""
     low = name.strip().lower()
-    if low in _CREDENTIAL_EXACT:
+    if is_sensitive_name(low) or low in _IMPORT_EXTRA_EXACT:
         return True
-    return bool(_CREDENTIAL_PART.search(low)) and not _NOT_CREDENTIAL.search(low)
+    return bool(_IMPORT_EXTRA_PART.search(low)) and not _NOT_CREDENTIAL.search(low)
 
 
 def looks_like_secret(value: Any) -> bool:

@@ -21,7 +21,8 @@ from typing import Any, Callable, Iterable
 from urllib.parse import quote, quote_plus, unquote_plus
 
 __all__ = [
-    "MASK", "MIN_SECRET", "install_log_redaction", "redact_deep", "redact_in_logs", "redact_in_logs_here", "redact_text",
+    "MASK", "MIN_SECRET", "install_log_redaction", "is_sensitive_name", "redact_deep", "redact_in_logs", "redact_in_logs_here",
+    "redact_text",
     "secret_forms",
 ]
 
@@ -173,6 +174,35 @@ def _masked_header(m: re.Match[str], named: Callable[[str], bool]) -> str:
 _redactor = _LogRedactor()
 _installed = False
 _install_lock = threading.Lock()
+
+
+# Header and query names that carry credentials. Matching on the name (not only on
+# what the connection added) also protects a key the user typed in by hand. Names
+# shaped like a credential only: a field called `auth` ("bearer", a scheme's name) or
+# Access-Control-Allow-Credentials ("true") are not secrets, and a secret under an
+# innocent name is still masked by value (the connection's and the request's known
+# secrets, wherever they appear: capture.py).
+_SENSITIVE_EXACT = {
+    "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "apikey",
+    "api_key", "x-auth-token", "x-access-token", "private-token", "access_token", "token", "key",
+    "client_secret", "password", "passwd", "secret", "sig", "signature", "x-csrf-token", "x-xsrf-token",
+}
+_SENSITIVE_PART = re.compile(
+    r"(token|secret|passw|api[-_]?key|authorization|cookie|session|sessid|signature|private[-_]?key|(^|[-_])auth[-_]?key)", re.I
+)
+# What a credential's name ends in when it names something about it rather than the
+# credential itself: OAuth's token_type ("bearer"), token_url, expires_in...
+_ABOUT_A_SECRET = re.compile(r"[-_](type|url|uri|endpoint|expires|expires[-_]in|expires[-_]at|expiry)$", re.I)
+
+
+@functools.lru_cache(maxsize=1024)
+def is_sensitive_name(name: str) -> bool:
+    """Return True when a header or query parameter named ``name`` usually carries a secret."""
+    # Cached: the same few header names are checked on every request a job sends.
+    low = name.strip().lower()
+    if low in _SENSITIVE_EXACT:
+        return True
+    return bool(_SENSITIVE_PART.search(low)) and not _ABOUT_A_SECRET.search(low)
 
 
 def install_log_redaction(is_secret_name: Callable[[str], bool] | None = None) -> None:

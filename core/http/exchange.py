@@ -9,15 +9,13 @@ connection added (those headers and query parameters are masked when captured).
 
 from __future__ import annotations
 
-import functools
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from plugwire.core.base.clock import now_iso
-from plugwire.core.base.redact import MASK  # not .secrets: its cryptography (0.02 s) is not needed here
+from plugwire.core.base.redact import MASK, is_sensitive_name  # not .secrets: its cryptography (0.02 s) is not needed here
 from plugwire.core.http.rules import (
     HeaderName,
     HeaderValue,
@@ -67,35 +65,6 @@ DEFAULT_CONTENT_TYPES: dict[str, str | None] = {
     "text": "text/plain",
     "binary": "application/octet-stream",
 }
-
-# Header and query names that carry credentials. Matching on the name (not only on
-# what the connection added) also protects a key the user typed in by hand. Names
-# shaped like a credential only: a field called `auth` ("bearer", a scheme's name) or
-# Access-Control-Allow-Credentials ("true") are not secrets, and a secret under an
-# innocent name is still masked by value (the connection's and the request's known
-# secrets, wherever they appear: capture.py).
-_SENSITIVE_EXACT = {
-    "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "apikey",
-    "api_key", "x-auth-token", "x-access-token", "private-token", "access_token", "token", "key",
-    "client_secret", "password", "passwd", "secret", "sig", "signature", "x-csrf-token", "x-xsrf-token",
-}
-_SENSITIVE_PART = re.compile(
-    r"(token|secret|passw|api[-_]?key|authorization|cookie|session|sessid|signature|private[-_]?key|(^|[-_])auth[-_]?key)", re.I
-)
-# What a credential's name ends in when it names something about it rather than the
-# credential itself: OAuth's token_type ("bearer"), token_url, expires_in...
-_ABOUT_A_SECRET = re.compile(r"[-_](type|url|uri|endpoint|expires|expires[-_]in|expires[-_]at|expiry)$", re.I)
-
-
-@functools.lru_cache(maxsize=1024)
-def is_sensitive_name(name: str) -> bool:
-    """Return True when a header or query parameter named ``name`` usually carries a secret."""
-    # Cached: the same few header names are checked on every request a job sends.
-    low = name.strip().lower()
-    if low in _SENSITIVE_EXACT:
-        return True
-    return bool(_SENSITIVE_PART.search(low)) and not _ABOUT_A_SECRET.search(low)
-
 
 def masked_headers(headers: dict[str, str], also: set[str] | frozenset[str] = frozenset()) -> dict[str, str]:
     """Return ``headers`` with the values of sensitive names (and of the lower-case
