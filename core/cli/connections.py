@@ -198,19 +198,14 @@ def list_(as_json: bool = JSON_OPTION) -> None:
 
 def _summaries() -> list[list[Any]]:
     """Return the rows of the connections table (name, auth, test URL, updated,
-    route), read from the stored records.
+    route); ``--json`` and ``show`` go through the connection model instead."""
+    from plugwire.core.connections.listing import summaries
 
-    Only their plain options are read: no setting is unsealed and no auth type is
-    loaded (that would import every plugin), so the list is quick. ``--json`` and
-    ``show`` go through the connection model, which masks the secrets.
-    """
     rows = []
-    for name, rec in sorted(home().store.all("connections").items()):
-        o = rec.get("options") or {}
-        route = [label for key, label in (("private_network", "private network"), ("client_certificate", "client cert")) if o.get(key)]
+    for c in summaries(home()):
+        route = [label for key, label in (("private_network", "private network"), ("client_certificate", "client cert")) if c[key]]
         # Minutes are enough to tell edits apart in a list; `show` has the full time.
-        updated = str(rec.get("updated_at", ""))[:16].replace("T", " ")
-        rows.append([name, o.get("auth_type", ""), o.get("test_url") or "", updated, ", ".join(route)])
+        rows.append([c["name"], c["auth_type"], c["test_url"], c["updated_at"][:16].replace("T", " "), ", ".join(route)])
     return rows
 
 

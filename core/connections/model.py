@@ -24,6 +24,7 @@ from plugwire.core.base.errors import (
 )
 from plugwire.core.base.secrets import mask, redact_in_logs, seal, unseal
 from plugwire.core.connections.checks import CHECKS, record_check
+from plugwire.core.connections.listing import TABLE
 from plugwire.core.connections.options import ClientCertificate, ConnectionOptions, PlugwireDeprecationWarning
 from plugwire.core.connections.tls import tls_context
 from plugwire.core.plugincore.auth import AuthContext, AuthType, TokenStore
@@ -39,7 +40,6 @@ __all__ = [
     "StoredTokens",
 ]
 
-TABLE = "connections"
 TOKENS = "tokens"
 
 
