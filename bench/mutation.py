@@ -18,6 +18,9 @@ writer, import the mutant too), and nothing reaches ``__pycache__``.
 
     nice -n 10 .venv/bin/python bench/mutation.py netpolicy webhook-signatures
     .venv/bin/python bench/mutation.py --list retry       # the mutants, not run
+    .venv/bin/python bench/mutation.py --show 5 webhook-signatures   # one mutant's diff
+    .venv/bin/python bench/mutation.py webhook-signatures --only 5 \
+        --tests tests/test_bite_signatures.py             # does this test kill #5?
 
 Bounded: only the named test files run, with ``-x`` (a kill stops at the first
 failure), and a mutant that runs past three times the clean run (at least 60 s)
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import difflib
 import json
 import os
 import shutil
@@ -234,18 +238,22 @@ def _pytest(tests: tuple[str, ...], env: dict[str, str], timeout: float) -> tupl
                *tests]
     start = time.monotonic()
     try:
-        done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              timeout=timeout)
+        done = subprocess.run(command, check=False, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=timeout)
     except subprocess.TimeoutExpired:
         return False, time.monotonic() - start
     return done.returncode == 0, time.monotonic() - start
 
 
-def run_target(name: str, limit: int | None = None) -> dict:
-    """Run every mutant of one target; return its figures and survivors."""
-    rel, wanted, tests = TARGETS[name]
+def run_target(name: str, limit: int | None = None, only: list[int] | None = None,
+               tests: tuple[str, ...] | None = None) -> dict:
+    """Run the mutants of one target (the first ``limit``, or those numbered in ``only``)
+    against its tests (or ``tests``); return its figures and survivors."""
+    rel, wanted, own_tests = TARGETS[name]
+    tests = tests or own_tests
     path = ROOT / rel
-    listed = mutants(path, wanted)[:limit]
+    listed = mutants(path, wanted)
+    listed = [m for m in listed if m.index in only] if only else listed[:limit]
     work = Path(tempfile.mkdtemp(prefix="plugwire-mutation-"))
     try:
         return _run_in(work, name, path, wanted, tests, listed)
@@ -292,9 +300,9 @@ def report(result: dict) -> str:
     """Format one target's figures and survivors for the terminal."""
     if "error" in result:
         return f"{result['target']}: {result['error']}"
-    lines = [f"{result['target']} ({result['file']}): {result['mutants']} mutants, {result['killed']} killed, "
-             f"{result['timeouts']} by timeout, {len(result['survivors'])} survived, in {result['seconds']} s "
-             f"(clean run {result['clean_seconds']} s; tests: {' '.join(result['tests'])})"]
+    lines = [(f"{result['target']} ({result['file']}): {result['mutants']} mutants, {result['killed']} killed, "
+              f"{result['timeouts']} by timeout, {len(result['survivors'])} survived, in {result['seconds']} s "
+              f"(clean run {result['clean_seconds']} s; tests: {' '.join(result['tests'])})")]
     for s in result["survivors"]:
         lines.append(f"  survivor #{s['index']}: {result['file']}:{s['line']} in {s['function']}: {s['change']}"
                      + ("" if s["loaded"] else " (module not imported by the tests)"))
@@ -307,21 +315,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("targets", nargs="*", help=f"targets to run (default: all): {', '.join(TARGETS)}")
     parser.add_argument("--list", action="store_true", help="list the mutants without running them")
     parser.add_argument("--limit", type=int, help="run only the first N mutants of each target")
+    parser.add_argument("--only", type=lambda v: [int(n) for n in v.split(",")], metavar="N[,N...]",
+                        help="run only the mutants with these numbers (one target)")
+    parser.add_argument("--tests", action="append", metavar="FILE",
+                        help="run this test file (or node id) instead of the target's; repeatable")
+    parser.add_argument("--show", type=int, metavar="N", help="print mutant N's change as a diff, not run")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     names = args.targets or list(TARGETS)
     unknown = [n for n in names if n not in TARGETS]
     if unknown:
         parser.error(f"unknown target {', '.join(unknown)}: choose among {', '.join(TARGETS)}")
+    if (args.only or args.show is not None) and len(args.targets) != 1:
+        parser.error("--only and --show number the mutants of one target: name exactly one")
     if args.list:
         for name in names:
             rel, wanted, _ = TARGETS[name]
             for m in mutants(ROOT / rel, wanted):
                 print(f"{name} #{m.index} {rel}:{m.line} in {m.function}: {m.change}")
         return 0
+    if args.show is not None:
+        for name in names:
+            rel, wanted, _ = TARGETS[name]
+            # Both sides written back from the syntax tree, so only the change differs.
+            before = ast.unparse(ast.parse((ROOT / rel).read_text())).splitlines(keepends=True)
+            after = mutant_source(ROOT / rel, wanted, args.show).splitlines(keepends=True)
+            sys.stdout.writelines(difflib.unified_diff(before, after, f"{rel} (unparsed)", f"{rel} #{args.show}"))
+        return 0
     results = []
     for name in names:
-        results.append(run_target(name, args.limit))
+        results.append(run_target(name, args.limit, args.only, tuple(args.tests or ())))
         print(report(results[-1]), flush=True)
     print("\n".join(["", "Summary:", *(report(r) for r in results)]))
     if args.json:

@@ -109,3 +109,21 @@ def test_a_body_of_exactly_max_body_bytes_is_received_and_one_more_byte_is_not()
     with pytest.raises(TriggerRefused) as info:
         kind.receive(kind.Config(max_body_bytes=len(BODY) - 1), _request({}))
     assert info.value.status == 413 and "max_body_bytes" in info.value.message
+
+
+@pytest.mark.parametrize("encoding", ["hex", "base64"])
+def test_the_configured_prefix_is_optional_but_another_prefix_is_refused(encoding):
+    """The configured prefix may be left out: a sender that writes the right digest
+    without ``sha256=`` is accepted. Catches ``sig.prefix and given.startswith(...)``
+    turned into ``or`` (mutation run survivor #5), which cuts the prefix's length off
+    every header, bare digests included. A header with another prefix in front of the
+    right digest (``sha1=``, ``SHA256=``) is not the configured one and is refused."""
+    kind = triggers.get("webhook")
+    config = kind.Config(signature={"scheme": "hmac-sha256", "secret": HMAC_SECRET, "header": "X-Sig",
+                                    "prefix": "sha256=", "encoding": encoding})
+    digest = hmac.new(HMAC_SECRET.encode(), BODY, hashlib.sha256).digest()
+    good = digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()
+    kind.receive(config, _request({"x-sig": "sha256=" + good}))
+    kind.receive(config, _request({"x-sig": good}))  # no prefix: accepted
+    for other in ("sha1=", "sha512=", "SHA256=", "v1="):
+        assert "Invalid signature" in _refused(config, {"x-sig": other + good}).message, other
