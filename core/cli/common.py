@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from plugwire.core.base.errors import UserInputError
+from plugwire.core.cli.textout import KEY, SHORT, TEXT, print_table, say
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from plugwire.core.storage.home import Home
 
 __all__ = [
@@ -23,16 +25,42 @@ __all__ = [
     "TEXT",
     "console",
     "err_console",
+    "escape",
     "home",
     "print_json",
     "print_table",
     "read_mapping",
     "read_secret",
+    "say",
     "stdin_is_interactive",
 ]
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _LazyConsole:
+    """A rich ``Console`` made on first use: tables and labelled lines need no rich
+    (:mod:`.textout`), and importing it costs a command ~0.03 s of start-up."""
+
+    def __init__(self, **options: Any):
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+def escape(text: str) -> str:
+    """Return ``text`` with rich markup escaped (rich's own rule, imported on use)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+console: Console = _LazyConsole(highlight=False, soft_wrap=True)  # type: ignore[assignment]
+err_console: Console = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)  # type: ignore[assignment]
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON for scripts instead of tables.")
 
@@ -43,66 +71,6 @@ def home() -> Home:
     from plugwire.core.storage.home import get_home
 
     return get_home()
-
-
-# Column kinds of :func:`print_table`.
-KEY = "key"  # ids and names: never cut, never wrapped (users copy them)
-SHORT = "short"  # short values (a status, a number, a timestamp): kept on one line
-TEXT = "text"  # free text (an error, a summary): wrapped at words to fit
-_TEXT_MIN = 16
-
-
-def print_table(
-    columns: list[tuple[str, str]], rows: list[list[Any]], *, title: str | None = None, out: Console | None = None
-) -> None:
-    """Print ``rows`` under ``columns`` (``(header, KEY | SHORT | TEXT)`` pairs).
-
-    KEY and SHORT cells are never cut; TEXT cells wrap at words to the room left.
-    When the KEY and SHORT cells alone do not fit the terminal's width, each row is
-    printed as its own block of ``header  value`` lines instead, so that nothing is
-    cut at 80 columns.
-    """
-    from rich.table import Table
-
-    target = out or console
-    cells = [["" if v is None else str(v) for v in row] for row in rows]
-    fixed = 0
-    for i, (header, kind) in enumerate(columns):
-        if kind == TEXT:
-            fixed += _TEXT_MIN
-        else:
-            fixed += max([len(header)] + [len(line) for row in cells for line in row[i].splitlines() or [""]])
-    needed = fixed + 3 * len(columns) + 1
-    if needed <= target.width or not cells:
-        table = Table(title=title, title_justify="left")
-        for header, kind in columns:
-            if kind == TEXT:
-                table.add_column(header, overflow="fold", min_width=_TEXT_MIN, ratio=1)
-            else:
-                table.add_column(header, no_wrap=True, overflow="ignore")
-        for row in cells:
-            table.add_row(*(_plain(c) for c in row))
-        target.print(table)
-        return
-    if title:
-        target.print(_plain(title), style="bold")
-    width = max(len(h) for h, _ in columns)
-    for n, row in enumerate(cells):
-        if n:
-            target.print()
-        block = Table(show_header=False, box=None, pad_edge=False)
-        block.add_column(style="bold", no_wrap=True, min_width=width)
-        block.add_column(overflow="fold")
-        for (header, _kind), value in zip(columns, row):
-            block.add_row(header, _plain(value))
-        target.print(block)
-
-
-def _plain(value: str) -> Any:
-    """A cell's text as rich shows it without reading markup in it."""
-    from rich.text import Text
-
-    return Text(value)
 
 
 def print_json(data: Any) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import typer
-from rich.markup import escape  # loaded with the consoles of .common anyway
 
 from plugwire.core.base.errors import UserInputError
 from plugwire.core.cli.common import (
@@ -17,9 +16,11 @@ from plugwire.core.cli.common import (
     TEXT,
     console,
     err_console,
+    escape,
     home,
     print_json,
     print_table,
+    say,
     stdin_is_interactive,
 )
 
@@ -185,7 +186,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
         return
     rows = _summaries()
     if not rows:
-        console.print("No connections yet. Create one with [bold]plugwire connections add NAME --auth TYPE[/].")
+        say("No connections yet.", "Create one with `plugwire connections add NAME --auth TYPE`.", style="")
         return
     columns = [("name", KEY), ("auth", KEY), ("test URL", TEXT), ("updated", SHORT)]
     # The route column only when a connection has one: four columns fit 80 characters.

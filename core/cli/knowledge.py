@@ -11,7 +11,7 @@ import typer
 
 # Only typer and the CLI's common helpers at the top: `plugwire suggest` must answer
 # quickly, so the engine, rich's extras and the knowledge base load inside the commands.
-from plugwire.core.cli.common import JSON_OPTION, KEY, SHORT, TEXT, console, err_console, home, print_json, print_table
+from plugwire.core.cli.common import JSON_OPTION, KEY, SHORT, TEXT, console, err_console, home, print_json, print_table, say
 
 __all__ = ["app", "attach"]
 
@@ -33,8 +33,6 @@ def suggest_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Recommend a sample request (body, headers, query) for METHOD and URL, and say why."""
-    from rich.markup import escape
-
     from plugwire.core.wizard.suggest import request_line, suggest
 
     verb, full, notes = request_line(method, url)
@@ -43,12 +41,13 @@ def suggest_command(
     if as_json:
         print_json(result.model_dump(mode="json"))
         return
+    # Plain lines and textout's table, not rich: this command must answer quickly.
     for note in result.notes:
-        err_console.print(f"[bold]Note:[/] {escape(note)}")
+        say("Note:", note, err=True)
     for problem in result.problems:
-        err_console.print(f"[yellow]Warning:[/] {escape(problem)}")
+        say("Warning:", problem, style="yellow", err=True)
     if not result.suggestions:
-        console.print(result.message or "No suggestion.", markup=False)
+        say("", result.message or "No suggestion.")
         return
     rows = [
         [f"{s.score:.2f}", s.provider_name or s.provider or "", s.endpoint or "", s.summary or "", s.suggester + (" (learned)" if s.learned else "")]
@@ -56,18 +55,18 @@ def suggest_command(
     ]
     print_table([("score", SHORT), ("provider", KEY), ("endpoint", KEY), ("summary", TEXT), ("source", SHORT)], rows)
     best = result.suggestions[0]
-    console.print(f"[bold]Why:[/] {escape(best.reason)}")
+    say("Why:", best.reason)
     req = best.request
-    console.print(f"[bold]Sample request:[/] {escape(req.method)} {escape(req.url)}")
+    say("Sample request:", f"{req.method} {req.url}")
     for label, value in (("headers", req.headers), ("query", req.query)):
         if value:
-            console.print(f"[bold]{label}:[/] {escape(json.dumps(value, ensure_ascii=False))}")
+            say(f"{label}:", json.dumps(value, ensure_ascii=False))
     if req.body is not None:
         body = req.body if isinstance(req.body, str) else json.dumps(req.body, indent=2, ensure_ascii=False)
-        console.print(f"[bold]body ({req.body_format}, {escape(str(req.content_type))}):[/]")
-        console.print(body, markup=False)
+        say(f"body ({req.body_format}, {req.content_type}):")
+        say("", body)
     if best.docs_url:
-        console.print(f"[bold]Docs:[/] {escape(best.docs_url)}")
+        say("Docs:", best.docs_url)
 
 
 @app.command("list")

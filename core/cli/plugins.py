@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape  # loaded with the consoles of .common anyway
 
-from plugwire.core.cli.common import JSON_OPTION, KEY, SHORT, TEXT, console, print_json, print_table
+from plugwire.core.cli.common import JSON_OPTION, KEY, SHORT, TEXT, console, escape, print_json, print_table
 
 app = typer.Typer(help="Installed plugins and what they provide.", invoke_without_command=True)
 
