@@ -38,6 +38,34 @@ def _children(node: dict | list) -> Any:
     return node.values() if isinstance(node, dict) else node
 
 
+def _plain_tree_fits(root: Any) -> bool:
+    """Return True when ``root`` is a plain tree (no mapping or list reached twice: no
+    YAML alias) within both bounds; False when it is not or may not be, for
+    :func:`check_tree`'s full walk to decide and word the error.
+
+    One level at a time, in comprehensions: about five times quicker than the full
+    walk on the documents nearly every file is (JSON never shares a node, YAML only
+    through an alias). A node met twice stops it at once, before anything shared is
+    expanded, so an alias bomb costs no more here than its distinct nodes.
+    """
+    level = [root]
+    seen: set[int] = {id(root)}
+    values, depth = 1, 1
+    while level:
+        if depth > MAX_DEPTH:
+            return False
+        values += sum(map(len, level))
+        if values > MAX_VALUES:
+            return False
+        level = [c for n in level for c in (n.values() if isinstance(n, dict) else n) if isinstance(c, (dict, list))]
+        before = len(seen)
+        seen.update(map(id, level))
+        if len(seen) - before != len(level):
+            return False  # a node reached twice: shared (an alias), maybe a loop
+        depth += 1
+    return True
+
+
 def check_tree(root: Any, where: str, *, field: str = "spec") -> None:
     """Refuse a parsed document that cannot be walked safely.
 
@@ -47,6 +75,8 @@ def check_tree(root: Any, where: str, *, field: str = "spec") -> None:
     (an alias inside its own anchor). Shared nodes are measured once, so an alias
     bomb is refused in time linear in the text, not in its expansion.
     """
+    if isinstance(root, (dict, list)) and _plain_tree_fits(root):
+        return
     measured: dict[int, tuple[int, int]] = {}  # id -> (values inside, counting itself; height)
     open_: set[int] = set()  # the nodes on the path being walked
     stack: list[tuple[Any, int, bool]] = [(root, 1, False)] if isinstance(root, (dict, list)) else []

@@ -77,25 +77,39 @@ class Index:
         self.tries: list[dict] = []
         postings: dict[str, list[int]] = {}
         pf: dict[str, int] = {}
+        # Built once per process for 100,000 endpoints (then pickled): the paths' tokens
+        # are computed once per path (its methods follow one another in path order),
+        # each distinct token is one shared string, and a token is classified once.
+        strings: dict[str, str] = {}
+        is_word: dict[str, bool] = {}
         for pi, mp in enumerate(providers):
             start = len(self.ep_method)
             trie: dict = {}
             seen_tokens: set[str] = set()
-            for (method, path), (summary, blob, file, learned) in sorted(mp.endpoints.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-                eid = len(self.ep_method)
-                tokens = template_tokens(path)
-                self.ep_provider.append(pi)
-                self.ep_method.append(method)
-                self.ep_path.append(path)
-                self.ep_summary.append(summary)
-                self.ep_blob.append(blob)
-                self.ep_file.append(file)
-                self.ep_learned.append(learned)
+            keys = sorted(mp.endpoints, key=_path_method)
+            values = [mp.endpoints[k] for k in keys]
+            self.ep_method.extend([k[0] for k in keys])
+            self.ep_path.extend([k[1] for k in keys])
+            self.ep_summary.extend([v[0] for v in values])
+            self.ep_blob.extend([v[1] for v in values])
+            self.ep_file.extend([v[2] for v in values])
+            self.ep_learned.extend([v[3] for v in values])
+            self.ep_provider.extend([pi] * len(keys))
+            prev_path, leaf, words = None, None, ()
+            for eid, (_method, path) in enumerate(keys, start):
+                if path != prev_path:
+                    prev_path = path
+                    tokens = tuple([strings.setdefault(t, t) for t in template_tokens(path)])
+                    for t in tokens:
+                        if t not in is_word:
+                            is_word[t] = PH not in t and not is_version(t) and bool(_WORD_RE.match(t))
+                    words = {t for t in tokens if is_word[t]}
+                    seen_tokens.update(words)
+                    leaf = _trie_leaf(trie, tokens)
                 self.ep_tokens.append(tokens)
-                _trie_add(trie, tokens, eid)
-                for tok in set(word_tokens(tokens)):
+                leaf.append(eid)
+                for tok in words:
                     postings.setdefault(tok, []).append(eid)
-                    seen_tokens.add(tok)
             for tok in seen_tokens:
                 pf[tok] = pf.get(tok, 0) + 1
             self.tries.append(trie)
@@ -212,7 +226,12 @@ class Index:
         return out
 
 
-def _trie_add(trie: dict, tokens: tuple[str, ...], eid: int) -> None:
+def _path_method(key: tuple[str, str]) -> tuple[str, str]:
+    return (key[1], key[0])
+
+
+def _trie_leaf(trie: dict, tokens: tuple[str, ...]) -> list[int]:
+    """Return the list of endpoint ids at the trie node of ``tokens`` (made as needed)."""
     node = trie
     for tok in tokens:
         if tok == PH:
@@ -229,7 +248,7 @@ def _trie_add(trie: dict, tokens: tuple[str, ...], eid: int) -> None:
                 node = child
         else:
             node = node.setdefault(tok, {})
-    node.setdefault(EPS, []).append(eid)
+    return node.setdefault(EPS, [])
 
 
 def _walk(node: dict, segs: tuple[QuerySegment, ...], i: int, lits: int, out: list[tuple[int, int]]) -> None:

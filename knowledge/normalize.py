@@ -199,7 +199,9 @@ def _parse_query(query: str) -> list[tuple[str, str]]:
 def template_tokens(path: str) -> tuple[str, ...]:
     """Return the tokens of a path template: literals lower-cased, each ``{name}``
     replaced by ``{}`` (so ``/tickets/{id}.json`` gives ``("tickets", "{}.json")``)."""
-    return tuple(_PLACEHOLDER_RE.sub(PH, s).lower() for s in path.split("/") if s)
+    # A placeholder never spans '/': one substitution over the whole path is the same
+    # as one per segment, and several times cheaper over a catalogue of 100,000.
+    return tuple(s for s in _PLACEHOLDER_RE.sub(PH, path).lower().split("/") if s)
 
 
 @lru_cache(maxsize=4096)
