@@ -90,7 +90,7 @@ def saved(home, api):
     actions = Actions(home)
     for action in (
         {"name": "create_contact", "connection": "crm", "method": "POST", "url": f"{url}/bearer/v1/contacts",
-         "body_format": "json", "body": {"name": "Ana", "tags": ["vip"], "vip": True}},
+         "body_format": "json", "body": {"name": "Ana", "tags": ["vip"], "vip": True}, "description": "Add a contact"},
         {"name": "find_issue", "connection": "jira", "method": "GET",
          "url": f"{url}/basic/rest/api/3/search?jql=project%3DOPS", "query": {"maxResults": 5},
          "headers": {"X-Trace": "on", "X-Signing": SIGNING}, "secret_fields": ["X-Signing"]},
@@ -182,7 +182,8 @@ collection.forEachItem((item) => {
   const r = item.request;
   const auth = r.auth ? {type: r.auth.type, params: r.auth.parameters().toObject()} : null;
   out.push({name: item.name, method: r.method, url: r.url.toString(), query: r.url.query.toObject(true),
-            headers: r.headers.all().map((h) => [h.key, h.value]), body: r.body ? r.body.toJSON() : null, auth});
+            headers: r.headers.all().map((h) => [h.key, h.value]), body: r.body ? r.body.toJSON() : null, auth,
+            description: r.description ? r.description.toString() : null});
 });
 out.push({variables: collection.variables.toObject()});
 process.stdout.write(JSON.stringify(out));
@@ -193,11 +194,11 @@ def test_postmans_sdk_reads_every_request_back_as_written(exported):
     path, collection = exported
     *items, variables = json.loads(node_script(_SDK_READ, str(path)))
     assert variables == {"variables": {key: "" for key in ENV}}
-    assert len(items) == len(collection["item"])
+    assert len(items) == len(collection["item"]) and items[0]["description"] == "Add a contact"
     for read, item in zip(items, collection["item"]):
         written = item["request"]
         assert (read["name"], read["method"]) == (item["name"], written["method"])
-        assert read["url"] == written["url"]["raw"]
+        assert read["url"] == written["url"]["raw"] and read["description"] == written.get("description")
         assert read["headers"] == [[h["key"], h["value"]] for h in written["header"]]
         assert read["auth"]["type"] == written["auth"]["type"]
         attrs = {a["key"]: a["value"] for a in written["auth"].get(written["auth"]["type"], [])}
