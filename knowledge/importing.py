@@ -262,7 +262,7 @@ def merge_into(catalogue: CatalogueFile, existing: CatalogueFile | None, report:
     auth = list(existing.auth) + [hint for hint in catalogue.auth if hint not in existing.auth]
     hosts = list(existing.hosts) + [h for h in catalogue.hosts if h not in existing.hosts]
     return catalogue.model_copy(update={"endpoints": kept + list(catalogue.endpoints), "auth": auth, "hosts": hosts,
-                                        "name": existing.name})
+                                        "name": existing.name, "rank": catalogue.rank or existing.rank})
 
 
 def providers_by_host(providers: Any) -> dict[str, set[str]]:

@@ -114,7 +114,8 @@ class Index:
                 pf[tok] = pf.get(tok, 0) + 1
             self.tries.append(trie)
             self.providers.append(
-                ProviderEntry(mp.provider, mp.name, mp.description, mp.docs_url, mp.hosts, mp.auth, mp.files, mp.kinds, start, len(self.ep_method))
+                ProviderEntry(mp.provider, mp.name, mp.description, mp.docs_url, mp.hosts, mp.auth, mp.files, mp.kinds, mp.rank,
+                              start, len(self.ep_method))
             )
             for host in mp.hosts:
                 self._add_host(host, pi)

@@ -15,9 +15,10 @@ A method mismatch lowers the score; it never hides an endpoint.
 
 Ties are broken by a stated rule, never by the order of a set (which changes
 with the process's hash seed): score, then the number of literal segments
-matched, then the source priority of the endpoint's provider (user, plugin, contrib,
-built-in), then the endpoint's place in the index (providers by id, then path and
-method).
+matched, then the rank the user gave the endpoint's provider (``plugwire knowledge
+rank``, for two providers that list one host; higher first, 0 when none), then the
+source priority of the endpoint's provider (user, plugin, contrib, built-in), then the
+endpoint's place in the index (providers by id, then path and method).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from plugwire.knowledge.distance import closest_words, max_edits, typo_similarit
 from plugwire.knowledge.index import PH_KEY, RE_KEY, Index, word_tokens
 from plugwire.knowledge.normalize import LIT, PH, VER, NormalizedUrl, QuerySegment
 from plugwire.knowledge.alignment import VERSION_EVIDENCE, align
-from plugwire.knowledge.retrieval import shape_candidates, source_rank, words_first
+from plugwire.knowledge.retrieval import shape_candidates, tie_rank, words_first
 
 __all__ = ["CUTOFF", "HostRule", "Match", "align", "match_url", "resolve_host"]
 
@@ -138,7 +139,7 @@ def match_url(
         for m in _fuzzy(index, None, method, segs, None, cutoff):
             _keep(found, m)
     # rounded: two readings of equal worth must not be told apart by float noise
-    best = heapq.nlargest(limit, (m for m in found.values() if m.score >= cutoff), key=lambda m: (round(m.score, 9), m.lits, source_rank(index, m.eid), -m.eid))
+    best = heapq.nlargest(limit, (m for m in found.values() if m.score >= cutoff), key=lambda m: (round(m.score, 9), m.lits, tie_rank(index, m.eid), -m.eid))
     return best
 
 

@@ -27,6 +27,8 @@ __all__ = [
     "DigestAuthHint",
     "Endpoint",
     "FORMAT_VERSION",
+    "MAX_RANK",
+    "MIN_RANK",
     "HeaderAuthHint",
     "HostName",
     "HttpMethod",
@@ -41,6 +43,8 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
+#: The range of a provider's ``rank`` (0, the default, for a provider nobody ranked).
+MIN_RANK, MAX_RANK = -100, 100
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -298,6 +302,14 @@ class CatalogueFile(_Strict):
     docs_url: str | None = None
     hosts: list[HostName] = Field(min_length=1)
     base_path: str = ""
+    rank: int = Field(
+        0, ge=MIN_RANK, le=MAX_RANK,
+        description=(
+            "Which provider answers first when two providers' endpoints fit a URL equally well "
+            "(a host both list): the higher rank; then user > plugin > contrib > built-in, then the "
+            "provider id. Set with `plugwire knowledge rank PROVIDER N` or `knowledge import --rank N`."
+        ),
+    )
     auth: list[AuthHint] = Field(default_factory=list)
     endpoints: list[Endpoint] = Field(min_length=1)
 

@@ -21,7 +21,7 @@ from plugwire.knowledge.index import Index
 from plugwire.knowledge.normalize import ID, LIT, QuerySegment
 from plugwire.knowledge.sources import PRIORITY
 
-__all__ = ["SHAPE_CANDIDATES", "shape_candidates", "source_rank", "words_first"]
+__all__ = ["SHAPE_CANDIDATES", "shape_candidates", "tie_rank", "words_first"]
 
 #: Endpoints aligned by shape at most (closest segment count first, then index order).
 SHAPE_CANDIDATES = 200
@@ -61,11 +61,15 @@ def shape_candidates(index: Index, pi: int, segs: tuple[QuerySegment, ...]) -> l
     return out[:SHAPE_CANDIDATES]
 
 
-def source_rank(index: Index, eid: int) -> int:
-    """Return the source priority of endpoint ``eid``'s provider (user 3, plugin 2,
-    contrib 1, built-in 0; the highest of the files it comes from): the third
-    tie-breaker, after the score and the literal segments matched."""
+def tie_rank(index: Index, eid: int) -> tuple[int, int]:
+    """Return ``(rank, source priority)`` of endpoint ``eid``'s provider: the rank the
+    user gave it (``plugwire knowledge rank``; 0 when none), then the priority of the
+    source it comes from (user 3, plugin 2, contrib 1, built-in 0; the highest of its
+    files). The third and fourth tie-breakers, after the score and the literal
+    segments matched: two providers listing one host answer in the user's order."""
     ranks = index._lazy.get("ranks")
     if ranks is None:
-        ranks = index._lazy["ranks"] = [max((PRIORITY.get(k, 0) for k in p.kinds), default=0) for p in index.providers]
+        ranks = index._lazy["ranks"] = [
+            (p.rank, max((PRIORITY.get(k, 0) for k in p.kinds), default=0)) for p in index.providers
+        ]
     return ranks[index.ep_provider[eid]]

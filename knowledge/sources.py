@@ -9,7 +9,8 @@ Sources, lowest priority first:
 
 The conflict rule, per provider id: the provider's name, description, docs link
 and auth hints come from the highest-priority file that defines the provider (auth
-from the highest one that has any); hosts are the union, highest first. Endpoints
+from the highest one that has any, and so is the ``rank``: from the highest file
+that sets one); hosts are the union, highest first. Endpoints
 merge per (method, base path + path): a higher-priority source replaces
 an endpoint with the same key and adds the ones it has beyond it. Within one
 priority, files are read in path order and the later file wins. Every replacement
@@ -201,6 +202,7 @@ class ProviderRecord:
     file: str
     kind: str
     owner: str | None = None
+    rank: int = 0
 
 
 def compile_file(path: Path, source: Source) -> tuple[list[ProviderRecord], list[CatalogueProblem]]:
@@ -239,6 +241,7 @@ def _record(cat: CatalogueFile, label: str, source: Source) -> ProviderRecord:
         file=label,
         kind=source.kind,
         owner=source.owner,
+        rank=cat.rank,
     )
 
 
@@ -271,6 +274,7 @@ class ProviderInfo:
     auth: tuple[dict[str, Any], ...]
     files: list[str]
     kinds: list[str]
+    rank: int  # the user's tie-break between providers (CatalogueFile.rank): higher answers first
 
 
 @dataclass
@@ -318,7 +322,8 @@ def merge(records: list[tuple[ProviderRecord, int]]) -> tuple[list[MergedProvide
         cur = merged.get(rec.provider)
         if cur is None:
             cur = merged[rec.provider] = MergedProvider(
-                rec.provider, rec.name, rec.description, rec.docs_url, list(rec.hosts), rec.auth, [rec.file], [rec.kind]
+                rec.provider, rec.name, rec.description, rec.docs_url, list(rec.hosts), rec.auth, [rec.file], [rec.kind],
+                rec.rank,
             )
         else:
             # A later record has equal or higher priority: its metadata wins.
@@ -327,6 +332,7 @@ def merge(records: list[tuple[ProviderRecord, int]]) -> tuple[list[MergedProvide
                 cur.name, cur.description = rec.name, rec.description or cur.description
                 cur.docs_url = rec.docs_url or cur.docs_url
                 cur.auth = rec.auth or cur.auth
+                cur.rank = rec.rank or cur.rank
             cur.hosts = list(dict.fromkeys([*rec.hosts, *cur.hosts]))
             cur.files.append(rec.file)
             cur.kinds.append(rec.kind)

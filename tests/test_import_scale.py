@@ -262,7 +262,9 @@ def test_a_host_another_provider_lists_is_reported_and_merge_into_joins_them(run
     second = _spec(tmp_path, "shop-admin.json", _doc(["/stock"], host="api.shop.example"))
     code, out, err = run_cli("knowledge", "import", str(second), "--json")
     assert code == 0, err
-    assert json.loads(out)["shared_hosts"] == [{"host": "api.shop.example", "provider": "shop"}]
+    assert json.loads(out)["shared_hosts"] == [{"host": "api.shop.example", "provider": "shop", "answers_first": "shop",
+                                                "why": "neither is ranked above the other and both come from the same "
+                                                       "source, so the provider id first in order answers"}]
     code, out, err = run_cli("knowledge", "import", str(second), "--replace")
     assert "host api.shop.example is also listed by provider 'shop'" in out and "--merge-into shop" in out
 

@@ -1,9 +1,8 @@
-"""``plugwire suggest`` and ``plugwire knowledge list|show|validate|schema|import``."""
+"""``plugwire suggest`` and ``plugwire knowledge list|show|validate|schema|import|rank``."""
 
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
 from typing import Any, Optional
 
@@ -11,7 +10,8 @@ import typer
 
 # Only typer and the CLI's common helpers at the top: `plugwire suggest` must answer
 # quickly, so the engine, rich's extras and the knowledge base load inside the commands.
-from plugwire.core.cli.common import JSON_OPTION, KEY, SHORT, TEXT, console, err_console, home, print_json, print_table, say
+from plugwire.core.cli.common import JSON_OPTION, KEY, SHORT, TEXT, console, err_console, home, print_json, print_table
+from plugwire.core.cli.suggest_run import LIMIT_DEFAULT, LIMIT_MAX, LIMIT_MIN
 
 __all__ = ["app", "attach"]
 
@@ -29,44 +29,13 @@ def suggest_command(
     url: Optional[str] = typer.Argument(
         None, help="Absolute URL, e.g. https://www.eventbriteapi.com/v3/venues/ (without a scheme, https:// is assumed).", show_default=False
     ),
-    limit: int = typer.Option(5, "--limit", "-n", min=1, max=50, help="How many suggestions at most."),
+    limit: int = typer.Option(LIMIT_DEFAULT, "--limit", "-n", min=LIMIT_MIN, max=LIMIT_MAX, help="How many suggestions at most."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Recommend a sample request (body, headers, query) for METHOD and URL, and say why."""
-    from plugwire.core.wizard.suggest import request_line, suggest
+    from plugwire.core.cli.suggest_run import run
 
-    verb, full, notes = request_line(method, url)
-    result = suggest(verb, full, limit=limit)
-    result.notes[:0] = notes
-    if as_json:
-        print_json(result.model_dump(mode="json"))
-        return
-    # Plain lines and textout's table, not rich: this command must answer quickly.
-    for note in result.notes:
-        say("Note:", note, err=True)
-    for problem in result.problems:
-        say("Warning:", problem, style="yellow", err=True)
-    if not result.suggestions:
-        say("", result.message or "No suggestion.")
-        return
-    rows = [
-        [f"{s.score:.2f}", s.provider_name or s.provider or "", s.endpoint or "", s.summary or "", s.suggester + (" (learned)" if s.learned else "")]
-        for s in result.suggestions
-    ]
-    print_table([("score", SHORT), ("provider", KEY), ("endpoint", KEY), ("summary", TEXT), ("source", SHORT)], rows)
-    best = result.suggestions[0]
-    say("Why:", best.reason)
-    req = best.request
-    say("Sample request:", f"{req.method} {req.url}")
-    for label, value in (("headers", req.headers), ("query", req.query)):
-        if value:
-            say(f"{label}:", json.dumps(value, ensure_ascii=False))
-    if req.body is not None:
-        body = req.body if isinstance(req.body, str) else json.dumps(req.body, indent=2, ensure_ascii=False)
-        say(f"body ({req.body_format}, {req.content_type}):")
-        say("", body)
-    if best.docs_url:
-        say("Docs:", best.docs_url)
+    run(method, url, limit, as_json)
 
 
 @app.command("list")
@@ -84,6 +53,7 @@ def list_command(as_json: bool = JSON_OPTION) -> None:
             "endpoints": p.end - p.start,
             "hosts": p.hosts,
             "sources": sorted(set(p.kinds)),
+            "rank": p.rank,
             "files": p.files,
             "overridden": overridden.get(p.provider, []),
         }
@@ -139,7 +109,7 @@ def show_command(provider: str = typer.Argument(..., help="Provider id, e.g. eve
         {"method": idx.ep_method[e], "path": idx.ep_path[e], "summary": idx.ep_summary[e], "file": idx.ep_file[e], "learned": idx.ep_learned[e]}
         for e in range(p.start, p.end)
     ]
-    data = {"provider": p.provider, "name": p.name, "description": p.description, "docs_url": p.docs_url, "hosts": p.hosts,
+    data = {"provider": p.provider, "name": p.name, "description": p.description, "docs_url": p.docs_url, "hosts": p.hosts, "rank": p.rank,
             "auth": list(p.auth), "files": p.files, "endpoints": endpoints,
             "overridden": [str(c) for c in cat.conflicts if c.provider == p.provider]}
     if as_json:
@@ -153,6 +123,8 @@ def show_command(provider: str = typer.Argument(..., help="Provider id, e.g. eve
         extras = ", ".join(f"{k}={v}" for k, v in hint.items() if k != "type" and v not in (None, [], {}, False))
         console.print(f"auth: [bold]{escape(str(hint['type']))}[/] {escape(extras)}", highlight=False)
     console.print("files: " + ", ".join(p.files), markup=False)
+    if p.rank:
+        console.print(f"rank: {p.rank} (answers before lower-ranked providers of the same host where both fit equally well)", markup=False)
     print_table(
         [("method", SHORT), ("path", KEY), ("summary", TEXT), ("learned", SHORT)],
         [[e["method"], e["path"], e["summary"], "yes" if e["learned"] else ""] for e in endpoints],
@@ -202,6 +174,34 @@ def schema_command(
         console.print(f"{target} is up to date.", markup=False)
         return
     console.print(f"Wrote {write_schema(target)}.", markup=False)
+
+
+@app.command("rank", context_settings={"ignore_unknown_options": True})  # a negative rank is not an option
+def rank_command(
+    provider: str = typer.Argument(..., help="Provider id of your catalogue, e.g. shop-admin."),
+    rank: int = typer.Argument(..., help="-100 to 100: where providers listing one host fit a URL equally well, the higher rank answers first; 0 is no rank."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Rank a provider of your catalogue against others that list the same host."""
+    from plugwire.knowledge.base import get_knowledge
+    from plugwire.knowledge.importing import providers_by_host
+    from plugwire.knowledge.ranking import answers_first, contender, set_rank
+
+    files = set_rank(home(), provider.lower(), rank)
+    index = get_knowledge(home()).catalogue().index
+    me = index.providers[index.by_id[provider.lower()]]
+    ties = []
+    for host, ids in sorted(providers_by_host(index.providers).items()):
+        for other in sorted(ids - {me.provider}) if me.provider in ids else ():
+            first, why = answers_first(contender(me), contender(index.providers[index.by_id[other]]))
+            ties.append({"host": host, "provider": other, "answers_first": first, "why": why})
+    if as_json:
+        print_json({"provider": me.provider, "rank": me.rank, "files": [str(f) for f in files], "shared_hosts": ties})
+        return
+    console.print(f"Provider {me.provider} now has rank {me.rank} ({', '.join(str(f) for f in files)}).", markup=False)
+    for t in ties:
+        console.print(f"  host {t['host']}, shared with {t['provider']}: {t['answers_first']} answers first, because {t['why']}.",
+                      markup=False, soft_wrap=True)
 
 
 def _attach_import() -> None:

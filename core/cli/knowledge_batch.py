@@ -36,6 +36,7 @@ class ImportOptions:
     merge: bool = False
     replace: bool = False
     merge_into: str | None = None
+    rank: int | None = None  # the provider's rank among those listing the same host
     batch: bool = False  # several files in this run
 
 
@@ -65,6 +66,10 @@ def _check(opts: ImportOptions, files: list[Path], known: dict[str, Any]) -> Non
     if opts.merge and opts.replace:
         raise UserInputError("--merge and --replace ask for opposite things.", field="replace",
                              fix="pass --merge to keep your file's endpoints, or --replace to overwrite the file")
+    if opts.rank is not None:
+        from plugwire.knowledge.ranking import check_rank
+
+        check_rank(opts.rank)
     if len(files) > 1 and opts.output is not None:
         raise UserInputError(f"--output names one file, and {len(files)} files are imported.", field="output",
                              fix="leave out --output (each goes to your catalogue), or import one file at a time")
@@ -140,6 +145,26 @@ def _overrides(catalogue, known: dict[str, Any], index: Any, user_dir: Path) -> 
     return [{"source": kinds[f], "file": f, "provider": catalogue.provider, "endpoints": n} for f, n in counts.items()]
 
 
+def _tie(catalogue, other: str, known: dict[str, Any], target: Path, user_dir: Path) -> dict:
+    """Return which of the imported provider and ``other`` (both listing one host)
+    answers a URL that both fit equally well, and why (``answers_first``, ``why``)."""
+    from plugwire.knowledge.ranking import Contender, answers_first, contender
+    from plugwire.knowledge.sources import PRIORITY
+
+    mine = known.get(catalogue.provider)
+    priority = max(PRIORITY["user"] if target.parent == user_dir else 0, contender(mine).priority if mine else 0)
+    theirs = known.get(other)
+    if theirs is None:  # imported earlier in this run: a user file, not yet loaded
+        from plugwire.knowledge.loader import read_catalogue
+
+        ranks = [c.rank for c in read_catalogue(user_dir / f"{other}.yaml")[0]] if (user_dir / f"{other}.yaml").is_file() else []
+        rival = Contender(other, ranks[0] if ranks else 0, PRIORITY["user"])
+    else:
+        rival = contender(theirs)
+    first, why = answers_first(Contender(catalogue.provider, catalogue.rank, priority), rival)
+    return {"answers_first": first, "why": why}
+
+
 def import_one(spec: Path, opts: ImportOptions, known: dict[str, Any], by_host: dict[str, set[str]], index: Any,
                write: Callable[..., None], progress: Callable[[Path], Any]) -> dict:
     """Import one file, write it to the user's catalogue (or ``opts.output``) and
@@ -168,13 +193,16 @@ def import_one(spec: Path, opts: ImportOptions, known: dict[str, Any], by_host: 
     user_dir = home().path / "catalogue"
     target = opts.output or user_dir / f"{report.catalogue.provider}.yaml"
     catalogue, action = _settle(report, target, kind, opts, spec.name)
+    if opts.rank is not None:
+        catalogue = catalogue.model_copy(update={"rank": opts.rank})
     write(catalogue, target, source=report.source)
     shared = sorted({(h, p) for h in catalogue.hosts for p in by_host.get(h.lower(), ()) if p != catalogue.provider})
     for h in catalogue.hosts:
         by_host.setdefault(h.lower(), set()).add(catalogue.provider)
     return {**report.summary(), "format": kind, "output": str(target), "action": action,
             "endpoints": len(catalogue.endpoints), "hosts": list(catalogue.hosts), "auth_hints": len(catalogue.auth),
-            "shared_hosts": [{"host": h, "provider": p} for h, p in shared],
+            "rank": catalogue.rank,
+            "shared_hosts": [{"host": h, "provider": p, **_tie(catalogue, p, known, target, user_dir)} for h, p in shared],
             "overrides": _overrides(catalogue, known, index, user_dir) if kind == "openapi" else []}
 
 

@@ -110,6 +110,9 @@ def import_command(
     merge_into: Optional[str] = typer.Option(
         None, "--merge-into", help="Import as this provider of the catalogue (one that lists the same host), merged with your file of it."
     ),
+    rank: Optional[int] = typer.Option(
+        None, "--rank", help="Rank of the provider among those listing the same host: where their endpoints fit a URL equally well, the higher rank answers first (-100 to 100; default 0).",
+    ),
 ) -> None:
     """Import OpenAPI documents, Postman collections or HAR files into your catalogue and report on each file.
 
@@ -119,7 +122,7 @@ def import_command(
     from plugwire.core.cli.knowledge_batch import ImportOptions, run_imports
 
     opts = ImportOptions(provider=provider, output=output, host=host, fmt=fmt, merge=merge, replace=replace,
-                         merge_into=merge_into)
+                         merge_into=merge_into, rank=rank)
     run_imports(specs, opts, json=json, write=write_catalogue, progress=lambda spec: _Bar(not json, spec), show=show_result)
 
 
@@ -153,11 +156,17 @@ def show_result(result: dict) -> None:
                 highlight=False,
             )
     for item in result["shared_hosts"]:
+        other, mine = escape(item["provider"]), escape(result["provider"])
         console.print(
-            f"[yellow]Note:[/] host {escape(item['host'])} is also listed by provider {escape(item['provider'])!r}, so a URL "
-            f"on it may be answered from either. To make them one provider, import again with "
-            f"--merge-into {escape(item['provider'])} --replace (or --provider {escape(item['provider'])} --merge).",
-            highlight=False,
+            f"[yellow]Note:[/] host {escape(item['host'])} is also listed by provider {other!r}: where both fit a URL "
+            f"equally well, {escape(item['answers_first'])!r} answers, because {escape(item['why'])}.",
+            highlight=False, soft_wrap=True,
+        )
+        console.print(
+            f"  To make them one provider, import again with --merge-into {other} --replace (or --provider {other} --merge); "
+            f"to choose which answers first, rank them: `plugwire knowledge rank {mine} N` or `plugwire knowledge rank {other} N` "
+            "(higher first, -100 to 100), or import with --rank N.",
+            highlight=False, soft_wrap=True,
         )
 
 
