@@ -5,7 +5,8 @@ moment of the machine falls on every command alike.
     python bench/bench_startup.py [--runs 21] [--json] [--compare DIR]
 
 Prints, per command, the median wall time, its ratio to ``python -c pass`` and the
-time over it (what plugwire itself costs). The data folder is a fresh temporary one
+time over it (what plugwire itself costs), and the median CPU time (user + system) of
+the process: on a busy machine the wall time waits for a core, the CPU time much less. The data folder is a fresh temporary one
 holding three connections; the network is never used (``suggest`` answers from the
 built-in catalogue). Nothing here is a test: machines are noisy.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -75,44 +77,53 @@ class Copy:
                 env={**self.env, "BENCH_KEY": f"k{n}-0123456789abcdef"}, check=True, capture_output=True, cwd=self.folder,
             )
 
-    def once(self, args: list[str] | None) -> float:
+    def once(self, args: list[str] | None) -> tuple[float, float]:
+        """Run ``args`` once; return (wall seconds, CPU seconds of the process)."""
         cmd = self.command(args)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         # cwd: the data folder, so that `-m plugwire` cannot pick up a checkout's folder.
         proc = subprocess.run(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.folder)
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if proc.returncode != 0 and args != ["--version"]:
             raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')}")
-        return elapsed
+        return elapsed, cpu
 
 
 def run(runs: int, compare: str | None = None) -> dict[str, dict[str, dict[str, float]]]:
-    """Return ``{copy: {label: {"median", "ratio", "over", "min"}}}`` in seconds."""
+    """Return ``{copy: {label: {"median", "ratio", "over", "min", "cpu", "cpu_ratio"}}}`` in seconds."""
     copies = [Copy("this tree", None, as_module=compare is not None)]
     if compare:
         copies.append(Copy(compare, compare, as_module=True))
     try:
         for copy in copies:
             copy.seed()
-        times = {(c.name, label): [] for c in copies for label in COMMANDS}
+        times: dict[tuple[str, str], list[float]] = {(c.name, label): [] for c in copies for label in COMMANDS}
+        cpus: dict[tuple[str, str], list[float]] = {(c.name, label): [] for c in copies for label in COMMANDS}
         for copy in copies:  # one unmeasured round: the OS caches the files
             for args in COMMANDS.values():
                 copy.once(args)
         for _ in range(runs):
             for copy in copies:
                 for label, args in COMMANDS.items():
-                    times[(copy.name, label)].append(copy.once(args))
+                    wall, cpu = copy.once(args)
+                    times[(copy.name, label)].append(wall)
+                    cpus[(copy.name, label)].append(cpu)
     finally:
         for copy in copies:
             shutil.rmtree(copy.folder, ignore_errors=True)
     out: dict[str, dict[str, dict[str, float]]] = {}
     for copy in copies:
         base = statistics.median(times[(copy.name, "python -c pass")])
+        cpu_base = statistics.median(cpus[(copy.name, "python -c pass")])
         out[copy.name] = {}
         for label in COMMANDS:
             values = times[(copy.name, label)]
-            med = statistics.median(values)
-            out[copy.name][label] = {"median": med, "ratio": med / base, "over": med - base, "min": min(values)}
+            med, cpu = statistics.median(values), statistics.median(cpus[(copy.name, label)])
+            out[copy.name][label] = {"median": med, "ratio": med / base, "over": med - base, "min": min(values),
+                                     "cpu": cpu, "cpu_ratio": cpu / cpu_base if cpu_base else 0.0}
     return out
 
 
@@ -126,13 +137,16 @@ def main() -> None:
     if opts.json:
         print(json.dumps(figures, indent=2))
         return
-    print(f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, {opts.runs} runs each, median wall time")
+    load = os.getloadavg()[0]
+    print(f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, {opts.runs} runs each, median wall and CPU time; "
+          f"load average at the end {load:.1f}")
     for name, rows in figures.items():
-        print(f"\n{name}\n{'command':<30} {'median':>8} {'min':>8} {'x pass':>7} {'over pass':>10}  target")
+        print(f"\n{name}\n{'command':<30} {'median':>8} {'min':>8} {'x pass':>7} {'over pass':>10} {'cpu':>8} {'x pass':>7}  target")
         for label, f in rows.items():
             target = TARGETS.get(label)
             verdict = "" if target is None else f"{target:.2f} s {'met' if f['median'] <= target else 'MISSED'}"
-            print(f"{label:<30} {f['median']:>7.3f}s {f['min']:>7.3f}s {f['ratio']:>6.1f}x {f['over']:>9.3f}s  {verdict}")
+            print(f"{label:<30} {f['median']:>7.3f}s {f['min']:>7.3f}s {f['ratio']:>6.1f}x {f['over']:>9.3f}s "
+                  f"{f['cpu']:>7.3f}s {f['cpu_ratio']:>6.1f}x  {verdict}")
 
 
 if __name__ == "__main__":

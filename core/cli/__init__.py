@@ -1,7 +1,9 @@
 """The ``plugwire`` command line: typer + rich, one module per command group.
 
-The root command is lazy (:mod:`.lazy`): ``plugwire --help`` imports no command
-module and a command imports only its own, so that the CLI starts quickly.
+The root command is lazy (:mod:`.lazy`, built in :mod:`.root`): ``plugwire --help``
+imports no command module and a command imports only its own, so that the CLI
+starts quickly. ``plugwire suggest METHOD URL`` written plainly does not even import
+typer (:mod:`.suggest_run` reads it; anything else about it goes through typer).
 
 Errors plugwire raises on purpose (``PlugwireError``) are printed as one plain
 message naming the field and the fix, never with a traceback; with ``--json`` they
@@ -21,84 +23,54 @@ from __future__ import annotations
 
 import sys
 import warnings
-
-import typer
-
-from plugwire.core.cli.lazy import LazyGroup
+from typing import Any
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
-    name="plugwire",
-    cls=LazyGroup,
-    help="Connect any application that has an HTTP API.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
 
+def __getattr__(name: str) -> Any:
+    # The typer application, made on first use: `plugwire suggest` may not need it.
+    if name == "app":
+        from plugwire.core.cli.root import app
 
-def _print_version(value: bool) -> None:
-    if not value:
-        return
-    # The installed distribution's metadata says which release this is; a source tree
-    # that was never installed falls back to the version the package declares.
-    from importlib import metadata
-
-    try:
-        version = metadata.version("plugwire")
-    except metadata.PackageNotFoundError:
-        from plugwire.core.base import VERSION as version
-    sys.stdout.write(f"plugwire {version}\n")
-    raise typer.Exit(0)
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(
-        False, "--version", is_eager=True, callback=_print_version, help="Print plugwire's version and exit."
-    ),
-) -> None:
-    """Connect any application that has an HTTP API."""
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; exits with 0 on success, 1 when the operation failed, 2 on bad
     input (a ``UserInputError`` or a usage error), 130 when interrupted."""
+    args = list(sys.argv[1:] if argv is None else argv)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DeprecationWarning)
-        code = _run(argv)
+        code = _run(args)
     # The warning class lives with the connection options; importing them just to
     # compare would cost every command pydantic: a command that warned has them loaded.
     options = sys.modules.get("plugwire.core.connections.options")
     for w in caught:
         if options is not None and issubclass(w.category, options.PlugwireDeprecationWarning):
-            from plugwire.core.cli.common import err_console
+            from plugwire.core.cli.textout import say
 
-            err_console.print(f"[yellow]Warning:[/] {w.message}", highlight=False)
+            say("Warning:", str(w.message), style="yellow", err=True)
     sys.exit(code)
 
 
-def _run(argv: list[str] | None) -> int:
-    from plugwire.core.cli.errors_out import report_error
-    from typer._click.exceptions import ClickException
+def _run(args: list[str]) -> int:
+    from plugwire.core.cli.suggest_run import plain_args
 
-    args = list(sys.argv[1:] if argv is None else argv)
+    plain = plain_args(args)
+    if plain is None:
+        from plugwire.core.cli.root import run_typer
+
+        return run_typer(args)
+    from plugwire.core.base.errors import PlugwireError, UserInputError
+    from plugwire.core.cli.errors_out import report_error
+    from plugwire.core.cli.suggest_run import run
+
     try:
-        result = app(args=args, prog_name="plugwire", standalone_mode=False)
-    except typer.Exit as exc:
-        return exc.exit_code
-    except typer.Abort:
-        return report_error(args, "Aborted.", code=1)
-    except ClickException as exc:
-        return report_error(args, exc, code=exc.exit_code)
+        run(*plain)
     except KeyboardInterrupt:
         return report_error(args, "Interrupted.", code=130)
-    except Exception as exc:
-        from plugwire.core.base.errors import PlugwireError, UserInputError
-
-        if not isinstance(exc, PlugwireError):
-            raise  # plugwire's own bug: the traceback is wanted
+    except PlugwireError as exc:
         return report_error(args, exc, code=2 if isinstance(exc, UserInputError) else 1)
-    # Without standalone mode, a command's `raise typer.Exit(code)` comes back as the result.
-    return result if isinstance(result, int) else 0
+    return 0

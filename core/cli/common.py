@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from plugwire.core.base.errors import UserInputError
-from plugwire.core.cli.textout import KEY, SHORT, TEXT, print_table, say
+from plugwire.core.cli.textout import KEY, SHORT, TEXT, print_json, print_table, say
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -44,12 +43,24 @@ class _LazyConsole:
         self._options = options
         self._console: Console | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def real(self) -> Console:
+        """Return the rich ``Console`` itself (made now if it was not yet)."""
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._options)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+    # Special methods are looked up on the type, not through __getattr__: rich's Live
+    # (a progress bar) enters the console it is given.
+    def __enter__(self) -> Console:
+        return self.real().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.real().__exit__(*exc)
 
 
 def escape(text: str) -> str:
@@ -71,12 +82,6 @@ def home() -> Home:
     from plugwire.core.storage.home import get_home
 
     return get_home()
-
-
-def print_json(data: Any) -> None:
-    """Print ``data`` as JSON on stdout, nothing else."""
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
 
 
 def stdin_is_interactive() -> bool:

@@ -25,12 +25,14 @@ def wants_json(args: list[str]) -> bool:
 def error_document(error: Any) -> dict[str, Any]:
     """Return ``{"error", "field", "fix"}`` for a ``PlugwireError``, a click usage
     error or a plain message."""
-    from typer._click.exceptions import BadParameter, ClickException
-
     from plugwire.core.base.errors import PlugwireError
 
     if isinstance(error, PlugwireError):
         return {"error": getattr(error, "message", str(error)), "field": error.field, "fix": getattr(error, "fix", None)}
+    if isinstance(error, str):
+        return {"error": error, "field": None, "fix": None}
+    from typer._click.exceptions import BadParameter, ClickException
+
     if isinstance(error, ClickException):
         field = None
         if isinstance(error, BadParameter) and error.param is not None:
@@ -48,17 +50,17 @@ def report_error(args: list[str], error: Any, *, code: int) -> int:
         sys.stdout.write(json.dumps(error_document(error), indent=2, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         return code
-    from typer._click.exceptions import ClickException
-
     from plugwire.core.base.errors import PlugwireError
-    from plugwire.core.cli.common import err_console
+    from plugwire.core.cli.textout import say
+
+    if isinstance(error, PlugwireError):
+        # The message may quote what the user typed: it is printed as typed, never as markup.
+        say("Error:", str(error), style="red", err=True)
+        return code
+    from typer._click.exceptions import ClickException
 
     if isinstance(error, ClickException):
         error.show()
-    elif isinstance(error, PlugwireError):
-        # The message may quote what the user typed: brackets in it are not rich markup.
-        err_console.print("[red]Error:[/] ", end="", highlight=False)
-        err_console.print(str(error), highlight=False, markup=False)
     else:
-        err_console.print(str(error), highlight=False, markup=False)
+        say("", str(error), err=True)
     return code

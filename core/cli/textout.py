@@ -13,12 +13,13 @@ with ``TERM=dumb``; ``NO_COLOR`` drops colours and keeps bold.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import unicodedata
 from typing import Any, TextIO
 
-__all__ = ["KEY", "SHORT", "TEXT", "print_table", "say", "terminal_width"]
+__all__ = ["KEY", "SHORT", "TEXT", "print_json", "print_table", "say", "terminal_width"]
 
 # Column kinds of :func:`print_table`.
 KEY = "key"  # ids and names: never cut, never wrapped (users copy them)
@@ -72,6 +73,12 @@ def say(label: str, text: str = "", *, style: str = "bold", err: bool = False) -
     line = _style(label, style, stream) + (" " + text if text and label else text)
     stream.write(line + "\n")
     stream.flush()
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as JSON on stdout, nothing else."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
 
 
 def cell_len(text: str) -> int:
