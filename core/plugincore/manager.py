@@ -43,7 +43,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "plugwire"
-_OWN_DISTRIBUTION = "plugwire"
+_OWN_DISTRIBUTION = "plugwire"  # normalized
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 
 pm = pluggy.PluginManager("plugwire")
@@ -64,10 +64,17 @@ class LoadProblem:
 _problems: list[LoadProblem] = []
 
 
+def _normalize(name: str) -> str:
+    """A distribution name as the packaging rules compare them (``Plugwire-Acme`` and
+    ``plugwire_acme`` are one)."""
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
 def _dist_names(eps: Any) -> list[tuple[metadata.EntryPoint, str]]:
-    """Return each entry point with its distribution's name, read once per
-    distribution: reading a name parses its METADATA file (README and all), and
-    plugwire's own distribution alone has ten entry points."""
+    """Return each entry point with its distribution's normalized name, taken from the
+    name of its ``.dist-info`` folder: reading the name from the METADATA file parses
+    it (README and all) with the email package, which cost every `plugwire suggest`
+    its import and the parse. A distribution found some other way is read once."""
     names: dict[int, str] = {}  # id of a distribution object, alive until we return
     out = []
     for ep in eps:
@@ -76,9 +83,19 @@ def _dist_names(eps: Any) -> list[tuple[metadata.EntryPoint, str]]:
             out.append((ep, ""))
             continue
         if id(dist) not in names:
-            names[id(dist)] = dist.name
+            folder = getattr(dist, "_normalized_name", None)  # PathDistribution's, from the folder's name
+            names[id(dist)] = _normalize(folder if isinstance(folder, str) and folder else dist.name)
         out.append((ep, names[id(dist)]))
     return out
+
+
+def _label(ep: metadata.EntryPoint) -> str:
+    """``name (distribution)`` for a message, the distribution as it names itself."""
+    try:
+        dist = ep.dist.name if ep.dist is not None else "?"
+    except Exception:  # a distribution without readable metadata still gets its plugin named
+        dist = "?"
+    return f"{ep.name} ({dist or '?'})"
 
 
 def _wanted(ep: metadata.EntryPoint, dist: str) -> bool:
@@ -88,7 +105,7 @@ def _wanted(ep: metadata.EntryPoint, dist: str) -> bool:
     if limit is None:
         return True
     names = {n.strip() for n in limit.split(",") if n.strip()}
-    return ep.name in names or dist in names
+    return ep.name in names or dist in {_normalize(n) for n in names}
 
 
 def _api_problem(module: Any) -> str | None:
@@ -118,22 +135,21 @@ def _load_entry_points() -> None:
     for ep, dist in sorted(named, key=lambda pair: pair[1] != _OWN_DISTRIBUTION):
         if not _wanted(ep, dist) or pm.get_plugin(ep.name) is not None:
             continue
-        label = f"{ep.name} ({dist or '?'})"
         try:
             module = ep.load()
         except (Exception, SystemExit) as exc:  # a broken plugin (even one calling sys.exit) must not take plugwire down
-            _problems.append(LoadProblem(label, f"failed to import: {type(exc).__name__}: {exc}"))
-            log.warning("plugin %s was not loaded: %s", label, exc)
+            _problems.append(LoadProblem(_label(ep), f"failed to import: {type(exc).__name__}: {exc}"))
+            log.warning("plugin %s was not loaded: %s", _label(ep), exc)
             continue
         problem = _api_problem(module)
         if problem:
-            _problems.append(LoadProblem(label, problem))
-            log.warning("plugin %s was not loaded: %s", label, problem)
+            _problems.append(LoadProblem(_label(ep), problem))
+            log.warning("plugin %s was not loaded: %s", _label(ep), problem)
             continue
         try:
             pm.register(module, name=ep.name)
         except Exception as exc:
-            _problems.append(LoadProblem(label, f"refused by the plugin manager: {exc}"))
+            _problems.append(LoadProblem(_label(ep), f"refused by the plugin manager: {exc}"))
 
 
 def get_plugin_manager() -> pluggy.PluginManager:

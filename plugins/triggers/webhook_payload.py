@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import codecs
 import re
-import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -92,6 +91,9 @@ def _check_depth(value: Any, text: str) -> Any:
 
 def _check_xml_depth(document: str | bytes) -> None:
     # Before xml_to_data, which recurses once per level: stop at the first element too deep.
+    # The XML parser is imported here: loading the plugins (plugwire suggest) needs none.
+    import xml.etree.ElementTree as ET
+
     parser = ET.XMLPullParser(events=("start", "end"))
     depth = 0
     step = 65536
@@ -152,5 +154,5 @@ def read_payload(body: bytes, content_type: str, configured: str) -> Any:
         name = charset or "utf-8"
         raise TriggerRefused(400, f"The payload is not valid {name} text (byte {exc.start}); name its charset in the "
                                   "Content-Type header (e.g. charset=iso-8859-1), or send UTF-8.") from None
-    except (ValueError, ET.ParseError) as exc:
+    except (ValueError, SyntaxError) as exc:  # xml.etree's ParseError is a SyntaxError
         raise TriggerRefused(400, f"The payload is not valid {fmt.upper()}: {exc}.") from None
