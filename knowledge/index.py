@@ -95,21 +95,20 @@ class Index:
             self.ep_file.extend([v[2] for v in values])
             self.ep_learned.extend([v[3] for v in values])
             self.ep_provider.extend([pi] * len(keys))
-            prev_path, leaf, words = None, None, ()
-            for eid, (_method, path) in enumerate(keys, start):
-                if path != prev_path:
-                    prev_path = path
-                    tokens = tuple([strings.setdefault(t, t) for t in template_tokens(path)])
-                    for t in tokens:
-                        if t not in is_word:
-                            is_word[t] = PH not in t and not is_version(t) and bool(_WORD_RE.match(t))
-                    words = {t for t in tokens if is_word[t]}
-                    seen_tokens.update(words)
-                    leaf = _trie_leaf(trie, tokens)
-                self.ep_tokens.append(tokens)
-                leaf.append(eid)
-                for tok in words:
-                    postings.setdefault(tok, []).append(eid)
+            paths = [k[1] for k in keys]
+            # the runs of one path (its methods): [first, end) positions within the provider
+            cuts = [i for i in range(1, len(paths)) if paths[i] != paths[i - 1]]
+            for lo, hi in zip([0, *cuts], [*cuts, len(paths)]):
+                tokens = tuple([strings.setdefault(t, t) for t in template_tokens(paths[lo])])
+                for t in tokens:
+                    if t not in is_word:
+                        is_word[t] = PH not in t and not is_version(t) and bool(_WORD_RE.match(t))
+                ids = range(start + lo, start + hi)
+                self.ep_tokens.extend([tokens] * (hi - lo))
+                _trie_leaf(trie, tokens).extend(ids)
+                for tok in {t for t in tokens if is_word[t]}:
+                    seen_tokens.add(tok)
+                    postings.setdefault(tok, []).extend(ids)
             for tok in seen_tokens:
                 pf[tok] = pf.get(tok, 0) + 1
             self.tries.append(trie)

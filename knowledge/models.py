@@ -55,7 +55,7 @@ _PARAM_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _SPACE_RE = re.compile(r"\s")  # the same characters as str.isspace
 _SPANNING_RE = re.compile(r"\{[^}]*[{/]")
 #: Segments of anything but spaces, '?', '#', ':' and braces, and well-named whole placeholders.
-_PLAIN_PATH_RE = re.compile(r"(?:/(?:[^\s?#{}/:]|\{[A-Za-z_][A-Za-z0-9_.\-]*\})*)+")
+_PLAIN_PATH_RE = re.compile(r"(?:/[^\s?#{}/:]*(?:\{[A-Za-z_][A-Za-z0-9_.\-]*\}[^\s?#{}/:]*)*)+")
 
 
 def path_placeholders(path: str) -> list[str]:
