@@ -41,12 +41,37 @@ def plugwire_server(home, *, policy: NetworkPolicy | None = None, **kw: Any) -> 
         sock.close()
 
 
-def save_action(home, name: str, *, sample: Any = None, **fields: Any):
-    """Save an action directly (as the wizard's apply would), its datatree from ``sample``."""
+def save_action(home, name: str, *, sample: Any = None, prove: bool = False, **fields: Any):
+    """Save a proven action and return it.
+
+    ``prove=True``: saved as a draft, then sent once to its (local) API as
+    ``plugwire actions prove`` sends it; the test fails unless the API answers 2xx.
+    Otherwise it is saved as the wizard's Apply saves one after a 2xx whose body was
+    ``sample`` (its datatree inferred from it), without sending anything: for tests
+    whose subject is not the proof (those of the proof itself are in
+    test_action_proof.py), and whose APIs count requests, fail on purpose or do not
+    exist."""
+    from plugwire.core.http.exchange import now_iso
+
     data = {"name": name, **fields}
+    if prove:
+        Actions(home).create(build_action(data))
+        return prove_saved(home, name)
+    data.update(sample_response={"status": 200, "reason": "OK", "format": "json", "body": sample},
+                proof={"at": now_iso(), "status": 200, "by": "wizard"})
     if sample is not None:
         data["datatree"] = infer(sample).model_dump()
     return Actions(home).create(build_action(data))
+
+
+def prove_saved(home, name: str, *, policy: NetworkPolicy | None = None):
+    """Prove the saved action ``name`` against its live API (as ``plugwire actions prove``);
+    returns it, proven. Fails the test, saying what came back, when it was not a 2xx."""
+    from plugwire.core.wizard.prove import prove
+
+    action, trial = prove(home, name, policy=policy)
+    assert trial.ok, f"{name} was not proven: {trial.reason}"
+    return action
 
 
 def run_recipe(home, recipe: Any, event: dict[str, Any] | None = None, *, policy: NetworkPolicy | None = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from plugwire.core.base.secrets import MASK
 from plugwire.core.recipes.model import Recipe, Step
 from plugwire.core.wizard.actions import Actions, build_action
 from plugwire.core.wizard.steps import Wizard
-from recipes_support import run_recipe
+from recipes_support import prove_saved, run_recipe
 
 KEY = "ak-planted-query-key-4242"  # under a credential-like name (api_key)
 REGION = "rg-marked-secret-7788"  # under an ordinary name the user marks secret
@@ -74,6 +74,7 @@ def test_the_wizard_masks_a_query_key_the_api_echoes_and_seals_it(home, connecti
 def test_a_key_typed_into_a_saved_actions_url_is_sealed_and_masked_in_its_job(home, echo):
     actions = Actions(home)
     actions.create(build_action({"name": "typed", "method": "GET", "url": f"{echo.url}/echo?api_key={TYPED}&page=1"}))
+    prove_saved(home, "typed")  # its proof (sample request and answer) keeps the key out of the store too
     _nowhere(home.store.path.read_text(), TYPED)
     assert actions.get("typed").url.endswith(f"?api_key={TYPED}&page=1")
     _nowhere(json.dumps(actions.get("typed").public()), TYPED)
@@ -89,6 +90,7 @@ def test_marked_secret_fields_are_masked_in_the_job_input_and_output_and_sealed(
         "name": "marked", "method": "GET", "url": f"{echo.url}/echo", "query": {"region": REGION, "page": "1"},
         "headers": {"X-Tenant": TENANT}, "secret_fields": ["region", "x-tenant"],
     }))
+    prove_saved(home, "marked")
     _nowhere(home.store.path.read_text(), REGION, TENANT)
     public = actions.get("marked").public()
     assert public["query"] == {"region": MASK, "page": "1"} and public["headers"] == {"X-Tenant": MASK}

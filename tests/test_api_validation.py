@@ -160,7 +160,15 @@ def _job_of(state, url, recipe: dict, payload: dict) -> dict:
     return finished_job(state, answer.headers["x-plugwire-job"])
 
 
-def test_no_saved_action_fails_its_job_with_an_internal_error(server):
+@pytest.fixture
+def live_api(live_server) -> str:
+    """A real local API answering 200 at /open/...: the actions these tests save are proven there."""
+    from api_server import make_api
+
+    return live_server(make_api().app).url + "/open/ping"
+
+
+def test_no_saved_action_fails_its_job_with_an_internal_error(server, live_api):
     state, url = server
     hook = {"type": "webhook", "config": {"sample_payload": {"items": [1, 2]}}}
     # A binary body that is a list: refused when saved. Were it saved, its job would
@@ -173,8 +181,8 @@ def test_no_saved_action_fails_its_job_with_an_internal_error(server):
     assert answer.status_code == 422 and answer.json()["field"] == "body"
     # A valid binary action whose step fills the body with a list from the event: the
     # job fails naming the body, as bad input, not as plugwire's bug.
-    fine = {**GOOD, "name": "upload", "body_format": "binary", "body": "aGVsbG8="}
-    assert httpx2.post(f"{url}/api/actions", headers=AUTH, json=fine).status_code == 201
+    fine = {**GOOD, "name": "upload", "body_format": "binary", "body": "aGVsbG8=", "url": live_api}
+    assert httpx2.post(f"{url}/api/actions", headers=AUTH, json=fine, params={"prove": "true"}).status_code == 201
     job = _job_of(state, url, {"name": "fills a list", "trigger": hook,
                                "steps": [{"action": "upload", "body": "{{trigger.payload.items}}"}]}, {"items": [1, 2]})
     assert job["status"] == "failed" and "internal error" not in job["error"]
@@ -225,9 +233,10 @@ def test_the_jobs_limit_is_checked(server):
 
 
 @pytest.mark.parametrize("value", ["caf\u00e9", "a\r\nX-Injected: 1"])
-def test_a_header_an_event_fills_with_a_bad_value_fails_the_step_naming_it(server, value):
+def test_a_header_an_event_fills_with_a_bad_value_fails_the_step_naming_it(server, live_api, value):
     state, url = server
-    assert httpx2.post(f"{url}/api/actions", headers=AUTH, json={**GOOD, "headers": {"X-Name": "{{trigger.payload.name}}"}}).status_code == 201
+    action = {**GOOD, "url": live_api, "headers": {"X-Name": "{{trigger.payload.name}}"}}
+    assert httpx2.post(f"{url}/api/actions", headers=AUTH, json=action, params={"prove": "true"}).status_code == 201
     hook = {"type": "webhook", "config": {"sample_payload": {"name": "x"}}}
     job = _job_of(state, url, {"name": "named", "trigger": hook, "steps": [{"action": "ping"}]}, {"name": value})
     assert job["status"] == "failed" and "internal error" not in job["error"], job["error"]

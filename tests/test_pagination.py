@@ -13,7 +13,7 @@ from plugwire.core.base.errors import UserInputError
 from plugwire.core.http.pagination import Pagination, next_link
 from plugwire.core.recipes.model import Recipe, Step
 from plugwire.core.wizard.actions import Actions, build_action
-from recipes_support import run_recipe
+from recipes_support import run_recipe, save_action
 from tests.pagination_api import ITEMS, TOKEN, PagingAPI
 
 ALL_IDS = [it["id"] for it in ITEMS]
@@ -31,7 +31,7 @@ def api(live_server, connections):
 def _run(home, api, path: str, pagination: dict, *, method: str = "GET", steps: list[Step] | None = None, **fields):
     data = {"name": "list", "connection": "pager", "method": method, "url": api.url + path, "pagination": pagination,
             "retry": {"max_attempts": 2, "backoff": 0}, **fields}
-    Actions(home).create(build_action(data))
+    save_action(home, **data)  # proven as Apply saves it: some of these APIs fail on purpose
     return run_recipe(home, Recipe(name="r", trigger={"type": "webhook"}, steps=steps or [Step(name="list", action="list")]))
 
 
@@ -127,7 +127,7 @@ def test_a_next_link_to_another_host_is_not_followed(home, api):
 
 
 def test_a_later_step_reads_the_gathered_items_through_datapills(home, api):
-    Actions(home).create(build_action({"name": "show", "connection": "pager", "method": "GET", "url": api.url + "/offset"}))
+    save_action(home, "show", connection="pager", method="GET", url=api.url + "/offset", prove=True)
     steps = [Step(name="list", action="list"),
              Step(name="show", action="show", query={"offset": "{{steps.list.pages}}", "note": "{{steps.list.items[6].id}}"})]
     result = _run(home, api, "/next", {"style": "next_url", "records": "data", "next_path": "paging.next"}, steps=steps)

@@ -32,7 +32,7 @@ from plugwire.core.http.netpolicy import NetworkPolicy, NetworkPolicyError
 from plugwire.core.http.testconn import test_connection
 from plugwire.core.recipes.model import Step
 from plugwire.core.recipes.runner import Runner
-from plugwire.core.wizard.actions import Actions, build_action
+from recipes_support import save_action
 from plugwire.core.wizard.steps import Wizard
 from test_oauth2 import add_oauth2, expire, provider  # noqa: F401 (a fixture)
 
@@ -101,7 +101,7 @@ def test_the_client_credentials_token_request_is_refused_before_the_secret_leave
 def test_a_job_steps_token_request_is_refused(home, connections, provider, api):
     provider.add_client("machine", CC_SECRET, [])
     _cc_connection(connections, f"{provider.url}/token")
-    Actions(home).create(build_action({"name": "me", "method": "GET", "url": f"{api.url}/me", "connection": "backend"}))
+    save_action(home, "me", method="GET", url=f"{api.url}/me", connection="backend")  # proven as Apply saves it
     record = _run_step(Runner(home, policy=_policy(api.url)), "me")
     assert record["status"] == "failed" and REFUSED in record["error"]
     assert provider.token_requests == [] and api.seen == []
@@ -217,7 +217,7 @@ def test_a_name_rebound_to_loopback_after_the_check_is_not_reached(home, connect
 
 def test_a_job_step_connects_to_the_checked_address(home, connections, rebinding, local_api):
     lookups, attempts = rebinding
-    Actions(home).create(build_action({"name": "admin", "method": "GET", "url": f"http://rebind.test:{local_api.port}/admin"}))
+    save_action(home, "admin", method="GET", url=f"http://rebind.test:{local_api.port}/admin")
     record = _run_step(Runner(home, policy=NetworkPolicy()), "admin")
     assert record["status"] == "failed" and local_api.hits == []
     assert lookups == [PUBLIC] and attempts and all(a[0] == PUBLIC for a in attempts)

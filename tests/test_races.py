@@ -32,6 +32,7 @@ from plugwire.core.recipes.model import POLL_CURSORS, POLL_STATUS, Recipes
 from plugwire.core.recipes.polling import poll_status
 from plugwire.core.storage.home import Home
 from plugwire.core.wizard.actions import Actions, build_action
+from recipes_support import save_action
 
 RACE_TIMEOUT = 60  # seconds for a whole race; each takes a few
 
@@ -96,7 +97,7 @@ def _create(home: Home, kind: str, names: list[str]) -> None:
                 "base_url": "https://api.example.com", "test_url": "https://api.example.com/me", "timeout": 30,
             })
         return
-    Actions(home).create(build_action({"name": "ping", "url": "https://api.example.com/ping"}))
+    save_action(home, "ping", url="https://api.example.com/ping")  # proven: the recipes run it
     for name in names:
         if kind == "actions":
             Actions(home).create(build_action({"name": name, "url": "https://api.example.com/items"}))

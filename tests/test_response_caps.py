@@ -27,7 +27,8 @@ from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.http.send import send
 from plugwire.core.recipes.model import Recipe, Step
 from plugwire.core.recipes.runner import Runner
-from plugwire.core.wizard.actions import Actions, build_action
+from plugwire.core.wizard.actions import build_action
+from recipes_support import save_action
 
 BIG = 200 * 1024 * 1024
 CHUNK = b"a" * 65536
@@ -175,9 +176,9 @@ LIMIT = 64 * 1024 * 1024  # well below the 200 MB body, well above a 10 MB cap a
 @pytest.mark.parametrize("path", ["length", "chunked", "bomb"])
 def test_a_job_step_is_cut_off_at_the_cap(home, connections, upstream, path):
     _connection(connections)
-    actions = Actions(home)
-    actions.create(build_action({"name": "big", "connection": "api", "method": "GET", "url": f"{upstream}/{path}"}))
-    actions.create(build_action({"name": "small", "connection": "api", "method": "GET", "url": f"{upstream}/json/100"}))
+    # Proven as Apply saves one (the bomb could never be proven: its answer is past any cap).
+    save_action(home, "big", connection="api", method="GET", url=f"{upstream}/{path}")
+    save_action(home, "small", connection="api", method="GET", url=f"{upstream}/json/100")
     warm = """
     import asyncio
     from plugwire.core.storage.home import Home
@@ -305,10 +306,9 @@ def _step(home, action: str) -> dict:
 
 def test_a_response_at_or_just_under_the_cap_is_kept_whole(home, connections, upstream):
     _connection(connections, max_response_bytes=100_000)
-    actions = Actions(home)
     for size in (99_999, 100_000, 100_001):
-        actions.create(build_action({"name": f"s{size}", "connection": "api", "method": "GET", "url": f"{upstream}/json/{size}"}))
-        actions.create(build_action({"name": f"g{size}", "connection": "api", "method": "GET", "url": f"{upstream}/json/{size}/gzip"}))
+        save_action(home, f"s{size}", connection="api", method="GET", url=f"{upstream}/json/{size}")
+        save_action(home, f"g{size}", connection="api", method="GET", url=f"{upstream}/json/{size}/gzip")
     for name in ("s99999", "s100000", "g99999", "g100000"):
         step = _step(home, name)
         assert step["status"] == "succeeded" and step["outcome"] == "ok", step
@@ -321,13 +321,10 @@ def test_a_response_at_or_just_under_the_cap_is_kept_whole(home, connections, up
 
 def test_the_actions_cap_wins_over_the_connections(home, connections, upstream):
     _connection(connections, max_response_bytes=1_000)
-    actions = Actions(home)
-    actions.create(build_action({"name": "more", "connection": "api", "method": "GET", "url": f"{upstream}/json/5000",
-                                 "max_response_bytes": 10_000}))
-    actions.create(build_action({"name": "default", "connection": "api", "method": "GET", "url": f"{upstream}/json/5000"}))
+    save_action(home, "more", connection="api", method="GET", url=f"{upstream}/json/5000", max_response_bytes=10_000)
+    save_action(home, "default", connection="api", method="GET", url=f"{upstream}/json/5000")
     _connection(connections, name="roomy", max_response_bytes=1_000_000)
-    actions.create(build_action({"name": "less", "connection": "roomy", "method": "GET", "url": f"{upstream}/chunked/5000",
-                                 "max_response_bytes": 1_024}))
+    save_action(home, "less", connection="roomy", method="GET", url=f"{upstream}/chunked/5000", max_response_bytes=1_024)
     assert _step(home, "more")["status"] == "succeeded"
     assert _step(home, "default")["outcome"] == "response_too_large"
     less = _step(home, "less")

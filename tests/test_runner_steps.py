@@ -14,6 +14,7 @@ from plugwire.core.http.netpolicy import NetworkPolicy
 from plugwire.core.recipes.model import Recipe, Step
 from plugwire.core.recipes.runner import Runner
 from plugwire.core.wizard.actions import Actions, build_action
+from recipes_support import prove_saved
 
 
 def _venues_app() -> Starlette:
@@ -34,6 +35,8 @@ def test_each_event_gets_its_own_values_and_records_hold_json(home, connections,
     actions.create(build_action({"name": "create", "connection": "api", "method": "POST", "url": server.url + "/venues",
                                  "body_format": "json", "body": {"venue": {"name": "x", "capacity": 1}}}))
     actions.create(build_action({"name": "read", "connection": "api", "method": "GET", "url": server.url + "/venues/x"}))
+    for name in ("create", "read"):  # saved as drafts: proven against the local API, as `actions prove` does
+        prove_saved(home, name)
     recipe = Recipe(name="r", trigger={"type": "webhook"}, steps=[
         Step(name="create", action="create", query={"src": "{{trigger.payload.src}}"},
              body={"venue": {"name": "{{trigger.payload.name}}", "capacity": "{{trigger.payload.capacity}}",

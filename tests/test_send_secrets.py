@@ -23,6 +23,7 @@ from plugwire.core.http.send import send
 from plugwire.core.recipes.model import Recipe, Step
 from plugwire.core.recipes.runner import Runner
 from plugwire.core.wizard.actions import Actions, build_action
+from recipes_support import prove_saved, save_action
 from plugwire.core.wizard.steps import Wizard
 
 USER, PASSWORD = "ops@example.com", "echo-planted-password-91"
@@ -115,6 +116,11 @@ def test_a_job_record_keeps_no_credential_an_api_echoes(home, connections, basic
     for name, path in (("create", "/ok"), ("refused", "/json-error")):
         actions.create(build_action({"name": name, "connection": "echo-basic", "method": "POST", "url": echo.url + path,
                                      "body_format": "json", "body": {"venue": {"name": "x"}}}))
+    prove_saved(home, "create")  # its stored proof keeps the echoed credential out too
+    # /json-error never answers 2xx: it stands for an API that worked when proven and fails now.
+    actions.remove("refused")
+    save_action(home, "refused", connection="echo-basic", method="POST", url=echo.url + "/json-error", body_format="json",
+                body={"venue": {"name": "x"}})
     runner = Runner(home, policy=NetworkPolicy(enabled=False))
     recipe = Recipe(name="r", trigger={"type": "webhook"}, steps=[Step(name="a", action="create"), Step(name="b", action="refused")])
 

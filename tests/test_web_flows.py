@@ -88,8 +88,8 @@ def test_an_unchanged_form_keeps_the_sent_request_and_apply_saves_it(console, ho
 
 def test_recipe_steps_with_pills_are_checked_and_the_recipe_starts_and_stops(console, home):
     state, browser, api = console
-    save_action(home, "create_venue", method="POST", url=f"{api.url}/v3/organizations/77/venues/", body_format="json",
-                body={"venue": {"name": "Example Hall", "capacity": 300}}, sample={"id": "1", "name": "Example Hall"})
+    save_action(home, "create_venue", connection="eventbrite", method="POST", url=f"{api.url}/v3/organizations/77/venues/",
+                body_format="json", body={"venue": {"name": "Example Hall", "capacity": 300}}, prove=True)
     made = browser.post("/console/recipes/new", {"name": "new-venue", "trigger": "webhook", "payload_format": "auto",
                                                  "sample_payload": '{"venue": {"name": "Harbour", "seats": 120}}', "response_status": "202"})
     assert made.status_code == 303, made.text

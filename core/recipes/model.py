@@ -24,10 +24,10 @@ from plugwire.core.plugincore.manager import triggers
 from plugwire.core.plugincore.triggers import TriggerType
 from plugwire.core.recipes import datapills
 from plugwire.core.storage.home import Home
-from plugwire.core.wizard.actions import Action, Actions
+from plugwire.core.wizard.actions import NEVER_PROVEN, Action, Actions
 from plugwire.core.wizard.datatree import DataTree, infer
 
-__all__ = ["TABLE", "Recipe", "Recipes", "Step", "TriggerSpec"]
+__all__ = ["TABLE", "Recipe", "Recipes", "Step", "TriggerSpec", "draft_refused"]
 
 TABLE = "recipes"
 # A polling trigger's cursor and last outcome, per recipe (kept by recipes.polling;
@@ -199,6 +199,16 @@ def _check_items_pill(step: str, where: str, field: str, pill: datapills.Pill, a
                     f"the items step {pill.path[1]!r} gathers (at {action.pagination.records or 'the body'})")
 
 
+def draft_refused(step: str, action: Action, field: str | None = None) -> UserInputError:
+    """Return the error of a step whose action is an unproven draft: no recipe saves,
+    starts or runs one (its request never got a 2xx from the live API)."""
+    return UserInputError(
+        f"Step {step!r} runs the action {action.name!r}, an unproven draft ({action.draft_reason or NEVER_PROVEN}): "
+        "nothing is sent for a draft.", field=field or "action",
+        fix=f"prove it with `plugwire actions prove {action.name}` (or POST /api/actions/{action.name}/prove, or Prove on its console page)",
+    )
+
+
 def _refuse_missing(step: str, where: str, field: str, pill: datapills.Pill, rel: tuple[str | int, ...],
                     tree: DataTree | None, what: str) -> None:
     missing = datapills.check_pill(pill, rel, tree)
@@ -262,6 +272,8 @@ class Recipes:
                     field=f"steps[{n}].action",
                     fix="create it with `plugwire actions new`, or correct the name",
                 ) from None
+            if not found[step.action].proven:
+                raise draft_refused(step.name, found[step.action], field=f"steps[{n}].action")
         check_pills(recipe, found)
         return recipe
 

@@ -24,7 +24,7 @@ from plugwire.core.http.outcomes import redact
 from plugwire.core.http.pages import fetch_pages_async
 from plugwire.core.http.send import send_async
 from plugwire.core.recipes.datapills import MissingValue, render
-from plugwire.core.recipes.model import Recipe, Step
+from plugwire.core.recipes.model import Recipe, Step, draft_refused
 from plugwire.core.storage.home import Home
 from plugwire.core.wizard.actions import Action, Actions
 
@@ -153,6 +153,8 @@ class Runner:
         try:
             action, base, conn, found = self.cache.get("step", step.action, self._load_action)
             secrets += found
+            if not action.proven:  # made a draft (edited) after the recipe was saved: nothing is sent
+                raise draft_refused(step.name, action)
             spec = _step_request(base, step, context)
             args = dict(connection=conn, connections=self.connections, response_format=action.response_format,
                         timeout=action.timeout, retry=action.retry, client=self._client(conn), secrets=found, pretty=False,

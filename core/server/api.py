@@ -183,19 +183,59 @@ def list_actions(state, request, body) -> Any:
     return [a.public() for a in Actions(state.home).list()]
 
 
+def _wants_proof(request: Request) -> bool:
+    value = request.query_params.get("prove", "false").strip().lower()
+    if value not in ("true", "false", "1", "0", ""):
+        raise UserInputError(f"prove must be true or false, not {value[:20]!r}.", field="prove", fix="e.g. ?prove=true")
+    return value in ("true", "1")
+
+
 def create_action(state, request, body) -> Any:
+    """Save an action: with ``?prove=true`` its request is sent first and it is saved
+    proven after a 2xx (nothing is saved otherwise: a 422 says what came back);
+    without, it is saved as an unproven draft (``proven: false``) that no recipe runs."""
+    from plugwire.core.wizard.prove import try_action
+
+    for key in ("proof", "draft_reason"):
+        if key in body:
+            raise UserInputError(f"{key} is recorded by a live 2xx answer, not sent.", field=key,
+                                 fix="leave it out, and post with ?prove=true to send the request and record its proof")
+    prove = _wants_proof(request)
     action = build_action(body)
+    actions = Actions(state.home)
+    actions.check_free(action.name)  # before anything is sent
     if action.connection is not None:
         try:
             Connections(state.home).get(action.connection)
         except NotFoundError:
             raise UserInputError(f"connection: there is no connection named {action.connection!r}.", field="connection",
                                  fix="create it first (POST /api/connections), or leave connection out for a public API") from None
-    return Actions(state.home).create(action).public()
+    if prove:
+        trial = try_action(state.home, action, policy=state.policy)
+        if not trial.ok:
+            return _answer(422, f"Not saved: {trial.reason}", "request",
+                           "correct the request and post it again, or post it without ?prove=true to keep it as a draft")
+        action = trial.proved
+    return actions.create(action).public()
 
 
 def get_action(state, request, body) -> Any:
     return Actions(state.home).get(request.path_params["name"]).public()
+
+
+def prove_action(state, request, body) -> Any:
+    """Send a saved action's request once under the server's network policy: after a
+    2xx it is proven (sample, datatree and proof recorded); otherwise a 422 says what
+    came back and a draft stays a draft."""
+    from plugwire.core.wizard.prove import prove
+
+    name = request.path_params["name"]
+    action, trial = prove(state.home, name, policy=state.policy)
+    if not trial.ok:
+        kept = " It keeps its earlier proof." if action.proven else " It stays an unproven draft."
+        return _answer(422, f"Not proven: {trial.reason}{kept}", "request",
+                       f"correct the action's request, then prove it again (POST /api/actions/{name}/prove)")
+    return {**action.public(), "trial": trial.summary()}
 
 
 def list_recipes(state, request, body) -> Any:
@@ -344,6 +384,8 @@ def _route(path: str, **methods: tuple[Callable, Operation]) -> Route:
     return Route(path, endpoint, methods=list(endpoints))
 
 
+_PROVE_QUERY = (("prove", {"type": "boolean", "default": False},
+                 "send the request first and save the action proven after a 2xx (nothing is saved otherwise)"),)
 _NEW = {"status": 201, "returns": _NAMED, "errors": (409,)}
 routes = [
     Route("/health", health),
@@ -353,9 +395,14 @@ routes = [
     _route("/api/connections/{name}/authorize", POST=(start_authorization, Operation(
         "Start a connection's OAuth2 or OAuth 1.0a authorization; open authorize_url in a browser", status=201,
         returns={"type": "object", "required": ["connection", "authorize_url"]}, errors=(400, 404, 422)))),
-    _route("/api/actions", GET=(list_actions, Operation("List actions, secrets masked", returns=_LIST)),
-           POST=(create_action, Operation("Create an action", body=NewAction, links=_links("name", "get_action"), **_NEW))),
+    _route("/api/actions", GET=(list_actions, Operation("List actions, secrets masked; proven: false marks an unproven draft", returns=_LIST)),
+           POST=(create_action, Operation(
+               "Create an action: an unproven draft (proven: false) that no recipe runs, or with ?prove=true sent first and saved proven after a 2xx",
+               body=NewAction, links=_links("name", "get_action", "prove_action"), query=_PROVE_QUERY, **_NEW))),
     _route("/api/actions/{name}", GET=(get_action, Operation("One action, secrets masked", returns=_NAMED, errors=(404,)))),
+    _route("/api/actions/{name}/prove", POST=(prove_action, Operation(
+        "Send an action's request once; after a 2xx it is proven (sample, datatree, proof), otherwise 422 says what came back",
+        returns=_NAMED, errors=(404, 422)))),
     _route("/api/recipes", GET=(list_recipes, Operation("List recipes", returns=_LIST)),
            POST=(create_recipe, Operation("Create a recipe (stopped); every datapill is checked", body=NewRecipe,
                                           links=_links("name", "get_recipe", "start_recipe", "stop_recipe"), **_NEW))),

@@ -7,13 +7,22 @@ proved it, with the datatree inferred from that sample. The :class:`Actions` ser
 is the only way action records are read and written (table ``actions``); header and
 query values with credential-like names or named in ``secret_fields`` are sealed at
 rest (a URL carrying such a query parameter too), and masked wherever shown.
+
+**Proof.** An action is *proven* when its request got a 2xx from the live API
+(:class:`Proof`, with the exchange as ``sample_request``/``sample_response``); anything
+else is an *unproven draft*, which recipes refuse to save, start or run. An action
+saved without a proof is a draft (:meth:`Actions.create`); changing one of the
+:data:`SHAPING` fields of a proven action makes it a draft again; sending it once and
+recording the 2xx (:mod:`plugwire.core.wizard.prove`) proves it. A record saved before
+proofs were kept has no ``proof`` key: it reads as proven when its stored sample
+response is a 2xx, as the wizard only saved those.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from plugwire.core.base.errors import AlreadyExistsError, NotFoundError, UserInputError, format_validation_error
 from plugwire.core.base.names import Name, check_name
@@ -33,11 +42,30 @@ from plugwire.core.http.rules import STORED
 from plugwire.core.storage.home import Home
 from plugwire.core.wizard.datatree import DataTree
 
-__all__ = ["TABLE", "Action", "Actions", "secret_fields_of"]
+__all__ = ["NEVER_PROVEN", "SHAPING", "TABLE", "Action", "Actions", "Proof", "secret_fields_of"]
 
 TABLE = "actions"
 #: A stored sample response keeps at most this much text; its datatree was inferred first.
 SAMPLE_TEXT_LIMIT = 256_000
+#: The fields that shape what is sent and how the answer is read. Changing one makes a
+#: proven action a draft again: its proof was for another request. (Name, description,
+#: timeout, response cap, retry policy and which fields are secret do not change what
+#: the API is asked or what it answers.)
+SHAPING = ("method", "url", "headers", "query", "body", "body_format", "content_type", "files",
+           "connection", "pagination", "response_format")
+#: Why an action saved without a live answer is a draft.
+NEVER_PROVEN = "saved without a live answer: its request was never sent"
+
+
+class Proof(BaseModel):
+    """What proved an action: the 2xx its request got from the live API, and when.
+    The exchange itself is the action's ``sample_request`` and ``sample_response``.
+    ``by``: ``wizard`` (Apply), ``prove`` (sent by ``actions prove``, the API or the
+    console), ``sample`` (a record saved before proofs were kept, with a 2xx sample)."""
+
+    at: str
+    status: int = Field(ge=200, le=299)
+    by: Literal["wizard", "prove", "sample"] = "prove"
 
 
 class Action(RequestSpec):
@@ -59,8 +87,25 @@ class Action(RequestSpec):
     provider: str | None = None
     endpoint: str | None = Field(None, description='"METHOD /path/{template}" when known')
     suggestion: dict[str, Any] | None = Field(None, description="the suggestion the request started from")
+    proof: Proof | None = Field(None, description="the live 2xx answer that proved the request; null: an unproven draft, which no recipe runs",
+                                json_schema_extra={"readOnly": True})
+    draft_reason: str | None = Field(None, description="why it is a draft (null when proven)", json_schema_extra={"readOnly": True})
     created_at: str = Field(default_factory=now_iso)
     updated_at: str = Field(default_factory=now_iso)
+
+    @property
+    def proven(self) -> bool:
+        """Return True when a live 2xx proved this request (a recipe may run it)."""
+        return self.proof is not None
+
+    def draft_line(self) -> str:
+        """Return one sentence saying why this action is a draft and how to prove it."""
+        return (f"Action {self.name!r} is an unproven draft ({self.draft_reason or NEVER_PROVEN}). "
+                f"Prove it with `plugwire actions prove {self.name}`.")
+
+    def shaping(self) -> dict[str, Any]:
+        """Return the :data:`SHAPING` fields as JSON-able data (to tell whether a change un-proves)."""
+        return self.model_dump(mode="json", include=set(SHAPING))
 
     def spec(self) -> RequestSpec:
         """Return just the request part of this action (a copy, not validated again:
@@ -74,7 +119,7 @@ class Action(RequestSpec):
         (credential-like names and ``secret_fields``) masked, in its URL too."""
         data = self.model_dump(mode="json")
         shown = masked_spec(self)
-        data.update(url=shown.url, headers=shown.headers, query=shown.query)
+        data.update(url=shown.url, headers=shown.headers, query=shown.query, proven=self.proven)
         return data
 
     def secret_values(self) -> list[str]:
@@ -149,7 +194,10 @@ class Actions:
     def _from_record(self, rec: dict[str, Any]) -> Action:
         # Read back as saved: one saved before a rule existed still loads (and is
         # refused naming the field when it is sent), so no action is lost to a new rule.
-        return Action.model_validate(unseal(rec, self.home.cipher), context=STORED)
+        data = unseal(rec, self.home.cipher)
+        if "proof" not in data:  # saved before proofs were kept
+            data = {**data, **_proof_of_old_record(data)}
+        return Action.model_validate(data, context=STORED)
 
     def check_free(self, name: str) -> str:
         """Return ``name`` (stripped) when it is a valid name no action has yet, so that
@@ -166,7 +214,13 @@ class Actions:
         return name
 
     def create(self, action: Action) -> Action:
-        """Save a new action; returns it. Raises ``AlreadyExistsError`` when the name is taken."""
+        """Save a new action; returns it (an unproven draft unless it carries its
+        :class:`Proof`, as the wizard's Apply builds it).
+
+        Raises ``AlreadyExistsError`` when the name is taken, ``UserInputError``
+        (field ``proof``) for a proof without its 2xx sample response.
+        """
+        action = _checked(action)
         try:
             self.home.store.insert(TABLE, action.name, self._record(action))
         except AlreadyExistsError:
@@ -178,9 +232,9 @@ class Actions:
 
         Raises ``NotFoundError`` when there is none: an action removed meanwhile is not
         brought back by a save (only :meth:`create` makes one)."""
-        action = action.model_copy(update={"updated_at": now_iso()})
+        action = _checked(action.model_copy(update={"updated_at": now_iso()}))
         with self.home.store.transaction() as tx:
-            self.get(action.name)
+            action = _unproven_if_changed(self.get(action.name), action)
             tx.put(TABLE, action.name, self._record(action))
         return action
 
@@ -191,12 +245,19 @@ class Actions:
 
         The current action is read, changed, validated and written in one transaction,
         so an edit made meanwhile by another process is kept and an action removed
-        meanwhile stays removed. Raises ``NotFoundError``, or ``UserInputError`` naming
-        the field (nothing is written); renaming is refused (recipes name their actions).
+        meanwhile stays removed. Changing a :data:`SHAPING` field of a proven action
+        makes it an unproven draft (its ``draft_reason`` names the fields); prove it
+        again with :func:`plugwire.core.wizard.prove.prove`. Raises ``NotFoundError``,
+        or ``UserInputError`` naming the field (nothing is written); renaming is
+        refused (recipes name their actions), and so is setting the proof.
         """
         with self.home.store.transaction() as tx:
-            data = self.get(name).model_dump(mode="json")
+            current = self.get(name)
+            data = current.model_dump(mode="json")
             for key, value in changes.items():
+                if key in _READ_ONLY:
+                    raise UserInputError(f"{key} is recorded by a live 2xx, not set.", field=key,
+                                         fix=f"prove the action with `plugwire actions prove {name}`")
                 if key not in Action.model_fields:
                     raise UserInputError(f"{key} is not a field of an action.", field=key,
                                          fix="see the fields with `plugwire actions show NAME --json`")
@@ -209,8 +270,31 @@ class Actions:
                 del data[part][key]
             if data["name"] != name:
                 raise UserInputError("An action cannot be renamed.", field="name", fix="create a new action under the new name")
-            action = build_action({**data, "updated_at": now_iso()})
+            action = _unproven_if_changed(current, build_action({**data, "updated_at": now_iso()}))
             tx.put(TABLE, name, self._record(action))
+        return action
+
+    def record_trial(self, sent: Action, proved: Action | None, reason: str | None = None) -> Action:
+        """Record what sending ``sent`` once showed: ``proved`` (``sent`` with its new
+        sample, datatree and :class:`Proof`) after a 2xx, or else ``reason`` (what came
+        back) on a draft, which stays a draft; a proven action keeps its proof (the API
+        being down now does not undo what it answered). Returns the action as saved.
+
+        Raises ``NotFoundError``, or ``UserInputError`` (field ``request``) when the
+        action's request was changed while it was being sent (nothing is written).
+        """
+        with self.home.store.transaction() as tx:
+            current = self.get(sent.name)
+            if current.shaping() != sent.shaping():
+                raise UserInputError(f"Action {sent.name!r} was changed while its request was being sent.", field="request",
+                                     fix=f"prove it again: `plugwire actions prove {sent.name}`")
+            if proved is not None:
+                action = _checked(proved.model_copy(update={"updated_at": now_iso(), "draft_reason": None}))
+            elif current.proven or not reason:
+                return current
+            else:
+                action = current.model_copy(update={"draft_reason": reason, "updated_at": now_iso()})
+            tx.put(TABLE, action.name, self._record(action))
         return action
 
     def get(self, name: str) -> Action:
@@ -228,6 +312,45 @@ class Actions:
         """Delete the action ``name``; raises ``NotFoundError``."""
         if not self.home.store.delete(TABLE, name):
             raise NotFoundError(f"No action named {name!r}.", field="name", fix="list them with `plugwire actions list`")
+
+
+_READ_ONLY = ("proof", "draft_reason")
+
+
+def _checked(action: Action) -> Action:
+    """Return ``action`` with its draft state made explicit: a proof stands only with
+    the 2xx sample response it recorded; no proof is a draft (with its reason).
+    Raises ``UserInputError`` (field ``proof``) for a proof without its sample."""
+    proof, sample = action.proof, action.sample_response
+    if proof is None:
+        return action if action.draft_reason else action.model_copy(update={"draft_reason": NEVER_PROVEN})
+    if sample is None or sample.status != proof.status:
+        raise UserInputError(f"Action {action.name!r} carries a proof without the {proof.status} answer it recorded.", field="proof",
+                             fix="leave the proof out (it is saved as a draft) and prove the action by sending it")
+    return action.model_copy(update={"draft_reason": None}) if action.draft_reason else action
+
+
+def _unproven_if_changed(before: Action, after: Action) -> Action:
+    """Return ``after``, made a draft when it keeps ``before``'s proof but a field
+    that shapes the request changed (the proof was for the request as it was)."""
+    if after.proof is None or after.proof != before.proof:
+        return after
+    was, now = before.shaping(), after.shaping()
+    changed = [k for k in SHAPING if was[k] != now[k]]
+    if not changed:
+        return after
+    reason = f"{', '.join(changed)} changed after it was proven on {before.proof.at}: the proof was for the request as it was"
+    return after.model_copy(update={"proof": None, "draft_reason": reason})
+
+
+def _proof_of_old_record(data: dict[str, Any]) -> dict[str, Any]:
+    """The proof state of a record saved before proofs were kept: the wizard saved
+    only what answered 2xx, so a 2xx sample response is its proof."""
+    sample = data.get("sample_response") or {}
+    status = sample.get("status") if isinstance(sample, dict) else None
+    if isinstance(status, int) and 200 <= status < 300:
+        return {"proof": {"at": data.get("updated_at") or data.get("created_at") or now_iso(), "status": status, "by": "sample"}}
+    return {"proof": None, "draft_reason": "saved before proofs were kept, without a 2xx sample response"}
 
 
 def _taken(name: str) -> AlreadyExistsError:

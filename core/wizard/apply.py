@@ -37,6 +37,7 @@ __all__ = [
     "WizardView",
     "learn_applied",
     "policy_warning",
+    "proof_fields",
     "proven_action",
     "refusal",
     "review_of",
@@ -191,14 +192,27 @@ def proven_action(wizard: WizardView, name: str, description: str) -> Action:
             "max_response_bytes": wizard.max_response_bytes,
             "retry": wizard.retry.model_dump(),
             "pagination": _pagination_data(wizard),
-            "sample_request": last.exchange.request.model_dump(),
-            "sample_response": last.exchange.response.model_dump(),
-            "datatree": infer_response(last.exchange.response).model_dump(),
+            **proof_fields(last.exchange, "wizard"),
             "provider": s.provider if s else None,
             "endpoint": endpoint,
             "suggestion": _suggestion_summary(s),
         }
     )
+
+
+def proof_fields(exchange: Exchange, by: str) -> dict[str, Any]:
+    """Return what a 2xx ``exchange`` proves of an action: its sample request and
+    response, the datatree inferred from that response, and the proof (when, what
+    status, ``by`` which door). The caller has checked that the exchange is a 2xx."""
+    response = exchange.response
+    assert response is not None and response.ok
+    return {
+        "sample_request": exchange.request.model_dump(),
+        "sample_response": response.model_dump(),
+        "datatree": infer_response(response).model_dump(),
+        "proof": {"at": exchange.at, "status": response.status, "by": by},
+        "draft_reason": None,
+    }
 
 
 def learn_applied(home: Home, action: Action, suggestion: Suggestion | None) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import httpx2
 import pytest
+from api_server import make_api
+from plugwire.core.testing.server import ServerThread
 
 PHONE = {"width": 390, "height": 844}
 LONG = "a-connection-with-a-rather-long-name-for-a-phone"
@@ -23,12 +25,22 @@ def filled(console):
         "test_url": "http://127.0.0.1:9/an/endpoint/with/a/long/path/that/does/not/wrap/easily?and=a&query=string",
     })
     assert made.status_code == 201, made.text
-    made = console.api("POST", "/api/actions", json={
-        "name": "create_a_venue_with_a_long_action_name", "connection": LONG, "method": "POST",
-        "url": "http://127.0.0.1:9/v3/organizations/1234567/venues/with/a/long/path/", "body_format": "json",
-        "body": {"venue": {"name": "Example Hall", "active": True}},
+    # Proven against a local API that then stops, so that the job below fails.
+    api = ServerThread(make_api().app).start()
+    try:
+        made = console.api("POST", "/api/actions", params={"prove": "true"}, json={
+            "name": "create_a_venue_with_a_long_action_name", "connection": LONG, "method": "POST",
+            "url": f"{api.url}/open/v3/organizations/1234567/venues/with/a/long/path/", "body_format": "json",
+            "body": {"venue": {"name": "Example Hall", "active": True}},
+        })
+    finally:
+        api.stop()
+    assert made.status_code == 201 and made.json()["proven"], made.text
+    made = console.api("POST", "/api/actions", json={  # a draft too, with its badge
+        "name": "a_draft_action_with_a_long_name_never_proven", "method": "GET",
+        "url": "http://127.0.0.1:9/v3/organizations/1234567/venues/with/a/long/path/",
     })
-    assert made.status_code == 201, made.text
+    assert made.status_code == 201 and not made.json()["proven"], made.text
     made = console.api("POST", "/api/recipes", json={
         "name": "a-recipe-with-a-long-name-too", "trigger": {"type": "webhook", "config": {"sample_payload": {"name": "x"}}},
         "steps": [{"action": "create_a_venue_with_a_long_action_name"}],
@@ -73,7 +85,8 @@ def test_main_pages_fit_a_phone_and_keep_their_navigation(phone, console, filled
     job = filled
     pages = [
         "/console/", "/console/connections", f"/console/connections/{LONG}", f"/console/connections/{LONG}/edit",
-        "/console/actions", "/console/actions/create_a_venue_with_a_long_action_name", "/console/wizard/new",
+        "/console/actions", "/console/actions/create_a_venue_with_a_long_action_name",
+        "/console/actions/a_draft_action_with_a_long_name_never_proven", "/console/wizard/new",
         "/console/recipes", "/console/recipes/a-recipe-with-a-long-name-too", "/console/recipes/new?trigger=webhook",
         "/console/jobs", f"/console/jobs/{job}",
     ]
