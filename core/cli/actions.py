@@ -1,5 +1,5 @@
 """``plugwire actions``: the request wizard (``new``) and saved actions (``list``,
-``show``, ``remove``, ``curl``).
+``show``, ``remove``, ``curl``; ``prove`` and ``edit`` in :mod:`.actions_prove`).
 
 ``actions new`` walks the three steps at a terminal, and takes a flag for every
 field so that it also runs unattended: with ``--yes`` it sends once and applies when
@@ -28,9 +28,11 @@ app = typer.Typer(help="Make-request actions: build one with the wizard, list, s
 def attach(root: typer.Typer) -> None:
     """Add the ``actions`` command group (with ``export``) to the root CLI."""
     from plugwire.core.cli.actions_export import attach as attach_export
+    from plugwire.core.cli.actions_prove import attach as attach_prove
 
     if "export" not in {c.name for c in app.registered_commands}:  # attached once per process
         attach_export(app)
+        attach_prove(app)
     root.add_typer(app, name="actions")
 
 
@@ -197,9 +199,13 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     for a in actions:
         status = str(a.sample_response.status) if a.sample_response else ""
         fields = str(len(a.datatree.fields())) if a.datatree else ""
-        rows.append([a.name, a.method, a.public()["url"], a.connection or "", status, fields, a.updated_at])
-    print_table([("name", KEY), ("method", SHORT), ("URL", TEXT), ("connection", KEY), ("sample", SHORT),
+        rows.append([a.name, "proven" if a.proven else "DRAFT", a.method, a.public()["url"], a.connection or "", status, fields, a.updated_at])
+    print_table([("name", KEY), ("proof", SHORT), ("method", SHORT), ("URL", TEXT), ("connection", KEY), ("sample", SHORT),
                  ("fields", SHORT), ("updated", SHORT)], rows)
+    drafts = [a.name for a in actions if not a.proven]
+    if drafts:
+        err_console.print(f"{len(drafts)} unproven draft(s): no recipe runs them until `plugwire actions prove NAME` gets a 2xx.",
+                          markup=False, style="yellow")
 
 
 @app.command("show")

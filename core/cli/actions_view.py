@@ -140,8 +140,11 @@ def show_action(action: Action) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
+    proof = action.proof
+    state = (f"proven {proof.at}: the live API answered {proof.status}" if proof is not None
+             else f"DRAFT, not proven ({action.draft_reason}): no recipe runs it; prove it with `plugwire actions prove {action.name}`")
     rows = [
-        ("name", action.name), ("connection", action.connection or "(none: public API)"), ("endpoint", action.endpoint or ""),
+        ("name", action.name), ("proof", state), ("connection", action.connection or "(none: public API)"), ("endpoint", action.endpoint or ""),
         ("provider", action.provider or ""), ("response format", action.response_format),
         ("timeout", f"{action.timeout:g} s" if action.timeout else "the connection's"),
         ("retry", f"{action.retry.max_attempts} attempts, backoff {action.retry.backoff:g} s" + (", non-idempotent too" if action.retry.retry_non_idempotent else "")),

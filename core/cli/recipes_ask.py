@@ -131,7 +131,8 @@ def ask_recipe(name: Optional[str], trigger: Optional[str], description: str, ac
         _say("No saved actions yet: the recipe has no steps (make one with `plugwire actions new`).")
     while actions:
         label = "Add a step" if not steps else "Add another step"
-        chosen = _choose(f"{label}: which saved action?", [(a.name, f"{a.method} {a.url}") for a in actions.values()],
+        chosen = _choose(f"{label}: which saved action?", [(a.name, f"{a.method} {a.public()['url']}" + ("" if a.proven else " (draft, not proven: no recipe saves it)"))
+                                                                     for a in actions.values()],
                          allow_none="no more steps")
         if chosen is None:
             break
