@@ -112,7 +112,8 @@ async def detail_page(request: Request, session: Session) -> Response:
     actions = await run_in_threadpool(_actions, request)
     groups = pill_groups(recipe, actions, 0)
     counts = await run_in_threadpool(_state(request).jobs.counts, recipe.name)
-    ctx = {"recipe": recipe.public(base_url(request)), "actions": sorted(actions), "trigger_pills": groups[0], "counts": counts}
+    ctx = {"recipe": recipe.public(base_url(request)), "actions": sorted(actions), "trigger_pills": groups[0], "counts": counts,
+           "drafts": {name for name, a in actions.items() if not a.proven}}
     return render(request, session, "recipes/detail.html", ctx)
 
 

@@ -166,6 +166,27 @@ async def action_page(request: Request, session: Session) -> Response:
     return render(request, session, "actions/detail.html", {"action": action.public()})
 
 
+async def prove_page(request: Request, session: Session) -> Response:
+    """Prove: send the action's request once under the server's network policy; a 2xx
+    proves it, anything else is flashed and a draft stays a draft."""
+    from plugwire.core.wizard.prove import prove
+
+    name = request.path_params["name"]
+    try:
+        action, trial = await run_in_threadpool(lambda: prove(_home(request), name, policy=request.app.state.plugwire.policy))
+    except NotFoundError:
+        return render_error(request, session, 404, "No such action", f"There is no action named {name!r}.")
+    except PlugwireError as exc:
+        session.flash(str(exc), "error")
+    else:
+        if trial.ok:
+            session.flash(f"Action {name} proven: the API answered {action.proof.status}; recipes may run it.", "ok")
+        else:
+            kept = "It keeps its earlier proof." if action.proven else "It stays a draft."
+            session.flash(f"Not proven: {trial.reason} {kept}", "error")
+    return RedirectResponse(f"/console/actions/{name}", status_code=303)
+
+
 def _connections(request: Request) -> list[str]:
     return [c.name for c in Connections(_home(request)).list()]
 
@@ -311,6 +332,7 @@ def _applied(session: Session, result, warning: str | None = None) -> Response:
 routes = [
     Route("/console/actions", page(actions_page)),
     Route("/console/actions/{name}", page(action_page)),
+    Route("/console/actions/{name}/prove", page(prove_page), methods=["POST"]),
     Route("/console/wizard/new", page(new_page), methods=["GET", "POST"]),
     Route("/console/wizard/{id}", page(wizard_page), methods=["GET", "POST"]),
 ]
