@@ -329,6 +329,18 @@ def test_cli_flags_and_curl_import_save_only_after_a_live_2xx(run_cli, home, api
     assert saved.proven and saved.proof.by == "wizard" and saved.headers == {"X-Trace": "1"}
 
 
+def test_a_postman_export_says_which_actions_are_drafts(run_cli, home, api):
+    _draft(home, "draft", f"{api.url}/open/d", description="lists things")
+    _draft(home, "done", f"{api.url}/open/p")
+    prove(home, "done")
+    code, out, err = run_cli("actions", "export", "--postman")
+    assert code == 0, err
+    items = {i["name"]: i["request"] for i in json.loads(out)["item"]}
+    assert items["draft"]["description"] == f"Draft, not proven: {NEVER_PROVEN}.\n\nlists things"
+    assert "description" not in items["done"]
+    assert "action 'draft' is an unproven draft" in err and "'done'" not in err
+
+
 def test_a_postman_import_saves_no_action(run_cli, home):
     collection = Path(__file__).parent / "data" / "postman" / "team-api.postman_collection.json"
     code, _, err = run_cli("knowledge", "import", str(collection))

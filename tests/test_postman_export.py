@@ -16,9 +16,10 @@ import pytest
 import typer
 from plugwire.core.connections.model import Connections
 from plugwire.core.curl.postman_export import SCHEMA_URL, actions_to_postman
-from plugwire.core.wizard.actions import Actions, build_action
+from plugwire.core.wizard.actions import Actions
 from plugwire.knowledge.postman import import_postman
 from published_schemas import postman_schema, problems
+from recipes_support import save_action
 from typer.testing import CliRunner
 
 TOKEN = "tok-export-never-in-the-file-1234"
@@ -41,21 +42,18 @@ def saved(home):
         "token_url": "https://auth.billing.test/oauth/token", "client_id": "plugwire", "client_secret": CLIENT_SECRET,
         "scope": "invoices:write"}})
     conns.create({"name": "legacy", "auth_type": "custom", "settings": {"headers": {"X-One": CUSTOM, "X-Two": CUSTOM}}})
-    actions = Actions(home)
-    actions.create(build_action({"name": "create_contact", "connection": "crm", "method": "POST",
-                                 "url": "https://api.crm.test/v1/contacts", "body_format": "json",
-                                 "body": {"name": "Ana", "tags": ["vip"]}, "description": "Add a contact"}))
-    actions.create(build_action({"name": "find_issue", "connection": "jira", "method": "GET",
-                                 "url": f"https://jira.test/rest/api/3/search?jql=project%3DOPS&token={TYPED}",
-                                 "headers": {"X-Trace": "on", "X-Signing": TYPED}, "secret_fields": ["X-Signing"]}))
-    actions.create(build_action({"name": "geocode", "connection": "maps", "method": "GET",
-                                 "url": "https://maps.test:8443/geocode", "query": {"address": "Main St 1"}}))
-    actions.create(build_action({"name": "invoice", "connection": "billing", "method": "POST",
-                                 "url": "https://api.billing.test/invoices", "body_format": "form",
-                                 "body": {"amount": "12.50", "currency": "EUR"}}))
-    actions.create(build_action({"name": "upload", "connection": "legacy", "method": "POST",
-                                 "url": "https://legacy.test/upload", "body_format": "multipart", "body": {"caption": "x"}}))
-    actions.create(build_action({"name": "status", "method": "GET", "url": "https://status.test/api/v2/status.json"}))
+    # Saved as Apply saves them (their hosts are made up): the export of drafts is in test_action_proof.py.
+    save_action(home, "create_contact", connection="crm", method="POST", url="https://api.crm.test/v1/contacts",
+                body_format="json", body={"name": "Ana", "tags": ["vip"]}, description="Add a contact")
+    save_action(home, "find_issue", connection="jira", method="GET",
+                url=f"https://jira.test/rest/api/3/search?jql=project%3DOPS&token={TYPED}",
+                headers={"X-Trace": "on", "X-Signing": TYPED}, secret_fields=["X-Signing"])
+    save_action(home, "geocode", connection="maps", method="GET", url="https://maps.test:8443/geocode", query={"address": "Main St 1"})
+    save_action(home, "invoice", connection="billing", method="POST", url="https://api.billing.test/invoices",
+                body_format="form", body={"amount": "12.50", "currency": "EUR"})
+    save_action(home, "upload", connection="legacy", method="POST", url="https://legacy.test/upload",
+                body_format="multipart", body={"caption": "x"})
+    save_action(home, "status", method="GET", url="https://status.test/api/v2/status.json")
     return home
 
 

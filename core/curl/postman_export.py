@@ -141,7 +141,8 @@ def actions_to_postman(actions: list, connections: Any = None, *, name: str = "p
     """Return ``(collection, notes)``: ``actions`` (saved
     :class:`~plugwire.core.wizard.actions.Action` objects) as a Postman collection v2.1,
     each with its connection's auth as a Postman auth block, credentials as collection
-    variables with empty values; ``notes`` says what could not be mapped.
+    variables with empty values; ``notes`` says what could not be mapped, and which
+    actions are unproven drafts (their requests' descriptions say so too).
 
     ``connections`` (a :class:`~plugwire.core.connections.model.Connections`) is asked
     for each action's connection; a connection that is gone is noted, not raised.
@@ -157,7 +158,11 @@ def actions_to_postman(actions: list, connections: Any = None, *, name: str = "p
                 connection = connections.get(action.connection)
             except NotFoundError:
                 out.notes.append(f"action {action.name!r}: connection {action.connection!r} is gone; exported without auth")
-        items.append({"name": action.name, "request": out.request(action, connection)})
+        request = out.request(action, connection)
+        if not action.proven:  # exported all the same: Postman is where one may get it to work
+            request["description"] = f"Draft, not proven: {action.draft_reason}." + (f"\n\n{action.description}" if action.description else "")
+            out.notes.append(f"action {action.name!r} is an unproven draft ({action.draft_reason})")
+        items.append({"name": action.name, "request": request})
     collection = {
         "info": {"_postman_id": str(uuid.uuid4()), "name": name, "schema": SCHEMA_URL,
                  "description": "Exported by plugwire actions export --postman. Fill in the collection variables."},
