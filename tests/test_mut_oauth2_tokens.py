@@ -33,3 +33,13 @@ def test_an_expires_at_the_answer_gives_is_kept():
     replaced by one computed again from ``expires_in``."""
     token = normalise_token({"access_token": "at-1", "expires_in": 3600, "expires_at": 1_700_000_000}, None, GRANT)
     assert token["expires_at"] == 1_700_000_000
+
+
+def test_the_scope_is_the_answers_else_the_previous_tokens_else_the_one_asked_for():
+    """A provider may leave ``scope`` out when it granted what was asked (RFC 6749,
+    5.1): the stored token then keeps the scope it had, or the one the grant asked for."""
+    previous = {"access_token": "old", "refresh_token": "rt-1", "scope": "read write"}
+    assert normalise_token({"access_token": "at-2"}, previous, GRANT)["scope"] == "read write"
+    assert normalise_token({"access_token": "at-2", "scope": ""}, None, GRANT)["scope"] == "read"
+    assert normalise_token({"access_token": "at-2", "scope": "read"}, previous, GRANT)["scope"] == "read"
+    assert "scope" not in normalise_token({"access_token": "at-2"}, None, ("client_credentials", {}))
