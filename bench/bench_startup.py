@@ -10,6 +10,12 @@ the process: on a busy machine the wall time waits for a core, the CPU time much
 holding three connections; the network is never used (``suggest`` answers from the
 built-in catalogue). Nothing here is a test: machines are noisy.
 
+``--instructions`` counts instead the instructions each command executes, once, under
+valgrind's callgrind (when valgrind is installed): a count does not depend on what else
+the machine is doing, so two trees compare exactly even on a busy machine (the ratio
+to ``python -c pass`` in instructions runs a little above the ratio in wall time on a
+quiet machine: starting a process costs time that is not instructions).
+
 ``--compare DIR`` also measures another copy of plugwire, interleaved with this one
 in the same rounds: e.g. an older commit laid out as the package (``DIR/plugwire``
 with ``core``, ``plugins`` and ``knowledge`` inside), run as ``python -m plugwire``
@@ -127,12 +133,53 @@ def run(runs: int, compare: str | None = None) -> dict[str, dict[str, dict[str, 
     return out
 
 
+def instructions(compare: str | None = None) -> dict[str, dict[str, dict[str, float]]]:
+    """Return ``{copy: {label: {"instructions", "ratio"}}}``: each command run once
+    under callgrind (after an unmeasured run that caches files and bytecode)."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (Debian's package valgrind)")
+    copies = [Copy("this tree", None, as_module=compare is not None)]
+    if compare:
+        copies.append(Copy(compare, compare, as_module=True))
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    try:
+        for copy in copies:
+            copy.seed()
+            counts: dict[str, float] = {}
+            for label, args in COMMANDS.items():
+                copy.once(args)
+                cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *copy.command(args)]
+                proc = subprocess.run(cmd, env=copy.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=copy.folder, text=True)
+                found = [line for line in proc.stderr.splitlines() if "Collected :" in line]
+                if not found:
+                    raise SystemExit(f"valgrind gave no count for {label}: {proc.stderr[-500:]}")
+                counts[label] = float(found[-1].split(":")[-1])
+            base = counts["python -c pass"]
+            out[copy.name] = {label: {"instructions": n, "ratio": n / base} for label, n in counts.items()}
+    finally:
+        for copy in copies:
+            shutil.rmtree(copy.folder, ignore_errors=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=21, help="runs of each command (default 21)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--compare", help="a folder holding another copy of the plugwire package, measured alongside")
+    parser.add_argument("--instructions", action="store_true", help="count instructions under valgrind instead of timing")
     opts = parser.parse_args()
+    if opts.instructions:
+        counted = instructions(opts.compare)
+        if opts.json:
+            print(json.dumps(counted, indent=2))
+            return
+        print(f"Python {sys.version.split()[0]}, instructions executed (callgrind), one run each")
+        for name, rows in counted.items():
+            print(f"\n{name}\n{'command':<30} {'instructions':>14} {'x pass':>7}")
+            for label, f in rows.items():
+                print(f"{label:<30} {f['instructions'] / 1e6:>12.0f} M {f['ratio']:>6.2f}x")
+        return
     figures = run(opts.runs, opts.compare)
     if opts.json:
         print(json.dumps(figures, indent=2))
