@@ -62,16 +62,17 @@ TARGETS: dict[str, tuple[str, tuple[str, ...] | None, tuple[str, ...]]] = {
     # mask is what the public views of connections and recipes show (the job scrub is redact's).
     "secrets-mask": ("core/base/secrets.py", ("mask",), ("tests/test_mut_secrets_mask.py", "tests/test_plugin_core.py",
                                                       "tests/test_recipes.py", "tests/test_tls.py")),
-    "oauth2-tokens": ("plugins/auth/oauth2_tokens.py", None, ("tests/test_bite_oauth2_lock.py", "tests/test_token_refresh_race.py",
-                                                          "tests/test_oauth2.py")),
+    "oauth2-tokens": ("plugins/auth/oauth2_tokens.py", None, ("tests/test_mut_oauth2_tokens.py", "tests/test_bite_oauth2_lock.py",
+                                                          "tests/test_token_refresh_race.py", "tests/test_oauth2.py")),
     # The renewal itself (the lock per connection, the store read again under it) is the bearer auth's.
     "oauth2-bearer": ("plugins/auth/oauth2_bearer.py", None, ("tests/test_bite_oauth2_lock.py",
                                                           "tests/test_token_refresh_race.py", "tests/test_oauth2.py")),
-    "jobwriter": ("core/storage/jobwriter.py", None, ("tests/test_bite_writer.py", "tests/test_jobs.py")),
+    "jobwriter": ("core/storage/jobwriter.py", None, ("tests/test_mut_jobwriter.py", "tests/test_bite_writer.py",
+                                                    "tests/test_jobs.py")),
     "apply": ("core/wizard/apply.py", None, ("tests/test_wizard.py",)),
     # test_wizard_bodies holds RetryPolicy's and parse_retry_after's own tests.
-    "retry": ("core/http/retry.py", None, ("tests/test_wizard_bodies.py", "tests/test_pagination.py",
-                                         "tests/test_server.py")),
+    "retry": ("core/http/retry.py", None, ("tests/test_mut_retry.py", "tests/test_wizard_bodies.py",
+                                         "tests/test_pagination.py", "tests/test_server.py")),
 }
 
 _SWAP = {

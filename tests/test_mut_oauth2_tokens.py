@@ -3,13 +3,23 @@ bench/README.md): what ``normalise_token`` stores of a token endpoint's answer.
 
 The OAuth2 tests' provider always sends ``expires_in``, and authlib turns it into
 ``expires_at`` before plugwire sees the token; so the lifetime plugwire computes
-itself, and a token with no lifetime at all, were never exercised.
+itself, and a token with no lifetime at all, were never exercised. Nor was a client
+secret of exactly four characters (the shortest masked, as everywhere in plugwire)
+echoed in a provider's error.
 """
 
 from __future__ import annotations
 
 import time
 
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from plugwire.core.base.errors import PlugwireError
+from plugwire.core.http.client import client_for
 from plugwire.plugins.auth.oauth2_tokens import normalise_token
 
 GRANT = ("client_credentials", {"scope": "read"})
@@ -43,3 +53,21 @@ def test_the_scope_is_the_answers_else_the_previous_tokens_else_the_one_asked_fo
     assert normalise_token({"access_token": "at-2", "scope": ""}, None, GRANT)["scope"] == "read"
     assert normalise_token({"access_token": "at-2", "scope": "read"}, previous, GRANT)["scope"] == "read"
     assert "scope" not in normalise_token({"access_token": "at-2"}, None, ("client_credentials", {}))
+
+
+@pytest.mark.parametrize("secret", ["ab12", "a-longer-client-secret-77"])
+def test_a_providers_error_that_quotes_the_client_secret_is_masked(connections, live_server, secret):
+    async def token(request: Request) -> JSONResponse:
+        form = await request.form()
+        return JSONResponse({"error": "invalid_client",
+                             "error_description": f"client_secret {form.get('client_secret')} is not the one on file"},
+                            status_code=401)
+
+    server = live_server(Starlette(routes=[Route("/token", token, methods=["POST"])]))
+    conn = connections.create({"name": "backend", "auth_type": "oauth2_client_credentials", "settings": {
+        "token_url": f"{server.url}/token", "client_id": "machine", "client_secret": secret}})
+    with client_for(conn, connections) as client, pytest.raises(PlugwireError) as info:
+        client.get(f"{server.url}/api")
+    message = str(info.value)
+    assert "client_secret **** is not the one on file" in message and secret not in message
+    assert info.value.field == "settings.client_secret"
