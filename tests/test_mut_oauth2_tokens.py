@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from plugwire.core.base.errors import PlugwireError
+from plugwire.core.base.errors import AuthorizationRequired, PlugwireError
 from plugwire.core.http.client import client_for
 from plugwire.plugins.auth.oauth2_tokens import normalise_token
 
@@ -55,19 +55,37 @@ def test_the_scope_is_the_answers_else_the_previous_tokens_else_the_one_asked_fo
     assert "scope" not in normalise_token({"access_token": "at-2"}, None, ("client_credentials", {}))
 
 
-@pytest.mark.parametrize("secret", ["ab12", "a-longer-client-secret-77"])
-def test_a_providers_error_that_quotes_the_client_secret_is_masked(connections, live_server, secret):
+def _refusing_provider(live_server, error: str):
+    """A token endpoint that refuses every request with ``error``, quoting the
+    client secret it was sent in its description."""
+
     async def token(request: Request) -> JSONResponse:
         form = await request.form()
-        return JSONResponse({"error": "invalid_client",
+        return JSONResponse({"error": error,
                              "error_description": f"client_secret {form.get('client_secret')} is not the one on file"},
-                            status_code=401)
+                            status_code=400 if error == "invalid_grant" else 401)
 
-    server = live_server(Starlette(routes=[Route("/token", token, methods=["POST"])]))
+    return live_server(Starlette(routes=[Route("/token", token, methods=["POST"])]))
+
+
+def _client_credentials_error(connections, server, secret: str) -> PlugwireError:
     conn = connections.create({"name": "backend", "auth_type": "oauth2_client_credentials", "settings": {
         "token_url": f"{server.url}/token", "client_id": "machine", "client_secret": secret}})
     with client_for(conn, connections) as client, pytest.raises(PlugwireError) as info:
         client.get(f"{server.url}/api")
-    message = str(info.value)
-    assert "client_secret **** is not the one on file" in message and secret not in message
-    assert info.value.field == "settings.client_secret"
+    return info.value
+
+
+@pytest.mark.parametrize("secret", ["ab12", "a-longer-client-secret-77"])
+def test_a_providers_error_that_quotes_the_client_secret_is_masked(connections, live_server, secret):
+    error = _client_credentials_error(connections, _refusing_provider(live_server, "invalid_client"), secret)
+    assert "client_secret **** is not the one on file" in str(error) and secret not in str(error)
+    assert error.field == "settings.client_secret"
+
+
+def test_invalid_grant_outside_a_refresh_is_a_settings_error_not_a_reconnect(connections, live_server):
+    """Only a refused *refresh* means the user must connect again; a client
+    credentials grant refused as ``invalid_grant`` has nothing to reconnect."""
+    error = _client_credentials_error(connections, _refusing_provider(live_server, "invalid_grant"), "cc-secret-5512")
+    assert not isinstance(error, AuthorizationRequired)
+    assert "refused the client_credentials request (invalid_grant" in str(error) and error.field == "settings.token_url"
