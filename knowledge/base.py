@@ -44,7 +44,7 @@ __all__ = ["Catalogue", "KnowledgeBase", "cache_dir", "get_knowledge", "load_cat
 
 log = logging.getLogger(__name__)
 
-_CODE_FILES = ("models.py", "normalize.py", "index.py", "sources.py", "loader.py", "base.py")
+_CODE_FILES = ("models.py", "normalize.py", "index.py", "sources.py", "loader.py", "base.py", "bounds.py")
 _compiled: dict[tuple, tuple[list[ProviderRecord], list[CatalogueProblem]]] = {}
 #: The key each file is compiled under now (by path): an older version is dropped in
 #: one look-up, not a scan of every file's entry (quadratic at a thousand files).
@@ -93,13 +93,26 @@ def _code_stamp() -> str:
     return h.hexdigest()[:16]
 
 
-def _compile(path: Path, source: Source) -> tuple[list[ProviderRecord], list[CatalogueProblem]]:
+def _stored_name(path: Path) -> str:
+    return hashlib.sha256(str(path).encode()).hexdigest()[:24] + ".pickle"
+
+
+def _compile(path: Path, source: Source, store: tuple[Path, str] | None = None) -> tuple[list[ProviderRecord], list[CatalogueProblem]]:
+    """Return the compiled records and problems of one file: from this process's
+    memory, else from ``store`` (a folder of one pickle per file, for the user's
+    catalogue, and the stamp of the code that compiles), else by reading the file
+    (and then writing it to ``store``)."""
     stat = _stat_key(path)
     key = (stat, source.kind, source.owner)
     cached = _compiled.get(key) if stat else None
     if cached is not None:
         return cached
-    result = compile_file(path, source)
+    stored = store[0] / _stored_name(path) if store is not None and stat else None
+    result = _read_stored(stored, (store[1], key)) if stored is not None else None
+    if result is None:
+        result = compile_file(path, source)
+        if stored is not None:
+            _write_stored(stored, ((store[1], key), result))
     if stat:
         with _compiled_lock:
             old = _compiled_keys.get(stat[0])
@@ -110,16 +123,51 @@ def _compile(path: Path, source: Source) -> tuple[list[ProviderRecord], list[Cat
     return result
 
 
+def _read_stored(path: Path, key: tuple) -> Any:
+    """Return the stored compile result at ``path`` when it was made from the same
+    version of the file by the same code; None otherwise."""
+    stored = _read_cache(path)  # a stale or truncated entry is compiled again, never fatal
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key:
+        return stored[1]
+    return None
+
+
+def _write_stored(path: Path, value: Any) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only cache folder only costs speed
+        log.info("could not write %s: %s", path, exc)
+
+
+def _prune_stored(store: Path, files: list[Path]) -> None:
+    """Remove the stored entries of files the user's catalogue no longer has."""
+    keep = {_stored_name(f) for f in files}
+    try:
+        for entry in store.iterdir():
+            if entry.name not in keep and not entry.name.startswith("."):  # another process's file in the making
+                entry.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def load_catalogue(sources: list[Source], *, use_cache: bool = True) -> Catalogue:
     """Load, merge and index every file of ``sources`` (lowest priority first).
 
     Returns a :class:`Catalogue`; bad files become ``problems`` and are skipped.
     With ``use_cache`` the merged index is read from (or written to) the cache
-    folder, keyed by every file's path, mtime and size.
+    folder, keyed by every file's path, mtime and size; and each file of the user's
+    catalogue is compiled once per version of it into ``compiled-<slot>/`` there,
+    so that after an import or a learn only the file that changed is read again
+    (the other sources change only with an upgrade).
     """
     files: list[tuple[Path, Source]] = [(f, s) for s in sources for f in source_files(s)]
+    code = _code_stamp()
     stamp = hashlib.sha256(
-        repr((_code_stamp(), [(_stat_key(f), s.kind, s.owner) for f, s in files])).encode()
+        repr((code, [(_stat_key(f), s.kind, s.owner) for f, s in files])).encode()
     ).hexdigest()[:24]
     # One cache file per set of sources (a data folder has its own user catalogue), so
     # that two data folders used in turn do not throw each other's index away.
@@ -141,10 +189,13 @@ def load_catalogue(sources: list[Source], *, use_cache: bool = True) -> Catalogu
     try:
         records: list[tuple[ProviderRecord, int]] = []
         problems: list[CatalogueProblem] = []
+        store = (folder / f"compiled-{slot}", code) if folder is not None else None
         for path, source in files:
-            recs, faults = _compile(path, source)
+            recs, faults = _compile(path, source, store if source.kind == "user" else None)
             records.extend((r, source.priority) for r in recs)
             problems.extend(faults)
+        if store is not None and store[0].is_dir():
+            _prune_stored(store[0], [f for f, s in files if s.kind == "user"])
         merged, conflicts = merge(records)
         index = Index(merged)
         if folder is not None:
