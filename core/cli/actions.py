@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "attach"]
 
-app = typer.Typer(help="Make-request actions: build one with the wizard, list, show, export.", no_args_is_help=True)
+app = typer.Typer(help="Make-request actions: build one with the wizard, list, show, prove, edit, export.", no_args_is_help=True)
 
 
 def attach(root: typer.Typer) -> None:

@@ -28,7 +28,7 @@ _PKG = "plugwire.core.cli"
 #: ``plugwire --help`` lists them. A module not in this tree yet is left out.
 COMMANDS: dict[str, tuple[str, str]] = {
     "connections": (f"{_PKG}.connections", "Accounts on HTTP APIs: their auth, certificate and route."),
-    "actions": (f"{_PKG}.actions", "Make-request actions: build one with the wizard, list, show, export."),
+    "actions": (f"{_PKG}.actions", "Make-request actions: build one with the wizard, list, show, prove, edit, export."),
     "suggest": (f"{_PKG}.knowledge", "Recommend a sample request (body, headers, query) for METHOD and URL, and say why."),
     "knowledge": (f"{_PKG}.knowledge", "The endpoint catalogue behind request suggestions."),
     "recipes": (f"{_PKG}.recipes", "Recipes: a trigger and make-request steps wired with datapills."),
