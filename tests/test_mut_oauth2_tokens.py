@@ -11,11 +11,12 @@ echoed in a provider's error.
 from __future__ import annotations
 
 import time
+from typing import Any, Callable
 
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from plugwire.core.base.errors import AuthorizationRequired, PlugwireError
@@ -55,17 +56,21 @@ def test_the_scope_is_the_answers_else_the_previous_tokens_else_the_one_asked_fo
     assert "scope" not in normalise_token({"access_token": "at-2"}, None, ("client_credentials", {}))
 
 
+def _token_endpoint(live_server, answer: Callable[[Any], Response]):
+    """A token endpoint that answers every request with ``answer(form)``."""
+
+    async def token(request: Request) -> Response:
+        return answer(await request.form())
+
+    return live_server(Starlette(routes=[Route("/token", token, methods=["POST"])]))
+
+
 def _refusing_provider(live_server, error: str):
     """A token endpoint that refuses every request with ``error``, quoting the
     client secret it was sent in its description."""
-
-    async def token(request: Request) -> JSONResponse:
-        form = await request.form()
-        return JSONResponse({"error": error,
-                             "error_description": f"client_secret {form.get('client_secret')} is not the one on file"},
-                            status_code=400 if error == "invalid_grant" else 401)
-
-    return live_server(Starlette(routes=[Route("/token", token, methods=["POST"])]))
+    return _token_endpoint(live_server, lambda form: JSONResponse(
+        {"error": error, "error_description": f"client_secret {form.get('client_secret')} is not the one on file"},
+        status_code=400 if error == "invalid_grant" else 401))
 
 
 def _client_credentials_error(connections, server, secret: str) -> PlugwireError:
@@ -89,3 +94,14 @@ def test_invalid_grant_outside_a_refresh_is_a_settings_error_not_a_reconnect(con
     error = _client_credentials_error(connections, _refusing_provider(live_server, "invalid_grant"), "cc-secret-5512")
     assert not isinstance(error, AuthorizationRequired)
     assert "refused the client_credentials request (invalid_grant" in str(error) and error.field == "settings.token_url"
+
+
+@pytest.mark.parametrize(("answer", "said"), [
+    (HTMLResponse("<h1>Service Unavailable</h1>", status_code=503), "answered 503 Service Unavailable instead of a token"),
+    (HTMLResponse("<form>Sign in</form>"), "did not answer with a token (Token endpoint response is not a JSON object"),
+])
+def test_a_token_endpoint_that_answers_no_token_is_a_settings_error(connections, live_server, answer, said):
+    """A gateway's error page or a login page where the token was expected: an error
+    naming token_url, not a crash on a token that was never read."""
+    error = _client_credentials_error(connections, _token_endpoint(live_server, lambda form: answer), "cc-secret-5512")
+    assert said in str(error) and error.field == "settings.token_url" and "token_url" in error.fix
