@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from conftest import free_port
 from plugwire.core.base.errors import AuthorizationRequired, PlugwireError
 from plugwire.core.http.client import client_for
 from plugwire.plugins.auth.oauth2_tokens import normalise_token
@@ -105,3 +106,13 @@ def test_a_token_endpoint_that_answers_no_token_is_a_settings_error(connections,
     naming token_url, not a crash on a token that was never read."""
     error = _client_credentials_error(connections, _token_endpoint(live_server, lambda form: answer), "cc-secret-5512")
     assert said in str(error) and error.field == "settings.token_url" and "token_url" in error.fix
+
+
+def test_a_token_endpoint_nothing_answers_at_is_a_settings_error(connections):
+    port = free_port()
+    conn = connections.create({"name": "backend", "auth_type": "oauth2_client_credentials", "settings": {
+        "token_url": f"http://127.0.0.1:{port}/token", "client_id": "machine", "client_secret": "cc-secret-5512"}})
+    with client_for(conn, connections) as client, pytest.raises(PlugwireError) as info:
+        client.get(f"http://127.0.0.1:{port}/api")
+    assert f"Could not reach the token endpoint http://127.0.0.1:{port}/token" in str(info.value)
+    assert info.value.field == "settings.token_url" and "cc-secret-5512" not in str(info.value)
