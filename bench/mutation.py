@@ -65,7 +65,7 @@ TARGETS: dict[str, tuple[str, tuple[str, ...] | None, tuple[str, ...]]] = {
     "oauth2-tokens": ("plugins/auth/oauth2_tokens.py", None, ("tests/test_mut_oauth2_tokens.py", "tests/test_bite_oauth2_lock.py",
                                                           "tests/test_token_refresh_race.py", "tests/test_oauth2.py")),
     # The renewal itself (the lock per connection, the store read again under it) is the bearer auth's.
-    "oauth2-bearer": ("plugins/auth/oauth2_bearer.py", None, ("tests/test_bite_oauth2_lock.py",
+    "oauth2-bearer": ("plugins/auth/oauth2_bearer.py", None, ("tests/test_mut_oauth2_bearer.py", "tests/test_bite_oauth2_lock.py",
                                                           "tests/test_token_refresh_race.py", "tests/test_oauth2.py")),
     "jobwriter": ("core/storage/jobwriter.py", None, ("tests/test_mut_jobwriter.py", "tests/test_bite_writer.py",
                                                     "tests/test_jobs.py")),

@@ -1,0 +1,73 @@
+"""Survivors of the mutation run over plugins/auth/oauth2_bearer.py (issue 17,
+bench/README.md): the renewal of OAuth2 tokens as a client sends requests.
+
+The OAuth2 tests' provider gives every token a lifetime; a token without one (an
+answer without ``expires_in``, which RFC 6749 allows) is used until the API
+answers 401, not renewed before every request. And their tokens live long past the
+leeway, so its cap (half the token's lifetime) was never reached.
+"""
+
+from __future__ import annotations
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from plugwire.core.http.client import client_for
+from test_oauth2 import expire
+
+
+class _Provider:
+    """A token endpoint issuing ``at-1``, ``at-2``... (with ``expires_in`` when
+    ``lifetime`` is set) and an API accepting the tokens in ``accepted``."""
+
+    def __init__(self, live_server, lifetime: int | None = None):
+        self.issued: list[str] = []
+        self.accepted: set[str] = set()
+
+        async def token(request: Request) -> JSONResponse:
+            self.issued.append(f"at-{len(self.issued) + 1}")
+            self.accepted.add(self.issued[-1])
+            return JSONResponse({"access_token": self.issued[-1], "token_type": "Bearer"}
+                                | ({"expires_in": lifetime} if lifetime else {}))
+
+        async def api(request: Request) -> JSONResponse:
+            given = request.headers.get("authorization", "").removeprefix("Bearer ")
+            return JSONResponse({"token": given}, status_code=200 if given in self.accepted else 401)
+
+        self.server = live_server(Starlette(routes=[Route("/token", token, methods=["POST"]), Route("/api", api)]))
+
+    def connection(self, connections, **settings):
+        return connections.create({"name": "backend", "auth_type": "oauth2_client_credentials", "settings": {
+            "token_url": f"{self.server.url}/token", "client_id": "machine", "client_secret": "cc-secret-5512",
+            **settings}})
+
+    def token_sent(self, client) -> str:
+        return client.get(f"{self.server.url}/api").json()["token"]
+
+
+def test_a_token_without_a_lifetime_is_renewed_only_after_a_401(connections, live_server):
+    provider = _Provider(live_server)  # no expires_in
+    conn = provider.connection(connections)
+    with client_for(conn, connections) as client:
+        assert [provider.token_sent(client) for _ in range(3)] == ["at-1"] * 3
+        assert provider.issued == ["at-1"]
+        provider.accepted.clear()  # revoked: the next request gets a 401, renews once and is sent again
+        assert provider.token_sent(client) == "at-2" and provider.token_sent(client) == "at-2"
+    assert provider.issued == ["at-1", "at-2"]
+    assert "expires_at" not in connections.tokens("backend").load()
+
+
+@pytest.mark.parametrize(("seconds_left", "renewed"), [(60, False), (40, True)])
+def test_the_leeway_is_at_most_half_the_tokens_lifetime(connections, live_server, seconds_left, renewed):
+    """A token living 100 s, with the default leeway of 60 s, is renewed 50 s before
+    it expires (not 60: it would be renewed after 40 s of its life; not 33)."""
+    provider = _Provider(live_server, lifetime=100)
+    conn = provider.connection(connections, refresh_leeway=60)
+    with client_for(conn, connections) as client:
+        assert provider.token_sent(client) == "at-1"
+    expire(connections, "backend", seconds_left=seconds_left)
+    with client_for(conn, connections) as client:
+        assert provider.token_sent(client) == ("at-2" if renewed else "at-1")
