@@ -69,7 +69,9 @@ TARGETS: dict[str, tuple[str, tuple[str, ...] | None, tuple[str, ...]]] = {
                                                           "tests/test_token_refresh_race.py", "tests/test_oauth2.py")),
     "jobwriter": ("core/storage/jobwriter.py", None, ("tests/test_mut_jobwriter.py", "tests/test_bite_writer.py",
                                                     "tests/test_jobs.py")),
-    "apply": ("core/wizard/apply.py", None, ("tests/test_wizard.py",)),
+    # The Apply rule is also what proves an action saved elsewhere (core/wizard/prove.py).
+    "apply": ("core/wizard/apply.py", None, ("tests/test_wizard.py", "tests/test_action_proof.py",
+                                           "tests/test_pagination_wizard.py")),
     # test_wizard_bodies holds RetryPolicy's and parse_retry_after's own tests.
     "retry": ("core/http/retry.py", None, ("tests/test_mut_retry.py", "tests/test_wizard_bodies.py",
                                          "tests/test_pagination.py", "tests/test_server.py")),
