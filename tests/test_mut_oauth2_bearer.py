@@ -4,18 +4,28 @@ bench/README.md): the renewal of OAuth2 tokens as a client sends requests.
 The OAuth2 tests' provider gives every token a lifetime; a token without one (an
 answer without ``expires_in``, which RFC 6749 allows) is used until the API
 answers 401, not renewed before every request. And their tokens live long past the
-leeway, so its cap (half the token's lifetime) was never reached.
+leeway, so its cap (half the token's lifetime) was never reached. Nor did a test
+drive ``auth_flow`` (httpx2's clients run the sync and async flows instead) or give
+it a store that fails to note a failed renewal.
 """
 
 from __future__ import annotations
 
+import logging
+
+import httpx2
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from conftest import free_port
+from plugwire.core.base.errors import AuthorizationRequired, PlugwireError
 from plugwire.core.http.client import client_for
+from plugwire.core.plugincore.auth import AuthContext, MemoryTokenStore
+from plugwire.plugins.auth.oauth2_bearer import BearerTokenAuth
+from plugwire.plugins.auth.oauth2_tokens import TokenEndpoint
 from test_oauth2 import expire
 
 
@@ -71,3 +81,45 @@ def test_the_leeway_is_at_most_half_the_tokens_lifetime(connections, live_server
     expire(connections, "backend", seconds_left=seconds_left)
     with client_for(conn, connections) as client:
         assert provider.token_sent(client) == ("at-2" if renewed else "at-1")
+
+
+def _bearer(store: MemoryTokenStore, token_url: str = "http://127.0.0.1:9/token", *, grant_for=None,
+            token: dict | None = None) -> BearerTokenAuth:
+    """The bearer auth as the oauth2 types build it, on ``store``."""
+    context = AuthContext(connection_name="backend", tokens=store)
+    endpoint = TokenEndpoint(token_url=token_url, client_id="machine", client_secret="cc-secret-5512",
+                             auth_method="client_secret_post", extra_params={}, context=context)
+    return BearerTokenAuth(endpoint=endpoint, store=store, grant_for=grant_for or (lambda t: ("client_credentials", {})),
+                           leeway=60, token=token)
+
+
+def test_auth_flow_signs_with_the_token_it_holds_and_never_fetches_one():
+    request = httpx2.Request("GET", "https://api.test/me")
+    signed = next(_bearer(MemoryTokenStore(), token={"access_token": "at-9"}).auth_flow(request))
+    assert signed.headers["Authorization"] == "Bearer at-9"
+
+    def must_connect(token):
+        raise AuthorizationRequired("Connection 'backend' is not connected.", field="connection", fix="connect it")
+
+    # Without a token: the type's own reason when it cannot fetch one, else "no token yet".
+    with pytest.raises(AuthorizationRequired, match="is not connected"):
+        next(_bearer(MemoryTokenStore(), grant_for=must_connect).auth_flow(request))
+    with pytest.raises(AuthorizationRequired, match="has no token yet"):
+        next(_bearer(MemoryTokenStore()).auth_flow(request))
+
+
+class _StoreThatCannotNote(MemoryTokenStore):
+    def record_refresh_failure(self, error: PlugwireError) -> None:
+        raise PlugwireError("the connections file is read-only", field="home", fix="make it writable")
+
+
+def test_a_store_that_cannot_note_a_failed_renewal_is_logged_and_the_failure_raised(caplog):
+    port = free_port()  # nothing listens there: the token request fails
+    auth = _bearer(_StoreThatCannotNote(), f"http://127.0.0.1:{port}/token")
+    with caplog.at_level(logging.WARNING, logger="plugwire.plugins.auth.oauth2_bearer"), \
+            httpx2.Client(auth=auth, trust_env=False) as client, pytest.raises(PlugwireError) as info:
+        client.get(f"http://127.0.0.1:{port}/api")
+    assert "Could not reach the token endpoint" in str(info.value)
+    noted = [r.getMessage() for r in caplog.records]
+    assert len(noted) == 1 and noted[0].startswith(
+        "Could not note the failed token renewal of 'backend': the connections file is read-only")
