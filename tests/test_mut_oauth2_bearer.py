@@ -11,6 +11,7 @@ it a store that fails to note a failed renewal.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import httpx2
@@ -45,9 +46,11 @@ class _Provider:
 
         async def api(request: Request) -> JSONResponse:
             given = request.headers.get("authorization", "").removeprefix("Bearer ")
-            return JSONResponse({"token": given}, status_code=200 if given in self.accepted else 401)
+            body = (await request.body()).decode()
+            return JSONResponse({"token": given, "body": body}, status_code=200 if given in self.accepted else 401)
 
-        self.server = live_server(Starlette(routes=[Route("/token", token, methods=["POST"]), Route("/api", api)]))
+        self.server = live_server(Starlette(routes=[Route("/token", token, methods=["POST"]),
+                                                    Route("/api", api, methods=["GET", "POST"])]))
 
     def connection(self, connections, **settings):
         return connections.create({"name": "backend", "auth_type": "oauth2_client_credentials", "settings": {
@@ -123,3 +126,62 @@ def test_a_store_that_cannot_note_a_failed_renewal_is_logged_and_the_failure_rai
     noted = [r.getMessage() for r in caplog.records]
     assert len(noted) == 1 and noted[0].startswith(
         "Could not note the failed token renewal of 'backend': the connections file is read-only")
+
+
+class _NotingStore(MemoryTokenStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.noted: list[str] = []
+
+    def record_refresh_failure(self, error: PlugwireError) -> None:
+        self.noted.append(str(error))
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_failed_renewal_is_noted_on_the_store(asynchronous):
+    """The console shows the connection's last renewal failure: both flows tell the store."""
+    port = free_port()
+    store = _NotingStore()
+    auth = _bearer(store, f"http://127.0.0.1:{port}/token")
+    with pytest.raises(PlugwireError) as info:
+        if asynchronous:
+            async def get() -> None:
+                async with httpx2.AsyncClient(auth=auth, trust_env=False) as client:
+                    await client.get(f"http://127.0.0.1:{port}/api")
+
+            asyncio.run(get())
+        else:
+            with httpx2.Client(auth=auth, trust_env=False) as client:
+                client.get(f"http://127.0.0.1:{port}/api")
+    assert store.noted == [str(info.value)] and "Could not reach the token endpoint" in store.noted[0]
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_streamed_body_is_sent_again_whole_after_a_401(connections, live_server, asynchronous):
+    """The renewal after a 401 sends the request again: a body given as a stream
+    was read in full before the first send, so the second one carries it too."""
+    provider = _Provider(live_server)
+    conn = provider.connection(connections)
+    with client_for(conn, connections) as client:
+        assert provider.token_sent(client) == "at-1"
+    provider.accepted.clear()  # at-1 is refused from now on
+
+    def parts():
+        yield b"first part, "
+        yield b"second part"
+
+    async def aparts():
+        for part in parts():
+            yield part
+
+    url = f"{provider.server.url}/api"
+    if asynchronous:
+        async def post() -> httpx2.Response:
+            async with client_for(conn, connections, asynchronous=True) as client:
+                return await client.post(url, content=aparts())
+
+        answer = asyncio.run(post())
+    else:
+        with client_for(conn, connections) as client:
+            answer = client.post(url, content=parts())
+    assert answer.status_code == 200 and answer.json() == {"token": "at-2", "body": "first part, second part"}
