@@ -70,8 +70,8 @@ TARGETS: dict[str, tuple[str, tuple[str, ...] | None, tuple[str, ...]]] = {
     "jobwriter": ("core/storage/jobwriter.py", None, ("tests/test_mut_jobwriter.py", "tests/test_bite_writer.py",
                                                     "tests/test_jobs.py")),
     # The Apply rule is also what proves an action saved elsewhere (core/wizard/prove.py).
-    "apply": ("core/wizard/apply.py", None, ("tests/test_wizard.py", "tests/test_action_proof.py",
-                                           "tests/test_pagination_wizard.py")),
+    "apply": ("core/wizard/apply.py", None, ("tests/test_mut_apply.py", "tests/test_wizard.py",
+                                           "tests/test_action_proof.py", "tests/test_pagination_wizard.py")),
     # test_wizard_bodies holds RetryPolicy's and parse_retry_after's own tests.
     "retry": ("core/http/retry.py", None, ("tests/test_mut_retry.py", "tests/test_wizard_bodies.py",
                                          "tests/test_pagination.py", "tests/test_server.py")),

@@ -1,0 +1,43 @@
+"""Survivors of the mutation run over core/wizard/apply.py (issue 17,
+bench/README.md): the Apply warning about ``plugwire serve``'s network policy, and
+the 2xx that ``proof_fields`` insists on.
+"""
+
+from __future__ import annotations
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from plugwire.core.http.exchange import RequestSpec
+from plugwire.core.http.send import send
+from plugwire.core.storage.served import record_served
+from plugwire.core.wizard.apply import policy_warning, proof_fields
+
+
+@pytest.mark.parametrize(("url", "allowed"), [
+    ("http://localhost/orders", "localhost:80"),
+    ("https://localhost/orders", "localhost:443"),
+])
+def test_a_host_allowed_on_its_default_port_gets_no_warning(home, url, allowed):
+    """``--allow-host localhost:80`` covers ``http://localhost/...``: the URL's port is
+    the scheme's default when it names none."""
+    record_served(home, base_url="http://127.0.0.1:8000", network_policy=True, allow=[allowed])
+    assert policy_warning(home, url) is None
+    assert "would refuse this action" in policy_warning(home, url.replace("localhost", "localhost:8443", 1))
+
+
+def test_a_host_that_does_not_resolve_gets_no_warning(home):
+    """Not the policy's doing: no warning, and no error out of Apply. A 64-letter
+    label fails in the IDNA codec, before any DNS query."""
+    assert policy_warning(home, f"https://{'a' * 64}.example/orders") is None
+
+
+def test_proof_fields_refuse_an_exchange_that_is_not_a_2xx(live_server):
+    server = live_server(Starlette(routes=[Route("/missing", lambda r: JSONResponse({"error": "no"}, status_code=404)),
+                                           Route("/ok", lambda r: JSONResponse({"id": 1}))]))
+    proven = proof_fields(send(RequestSpec(method="GET", url=server.url + "/ok")), "api")
+    assert proven["proof"]["status"] == 200 and proven["draft_reason"] is None
+    with pytest.raises(AssertionError):
+        proof_fields(send(RequestSpec(method="GET", url=server.url + "/missing")), "api")
