@@ -41,3 +41,36 @@ def test_proof_fields_refuse_an_exchange_that_is_not_a_2xx(live_server):
     assert proven["proof"]["status"] == 200 and proven["draft_reason"] is None
     with pytest.raises(AssertionError):
         proof_fields(send(RequestSpec(method="GET", url=server.url + "/missing")), "api")
+
+
+@pytest.fixture
+def guarded(live_server):
+    """An API that answers 401 to every request without credentials, and 500 on /broken."""
+
+    def secret(request):
+        return JSONResponse({"message": "Requires authentication"}, status_code=401)
+
+    return live_server(Starlette(routes=[Route("/secret", secret),
+                                         Route("/broken", lambda r: JSONResponse({"error": "boom"}, status_code=500))]))
+
+
+def _reason(home, connections, url: str, connection: str | None) -> str:
+    from plugwire.core.wizard.apply import review_of
+    from plugwire.core.wizard.steps import Wizard
+
+    wiz = Wizard(home, connections=connections)
+    wiz.start("GET", url, connection)
+    wiz.send()
+    return review_of(wiz).reason
+
+
+def test_a_refused_apply_names_the_connections_that_fit_or_the_one_refused(home, connections, guarded):
+    url = f"{guarded.url}/secret"
+    connections.create({"name": "here", "auth_type": "none", "base_url": guarded.url})
+    assert "send it through connection 'here', which fits this host." in _reason(home, connections, url, None)
+    connections.create({"name": "also-here", "auth_type": "none", "test_url": f"{guarded.url}/ping"})
+    two = _reason(home, connections, url, None)
+    assert "'here'" in two and "'also-here'" in two and "which fit this host." in two
+    assert "The API refused the credentials: check connection 'here'." in _reason(home, connections, url, "here")
+    broken = _reason(home, connections, f"{guarded.url}/broken", "here")
+    assert "answered 500" in broken and "refused the credentials" not in broken
