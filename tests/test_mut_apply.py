@@ -74,3 +74,23 @@ def test_a_refused_apply_names_the_connections_that_fit_or_the_one_refused(home,
     assert "The API refused the credentials: check connection 'here'." in _reason(home, connections, url, "here")
     broken = _reason(home, connections, f"{guarded.url}/broken", "here")
     assert "answered 500" in broken and "refused the credentials" not in broken
+
+
+def test_a_catalogue_that_cannot_be_written_leaves_the_apply_done(home, live_server):
+    """Learning after Apply must not undo it: a catalogue that cannot be written (a
+    folder where its file goes; chmod would not stop root) is reported, not raised."""
+    from plugwire.core.wizard.apply import learn_applied, proven_action
+    from plugwire.core.wizard.steps import Wizard
+    from plugwire.knowledge.user import learned_path
+
+    server = live_server(Starlette(routes=[Route("/orders", lambda r: JSONResponse([{"id": 1}]))]))
+    wiz = Wizard(home)
+    wiz.start("GET", f"{server.url}/orders", None)
+    wiz.send()
+    action = proven_action(wiz, "orders", "")
+    path = learned_path(home)
+    path.mkdir(parents=True)
+    out = learn_applied(home, action, None)
+    assert out["learned"] is False and out["reason"]
+    path.rmdir()
+    assert learn_applied(home, action, None)["learned"] is True
