@@ -94,3 +94,22 @@ def test_a_catalogue_that_cannot_be_written_leaves_the_apply_done(home, live_ser
     assert out["learned"] is False and out["reason"]
     path.rmdir()
     assert learn_applied(home, action, None)["learned"] is True
+
+
+@pytest.mark.parametrize(("learned", "kept"), [(False, {"status": "active"}), (True, {})])
+def test_learning_keeps_the_catalogues_example_values_not_a_learned_suggestions(home, live_server, learned, kept):
+    """The catalogue's own sample is public: its example values are kept where the
+    user's are stripped. A learned suggestion's sample is the user's: never kept."""
+    from plugwire.core.plugincore.suggesters import SampleRequest, Suggestion
+    from plugwire.core.wizard.apply import learn_applied, proven_action
+    from plugwire.core.wizard.steps import Wizard
+
+    server = live_server(Starlette(routes=[Route("/orders", lambda r: JSONResponse([{"id": 1}]))]))
+    wiz = Wizard(home)
+    wiz.start("GET", f"{server.url}/orders", None)
+    wiz.edit(query={"status": "mine-secretish"})
+    wiz.send()
+    sample = SampleRequest(method="GET", url=f"{server.url}/orders", query={"status": "active"})
+    suggestion = Suggestion(suggester="catalogue", score=0.9, reason="test", request=sample, learned=learned)
+    out = learn_applied(home, proven_action(wiz, "orders", ""), suggestion)
+    assert out["learned"] is True and out["query"] == kept
