@@ -131,10 +131,8 @@ def _pad(text: str, width: int) -> str:
 def _widths(columns: list[tuple[str, str]], cells: list[list[str]], room: int) -> list[int]:
     """Column widths: KEY and SHORT columns their longest line; TEXT columns their
     longest line (at least 16), shrunk together to what is left of ``room``."""
-    natural = []
-    for i, (header, kind) in enumerate(columns):
-        longest = max([cell_len(header)] + [cell_len(line) for row in cells for line in row[i].splitlines() or [""]])
-        natural.append(max(longest, _TEXT_MIN) if kind == TEXT else longest)
+    natural = [max(_longest(i, header, cells), _TEXT_MIN) if kind == TEXT else _longest(i, header, cells)
+               for i, (header, kind) in enumerate(columns)]
     text_cols = [i for i, (_, kind) in enumerate(columns) if kind == TEXT]
     left = room - 3 * len(columns) - 1 - sum(w for i, w in enumerate(natural) if i not in text_cols)
     widths = list(natural)
@@ -149,13 +147,15 @@ def _widths(columns: list[tuple[str, str]], cells: list[list[str]], room: int) -
     return widths
 
 
+def _longest(i: int, header: str, cells: list[list[str]]) -> int:
+    """Return the widest line of column ``i``, its header included."""
+    return max([cell_len(header)] + [cell_len(line) for row in cells for line in row[i].splitlines() or [""]])
+
+
 def _fits(columns: list[tuple[str, str]], cells: list[list[str]], room: int) -> bool:
-    fixed = 0
-    for i, (header, kind) in enumerate(columns):
-        if kind == TEXT:
-            fixed += _TEXT_MIN
-        else:
-            fixed += max([cell_len(header)] + [cell_len(line) for row in cells for line in row[i].splitlines() or [""]])
+    """Return True when the KEY and SHORT columns whole, and each TEXT column at its
+    narrowest, fit in ``room`` columns."""
+    fixed = sum(_TEXT_MIN if kind == TEXT else _longest(i, header, cells) for i, (header, kind) in enumerate(columns))
     return fixed + 3 * len(columns) + 1 <= room
 
 

@@ -111,12 +111,16 @@ class ApplyResult(BaseModel):
     learned: dict[str, Any]
 
 
-def refusal(wizard: WizardView) -> str | None:
-    """Return why Apply would be refused for ``wizard`` now, or None when it may go ahead."""
+def refusal(wizard: WizardView, *, proving: bool = False) -> str | None:
+    """Return why Apply would be refused for ``wizard`` now, or None when it may go ahead.
+
+    ``proving``: worded for a saved action sent once to prove it (``core/wizard/prove.py``)
+    rather than for the wizard's numbered attempts."""
     last = wizard.last
     if last is None:
         return "The request was never sent. Send it and get a 2xx answer from the API before applying."
     ex = last.exchange
+    attempt = "The request" if proving else f"The last attempt (#{last.number})"
     if not ex.ok:
         if ex.response is not None:
             said = f" with the message: {ex.api_message.rstrip('.')}" if ex.api_message else ""
@@ -129,11 +133,13 @@ def refusal(wizard: WizardView) -> str | None:
                 hint += (f" It went without credentials: send it through connection {' or '.join(fit)}, which "
                          f"{'fit' if len(fit) > 1 else 'fits'} this host." if fit
                          else " It went without credentials, and no saved connection has this host: add one.")
+            answered = "The API answered" if proving else f"{attempt} answered"
+            goal = "proves an action" if proving else "can be applied"
             return (
-                f"The last attempt (#{last.number}) answered {ex.response.status} {ex.response.reason}{said}.{hint} "
-                "Only a request that succeeded against the live API can be applied: fix it and send it again."
+                f"{answered} {ex.response.status} {ex.response.reason}{said}.{hint} "
+                f"Only a request that succeeded against the live API {goal}: fix it and send it again."
             )
-        return f"The last attempt (#{last.number}) failed before an answer came back ({ex.outcome}): {ex.message} Send it again once the API is reachable."
+        return f"{attempt} failed before an answer came back ({ex.outcome}): {ex.message} Send it again once the API is reachable."
     if last.pages and last.pages.get("error"):
         return (f"The first page answered, but paging did not complete: {last.pages['error']} "
                 "Fix the pagination (or the API) and send it again.")

@@ -77,12 +77,9 @@ def try_action(home: Home, action: Action, *, connections: Connections | None = 
     """
     wiz = wizard_for(home, action, connections=connections, policy=policy)
     attempt = wiz.send()
-    reason = wiz.refusal()
+    reason = wiz.refusal(proving=True)
     if reason is not None:
-        # The wizard's words, for an action rather than a wizard's attempts.
-        last = f"The last attempt (#{attempt.number})"
-        said = reason.replace(f"{last} answered", "The API answered").replace(last, "The request").replace("can be applied", "proves an action")
-        return Trial(attempt, None, said)
+        return Trial(attempt, None, reason)
     # Validated as a stored record is: a value saved before a rule existed was just sent as it is.
     proved = Action.model_validate({**action.model_dump(mode="json"), **proof_fields(attempt.exchange, "prove")}, context=STORED)
     return Trial(attempt, proved, None)

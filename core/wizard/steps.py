@@ -364,9 +364,10 @@ class Wizard:
         return self.step
 
     # -- step 3 (judged and saved in plugwire.core.wizard.apply) --------------------
-    def refusal(self) -> str | None:
-        """Return why Apply would be refused now, or None when it may go ahead."""
-        return refusal(self)
+    def refusal(self, *, proving: bool = False) -> str | None:
+        """Return why Apply would be refused now, or None when it may go ahead
+        (``proving``: worded for a saved action sent once to prove it)."""
+        return refusal(self, proving=proving)
 
     def review(self) -> Review:
         """Step 3: return the configuration, the last attempt and whether Apply may go
