@@ -1,4 +1,6 @@
-"""Turning matches into :class:`plugwire.core.plugincore.suggesters.Suggestion` objects.
+"""Turning matches into suggestions: in the JSON form of
+:class:`plugwire.core.plugincore.suggesters.Suggestion` (plain data, no pydantic:
+``plugwire suggest`` prints it as it is), or as the models.
 
 The sample request keeps the user's scheme, host and port, fills the template's
 placeholders with the ids found in the user's URL (placeholders the URL does not
@@ -13,10 +15,10 @@ import json
 import re
 import weakref
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from plugwire.core.plugincore.suggesters import Suggestion
+from plugwire.core.plugincore.suggesters import constraint_data
 from plugwire.knowledge.base import get_knowledge
 from plugwire.knowledge.index import Index
 from plugwire.knowledge.match import CUTOFF, Match, match_url
@@ -24,7 +26,17 @@ from plugwire.knowledge.content_types import DEFAULT_CONTENT_TYPES
 from plugwire.knowledge.normalize import PH, NormalizedUrl, QuerySegment, is_placeholder, is_version, normalize_url
 from plugwire.knowledge.sources import LEARNED_PREFIX, MERGED_KEY
 
-__all__ = ["SUGGESTER_NAME", "suggest_from_catalogue", "suggest_from_index", "to_suggestion"]
+if TYPE_CHECKING:
+    from plugwire.core.plugincore.suggesters import Suggestion
+
+__all__ = [
+    "SUGGESTER_NAME",
+    "suggest_data_from_catalogue",
+    "suggest_data_from_index",
+    "suggest_from_catalogue",
+    "suggest_from_index",
+    "suggestion_data",
+]
 
 SUGGESTER_NAME = "knowledge"
 _PLACEHOLDER_RE = re.compile(r"\{([^{}/]*)\}")
@@ -41,7 +53,14 @@ def suggest_from_catalogue(method: str, url: str, *, limit: int = 5, provider: s
     through ``plugwire.suggest_from_catalogue``. Raises ``UserInputError`` (field
     ``url``) when the URL is not absolute http(s).
     """
-    return suggest_from_index(get_knowledge().catalogue().index, method, url, limit=limit, provider=provider)
+    return _models(suggest_data_from_catalogue(method, url, limit=limit, provider=provider))
+
+
+def suggest_data_from_catalogue(method: str, url: str, *, limit: int = 5, provider: str | None = None) -> list[dict[str, Any]]:
+    """Return what :func:`suggest_from_catalogue` returns, each suggestion in its JSON
+    form (``Suggestion.model_dump(mode="json")``), without importing pydantic
+    (``plugwire.suggest_data_from_catalogue`` for plugins)."""
+    return suggest_data_from_index(get_knowledge().catalogue().index, method, url, limit=limit, provider=provider)
 
 
 def suggest_from_index(
@@ -52,6 +71,19 @@ def suggest_from_index(
     ``provider`` names the catalogue provider of the connection, if known.
     Raises ``UserInputError`` (field ``url``) when the URL is not absolute http(s).
     """
+    return _models(suggest_data_from_index(index, method, url, limit=limit, cutoff=cutoff, provider=provider))
+
+
+def _models(data: list[dict[str, Any]]) -> list[Suggestion]:
+    from plugwire.core.plugincore.suggesters import Suggestion
+
+    return [Suggestion.model_validate(d) for d in data]
+
+
+def suggest_data_from_index(
+    index: Index, method: str, url: str, *, limit: int = 5, cutoff: float = CUTOFF, provider: str | None = None
+) -> list[dict[str, Any]]:
+    """Return what :func:`suggest_from_index` returns, in the suggestions' JSON form."""
     nurl = normalize_url(url)
     # a few more than asked: a learned match and its catalogue twin become one suggestion
     matches = match_url(index, method, nurl, limit=limit + _TWINS, cutoff=cutoff, provider=provider)
@@ -60,26 +92,27 @@ def suggest_from_index(
         if isinstance(found, tuple):
             out.append(_merged(index, *found, method.upper(), nurl))
         else:
-            out.append(to_suggestion(index, found, method.upper(), nurl))
+            out.append(suggestion_data(index, found, method.upper(), nurl))
     # stable: equal scores keep the matcher's tie-break order (literal segments matched,
     # source priority, index order), a learned endpoint first
-    out.sort(key=lambda s: (-s.score, not s.learned))
+    out.sort(key=lambda s: (-s["score"], not s["learned"]))
     return out
 
 
-def _merged(index: Index, learned: Match, twin: Match, method: str, nurl: NormalizedUrl) -> Suggestion:
+def _merged(index: Index, learned: Match, twin: Match, method: str, nurl: NormalizedUrl) -> dict[str, Any]:
     """Return one suggestion for a learned endpoint and its catalogue twin: the
     catalogue's endpoint, constraints and docs with the learned sample request."""
-    mine = to_suggestion(index, learned, method, nurl)
-    theirs = to_suggestion(index, twin, method, nurl)
-    origin = f"{theirs.provider_name}'s catalogue ({theirs.endpoint})"
-    said = mine.reason.rstrip(".")
-    if theirs.constraints:
+    mine = suggestion_data(index, learned, method, nurl)
+    theirs = suggestion_data(index, twin, method, nurl)
+    origin = f"{theirs['provider_name']}'s catalogue ({theirs['endpoint']})"
+    said = mine["reason"].rstrip(".")
+    if theirs["constraints"]:
         said += f"; its field constraints come from {origin}"
-    return theirs.model_copy(
-        update={"score": max(mine.score, theirs.score), "reason": said + ".", "request": mine.request, "learned": True, "proven": True,
-                "sample_response": mine.sample_response if mine.sample_response is not None else theirs.sample_response}
+    theirs.update(
+        score=max(mine["score"], theirs["score"]), reason=said + ".", request=mine["request"], learned=True, proven=True,
+        sample_response=mine["sample_response"] if mine["sample_response"] is not None else theirs["sample_response"],
     )
+    return theirs
 
 
 def _pair_twins(index: Index, head: list[Match], pool: list[Match]) -> list[Match | tuple[Match, Match]]:
@@ -184,8 +217,9 @@ def _endpoint(index: Index, eid: int) -> tuple[dict[str, Any], str | None, str |
     return found
 
 
-def to_suggestion(index: Index, m: Match, method: str, nurl: NormalizedUrl) -> Suggestion:
-    """Return the :class:`Suggestion` for one match of ``method`` and ``nurl``."""
+def suggestion_data(index: Index, m: Match, method: str, nurl: NormalizedUrl) -> dict[str, Any]:
+    """Return the suggestion for one match of ``method`` and ``nurl``, in its JSON form
+    (every field of :class:`Suggestion`, in order, as ``model_dump(mode="json")``)."""
     ep, body_text, response_text = _endpoint(index, m.eid)
     prov = index.providers[index.ep_provider[m.eid]]
     path = index.ep_path[m.eid]
@@ -199,35 +233,33 @@ def to_suggestion(index: Index, m: Match, method: str, nurl: NormalizedUrl) -> S
     body_format = req.get("body_format", "none")
     learned = index.ep_learned[m.eid]
     score = min(1.0, m.score + (_LEARNED_BONUS if learned else 0.0))
-    # Validated, not model_construct: for these small models pydantic-core's validation
-    # is three to four times faster than model_construct's per-field Python loop
-    # (measured). Validation copies the dicts of headers, query and constraints; the
-    # body and the sample response are parsed from text here (in C: faster than
-    # copying them), so no caller can change the cached endpoint through a suggestion.
-    return Suggestion(
-        suggester=SUGGESTER_NAME,
-        score=round(max(0.0, score), 4),
-        reason=_reason(index, m, method, nurl, ep, prov.name, values, learned),
-        request={
+    # Built in the model's JSON form, fresh containers for each suggestion: the body and
+    # the sample response are parsed from text (in C: faster than copying them), so no
+    # caller can change the cached endpoint through a suggestion.
+    return {
+        "suggester": SUGGESTER_NAME,
+        "score": float(round(max(0.0, score), 4)),
+        "reason": _reason(index, m, method, nurl, ep, prov.name, values, learned),
+        "request": {
             "method": ep["method"],
             "url": origin + filled,
-            "headers": req.get("headers") or {},
+            "headers": dict(req.get("headers") or {}),
             "query": query,
             "body": None if body_text is None else json.loads(body_text),
             "body_format": body_format,
             "content_type": req.get("content_type") or DEFAULT_CONTENT_TYPES[body_format],
         },
-        provider=prov.provider,
-        provider_name=prov.name,
-        endpoint=f"{ep['method']} {path}",
-        summary=ep["summary"],
-        docs_url=ep.get("docs_url") or prov.docs_url,
-        constraints=ep.get("constraints") or [],
-        sample_response=None if response_text is None else json.loads(response_text),
-        learned=learned,
-        proven=learned,
-        pagination=ep.get("pagination"),
-    )
+        "provider": prov.provider,
+        "provider_name": prov.name,
+        "endpoint": f"{ep['method']} {path}",
+        "summary": ep["summary"],
+        "docs_url": ep.get("docs_url") or prov.docs_url,
+        "constraints": [constraint_data(c) for c in ep.get("constraints") or ()],
+        "sample_response": None if response_text is None else json.loads(response_text),
+        "learned": learned,
+        "proven": learned,
+        "pagination": None if ep.get("pagination") is None else json.loads(json.dumps(ep["pagination"])),
+    }
 
 
 def _sample_query(query: dict[str, Any], constraints: Any) -> dict[str, Any]:

@@ -3,10 +3,13 @@ the endpoint catalogue (built-in, contrib, plugin and the user's own files)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import plugwire
-from plugwire import Suggester, Suggestion, hookimpl
+from plugwire import Suggester, hookimpl
+
+if TYPE_CHECKING:
+    from plugwire import Suggestion
 
 
 class KnowledgeSuggester(Suggester):
@@ -21,12 +24,20 @@ class KnowledgeSuggester(Suggester):
 
         Raises ``UserInputError`` (field ``url``) when the URL is not absolute http(s).
         """
-        # a connection made with --provider says which API a self-hosted host serves
-        options = getattr(connection, "options", connection)
-        provider = getattr(options, "provider", None)
         # Looked up when asked, not at import: every command that loads the plugins
         # (`connections list` too) would otherwise load the knowledge base with them.
-        return plugwire.suggest_from_catalogue(method, url, limit=limit, provider=provider)
+        return plugwire.suggest_from_catalogue(method, url, limit=limit, provider=_provider(connection))
+
+    def suggest_data(self, method: str, url: str, connection: Any = None, *, limit: int = 5) -> list[dict[str, Any]]:
+        """Return what :meth:`suggest` returns in the suggestions' JSON form, without
+        building the models (``plugwire suggest`` then imports no pydantic)."""
+        return plugwire.suggest_data_from_catalogue(method, url, limit=limit, provider=_provider(connection))
+
+
+def _provider(connection: Any) -> str | None:
+    # a connection made with --provider says which API a self-hosted host serves
+    options = getattr(connection, "options", connection)
+    return getattr(options, "provider", None)
 
 
 @hookimpl

@@ -22,12 +22,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from plugwire.core.base import VERSION as __version__
-from plugwire.core.plugincore.hookspecs import PLUGIN_API_VERSION, hookimpl
 
 # Name -> the module that defines it. Imported on first use (PEP 562): plugwire's own
 # helper processes (the job store's writer) import plugwire.* without needing httpx2
-# or pydantic, and every plugwire.* import runs this file first.
+# or pydantic, `plugwire --help` needs not even pluggy, and every plugwire.* import
+# runs this file first.
 _EXPORTS = {
+    # every hook
+    "PLUGIN_API_VERSION": "plugwire.core.plugincore.hookspecs",
+    "hookimpl": "plugwire.core.plugincore.hookspecs",
     # auth types: register_auth_types
     "AuthContext": "plugwire.core.plugincore.auth",
     "AuthType": "plugwire.core.plugincore.auth",
@@ -46,6 +49,7 @@ _EXPORTS = {
     "SampleRequest": "plugwire.core.plugincore.suggesters",
     "Suggester": "plugwire.core.plugincore.suggesters",
     "Suggestion": "plugwire.core.plugincore.suggesters",
+    "suggest_data_from_catalogue": "plugwire.knowledge.suggestions",
     "suggest_from_catalogue": "plugwire.knowledge.suggestions",
     # errors a plugin raises (or catches)
     "AuthorizationRequired": "plugwire.core.base.errors",
@@ -63,7 +67,7 @@ _EXPORTS = {
     "xml_to_data": "plugwire.core.http.body",
 }
 
-__all__ = ["PLUGIN_API_VERSION", "__version__", "hookimpl", *sorted(_EXPORTS)]
+__all__ = ["__version__", *sorted(_EXPORTS)]
 
 
 def __getattr__(name: str) -> Any:
@@ -94,6 +98,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from plugwire.core.http.body import xml_to_data
     from plugwire.core.http.outcomes import Outcome, classify_error
     from plugwire.core.plugincore.auth import AuthContext, AuthType, PendingAuthorization, TokenStore
+    from plugwire.core.plugincore.hookspecs import PLUGIN_API_VERSION, hookimpl
     from plugwire.core.plugincore.suggesters import BodyFormat, FieldConstraint, SampleRequest, Suggester, Suggestion
     from plugwire.core.plugincore.triggers import (
         InboundRequest,
@@ -103,4 +108,4 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         TriggerRefused,
         TriggerType,
     )
-    from plugwire.knowledge.suggestions import suggest_from_catalogue
+    from plugwire.knowledge.suggestions import suggest_data_from_catalogue, suggest_from_catalogue

@@ -4,76 +4,60 @@ A suggester gets a method, an absolute URL and (optionally) the connection the
 request will go through, and proposes sample requests, each with a score in [0, 1]
 and a reason a person can read. :func:`plugwire.core.wizard.suggest.suggest` asks
 every registered suggester and merges the answers, best first.
+
+A suggestion is a :class:`Suggestion` (pydantic); the same suggestion in the model's
+JSON form (``Suggestion.model_dump(mode="json")``) is its *data*. A suggester may
+answer in data too (:meth:`Suggester.suggest_data`), which lets ``plugwire suggest``
+answer without importing pydantic: :func:`data_problem` checks, in plain Python, that
+an answer is exactly that JSON form, and whatever it does not vouch for is validated
+by the model. The models are imported from :mod:`.suggestion_models` on first use.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, Field
+from plugwire.core.plugincore.suggestion_form import (
+    BODY_FORMATS,
+    CONSTRAINT_FIELDS,
+    REQUEST_FIELDS,
+    SUGGESTION_FIELDS,
+    BodyFormat,
+    constraint_data,
+    data_problem,
+)
+
+if TYPE_CHECKING:
+    from plugwire.core.plugincore.suggestion_models import FieldConstraint, SampleRequest, Suggestion
 
 __all__ = [
+    "BODY_FORMATS",
     "BodyFormat",
+    "CONSTRAINT_FIELDS",
     "FieldConstraint",
+    "REQUEST_FIELDS",
+    "SUGGESTION_FIELDS",
     "SampleRequest",
     "Suggester",
     "Suggestion",
+    "constraint_data",
+    "data_problem",
 ]
 
-BodyFormat = Literal["none", "json", "form", "multipart", "xml", "text", "binary"]
+
+_MODELS = frozenset(("FieldConstraint", "SampleRequest", "Suggestion"))
 
 
-class FieldConstraint(BaseModel):
-    """What an API accepts for one field of a request body or query.
+def __getattr__(name: str) -> Any:
+    # The pydantic models, imported when first asked for (PEP 562).
+    if name in _MODELS:
+        from plugwire.core.plugincore import suggestion_models
 
-    ``path`` is dotted (``venue.address.country``); list items use ``[]``.
-    """
-
-    path: str
-    type: str | None = None
-    required: bool = False
-    pattern: str | None = None
-    enum: list[Any] | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    format: str | None = None
-    description: str | None = None
-
-
-class SampleRequest(BaseModel):
-    """A request as the wizard pre-fills it: everything but the auth."""
-
-    method: str
-    url: str
-    headers: dict[str, str] = Field(default_factory=dict)
-    query: dict[str, Any] = Field(default_factory=dict)
-    body: Any = None
-    body_format: BodyFormat = "none"
-    content_type: str | None = None
-
-
-class Suggestion(BaseModel):
-    """One proposal: which endpoint it believes the URL is, the sample, and why."""
-
-    suggester: str
-    score: float = Field(ge=0.0, le=1.0)
-    reason: str
-    request: SampleRequest
-    provider: str | None = None
-    provider_name: str | None = None
-    endpoint: str | None = None  # "METHOD /path/{template}"
-    summary: str | None = None
-    docs_url: str | None = None
-    constraints: list[FieldConstraint] = Field(default_factory=list)
-    sample_response: Any = None
-    learned: bool = False
-    proven: bool = False
-    pagination: dict[str, Any] | None = Field(
-        None, description="how the endpoint's list is paged, as an action's pagination (style, records, ...); the wizard pre-fills it"
-    )
+        value = getattr(suggestion_models, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Suggester(ABC):
@@ -90,3 +74,14 @@ class Suggester(ABC):
         request will use, or None. Return an empty list when nothing fits; the
         suggester applies its own cutoff.
         """
+
+    def suggest_data(self, method: str, url: str, connection: Any = None, *, limit: int = 5) -> list[dict[str, Any]]:
+        """Return what :meth:`suggest` returns, each suggestion in its JSON form
+        (``Suggestion.model_dump(mode="json")``: every field, in the model's order).
+
+        Override it when the suggester can answer without building the models (the
+        built-in knowledge suggester does): ``plugwire suggest`` then never imports
+        pydantic. Data that :func:`data_problem` finds fault with is validated by the
+        model (and refused with pydantic's message if it does not fit).
+        """
+        return [s.model_dump(mode="json") for s in self.suggest(method, url, connection, limit=limit)]

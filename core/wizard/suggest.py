@@ -1,19 +1,22 @@
 """Asking every registered suggester for a sample request, and merging the answers
-into one ranked list (:func:`suggest`)."""
+into one ranked list: :func:`suggest_data` in plain data (the JSON form of
+:class:`SuggestionResult`, what ``plugwire suggest`` prints, no pydantic imported
+when every suggester answers in data), :func:`suggest` as the model."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from pydantic import BaseModel, Field
 
 from plugwire.core.base.errors import PlugwireError, UserInputError
 from plugwire.core.plugincore.manager import suggesters
-from plugwire.core.plugincore.suggesters import Suggestion
+from plugwire.core.plugincore.suggesters import Suggester, data_problem
 
-__all__ = ["METHODS", "SuggestionResult", "request_line", "suggest"]
+if TYPE_CHECKING:
+    from plugwire.core.wizard.suggest_result import SuggestionResult
+
+__all__ = ["METHODS", "SuggestionResult", "request_line", "suggest", "suggest_data"]
 
 log = logging.getLogger(__name__)
 
@@ -22,20 +25,13 @@ log = logging.getLogger(__name__)
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
-class SuggestionResult(BaseModel):
-    """Every suggestion above the cutoff, best first, and a message when there is none."""
+def __getattr__(name: str) -> Any:
+    # The result's pydantic model, imported on first use (PEP 562).
+    if name == "SuggestionResult":
+        from plugwire.core.wizard.suggest_result import SuggestionResult
 
-    method: str
-    url: str
-    suggestions: list[Suggestion]
-    message: str | None = None
-    problems: list[str] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)  # what was assumed about the input (a scheme)
-
-    @property
-    def best(self) -> Suggestion | None:
-        """Return the top suggestion, or None."""
-        return self.suggestions[0] if self.suggestions else None
+        return SuggestionResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _looks_like_url(text: str) -> bool:
@@ -98,38 +94,89 @@ def suggest(method: str, url: str, connection: Any = None, *, limit: int = 5) ->
     Returns a :class:`SuggestionResult`; a suggester that raises is reported in
     ``problems`` (naming it) and the others still answer.
     """
-    merged: list[Suggestion] = []
+    from plugwire.core.wizard.suggest_result import SuggestionResult
+
+    return SuggestionResult.model_validate(suggest_data(method, url, connection, limit=limit))
+
+
+def suggest_data(method: str, url: str, connection: Any = None, *, limit: int = 5) -> dict[str, Any]:
+    """Return what :func:`suggest` returns in its JSON form
+    (``SuggestionResult.model_dump(mode="json")``).
+
+    A suggester that answers in data (:meth:`Suggester.suggest_data`) is asked for
+    data, and an answer :func:`data_problem` vouches for is taken as it is; any other
+    answer goes through the model (and is refused, naming the suggester, if it does
+    not fit).
+    """
+    verb = method.upper()
+    merged: list[dict[str, Any]] = []
     problems: list[str] = []
     for name, suggester in suggesters.items().items():
         try:
-            found = suggester.suggest(method.upper(), url, connection, limit=limit)
+            merged.extend(_answers(name, suggester, verb, url, connection, limit, problems))
         except Exception as exc:  # one broken suggester must not hide the others
             problems.append(f"suggester {name!r} failed: {type(exc).__name__}: {exc}")
             # A PlugwireError is the input's fault; anything else is a bug whose traceback the log keeps.
             log.warning("suggester %s failed: %s", name, exc, exc_info=not isinstance(exc, PlugwireError))
-            continue
-        for s in found:
-            if not isinstance(s, Suggestion):
-                problems.append(f"suggester {name!r} returned {type(s).__name__}, not a Suggestion")
-                continue
-            merged.append(s)
-    merged.sort(key=lambda s: (-s.score, s.suggester, s.endpoint or ""))
+    merged.sort(key=lambda s: (-s["score"], s["suggester"], s["endpoint"] or ""))
     merged = _dedupe(merged)[:limit]
     message = None
     if not merged:
         message = (
-            f"No suggestion for {method.upper()} {url}: no known endpoint matched well enough. "
+            f"No suggestion for {verb} {url}: no known endpoint matched well enough. "
             "Start from a blank request, or import a cURL command or an OpenAPI document."
         )
-    return SuggestionResult(method=method.upper(), url=url, suggestions=merged, message=message, problems=problems)
+    return {"method": verb, "url": url, "suggestions": merged, "message": message, "problems": problems, "notes": []}
 
 
-def _dedupe(items: list[Suggestion]) -> list[Suggestion]:
+def _answers(name: str, suggester: Suggester, verb: str, url: str, connection: Any, limit: int, problems: list[str]) -> list[dict[str, Any]]:
+    """Return ``suggester``'s answers in their JSON form; what does not fit is left
+    out and said in ``problems``."""
+    if type(suggester).suggest_data is Suggester.suggest_data:
+        # Answers in models only: asked for them, so that a wrong type is named as such.
+        from plugwire.core.plugincore.suggesters import Suggestion
+
+        out = []
+        for s in suggester.suggest(verb, url, connection, limit=limit):
+            if isinstance(s, Suggestion):
+                out.append(s.model_dump(mode="json"))
+            else:
+                problems.append(f"suggester {name!r} returned {type(s).__name__}, not a Suggestion")
+        return out
+    out = []
+    for d in suggester.suggest_data(verb, url, connection, limit=limit):
+        if data_problem(d) is None:
+            out.append(d)
+            continue
+        checked, problem = _validated(d)
+        if problem is None:
+            out.append(checked)
+        else:
+            problems.append(f"suggester {name!r} returned a suggestion that does not fit: {problem}")
+    return out
+
+
+def _validated(data: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """Return ``data`` validated by the Suggestion model, in its JSON form, or why it
+    does not fit (the first of pydantic's errors, with their count)."""
+    from pydantic import ValidationError
+
+    from plugwire.core.plugincore.suggesters import Suggestion
+
+    try:
+        return Suggestion.model_validate(data).model_dump(mode="json"), None
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        where = ".".join(str(p) for p in e["loc"]) or "the suggestion"
+        return None, f"{where}: {e['msg']} ({exc.error_count()} error(s) in all)"
+
+
+def _dedupe(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Keep the best-scored suggestion per (provider, endpoint, learned)."""
     seen: set[tuple] = set()
     out = []
-    for s in items:
-        key = (s.suggester, s.provider, s.endpoint, s.learned) if s.endpoint else (id(s),)
+    for i, s in enumerate(items):
+        key = (s["suggester"], s["provider"], s["endpoint"], s["learned"]) if s["endpoint"] else (i,)
         if key in seen:
             continue
         seen.add(key)
