@@ -10,6 +10,7 @@ are loaded, so an installed third-party plugin cannot change the results.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import re
@@ -22,10 +23,7 @@ from typing import Any, Callable, Generic, TypeVar
 import pluggy
 
 from plugwire.core.base.errors import PluginError
-from plugwire.core.plugincore import hookspecs
-from plugwire.core.plugincore.auth import AuthType
-from plugwire.core.plugincore.suggesters import Suggester
-from plugwire.core.plugincore.triggers import TriggerType
+from plugwire.core.plugincore import hookindex, hookspecs
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -50,7 +48,9 @@ pm = pluggy.PluginManager("plugwire")
 pm.add_hookspecs(hookspecs)
 
 _load_lock = threading.Lock()
-_loaded = False
+_loaded = False  # every wanted entry point was tried
+_hooks_loaded: set[str] = set()  # hooks whose plugins were loaded (_load_for)
+_tried: set[tuple[str, str, str]] = set()  # (name, distribution, value) imported or refused
 
 
 @dataclass(frozen=True)
@@ -128,32 +128,58 @@ def _api_problem(module: Any) -> str | None:
     return None
 
 
-def _load_entry_points() -> None:
+def _load_entry_points(hooks: frozenset[str] | None = None) -> None:
+    """Import and register the wanted entry points not loaded yet; with ``hooks``,
+    only those that implement one of them by the hook index (or that it does not
+    know), leaving the rest for a later call."""
+    known = hookindex.read()
+    learned: dict[str, list[str]] = {}
+    deferred: set[str] = set()
     # plugwire's own entry points first: on a name clash the later plugin is the one
     # refused, so a third party cannot take over a built-in name (such as "basic").
     named = _dist_names(metadata.entry_points(group=ENTRY_POINT_GROUP))
     for ep, dist in sorted(named, key=lambda pair: pair[1] != _OWN_DISTRIBUTION):
-        if not _wanted(ep, dist) or pm.get_plugin(ep.name) is not None:
+        key = (ep.name, dist, ep.value)
+        if not _wanted(ep, dist) or key in _tried or pm.get_plugin(ep.name) is not None:
             continue
-        try:
-            module = ep.load()
-        except (Exception, SystemExit) as exc:  # a broken plugin (even one calling sys.exit) must not take plugwire down
-            _problems.append(LoadProblem(_label(ep), f"failed to import: {type(exc).__name__}: {exc}"))
-            log.warning("plugin %s was not loaded: %s", _label(ep), exc)
+        if ep.name in deferred:
+            continue  # an earlier entry point of this name was left for later: it comes first
+        mark = hookindex.stamp(ep, dist)
+        if hooks is not None and mark is not None and mark in known and not hooks.intersection(known[mark]):
+            deferred.add(ep.name)
             continue
-        problem = _api_problem(module)
-        if problem:
-            _problems.append(LoadProblem(_label(ep), problem))
-            log.warning("plugin %s was not loaded: %s", _label(ep), problem)
-            continue
-        try:
-            pm.register(module, name=ep.name)
-        except Exception as exc:
-            _problems.append(LoadProblem(_label(ep), f"refused by the plugin manager: {exc}"))
+        _tried.add(key)
+        module = _load_one(ep)
+        if module is not None and mark is not None:
+            learned[mark] = sorted(h.name for h in pm.get_hookcallers(module) or [])
+    if any(known.get(mark) != found for mark, found in learned.items()):
+        hookindex.write({**{k: v for k, v in known.items() if k not in learned}, **learned})
+
+
+def _load_one(ep: metadata.EntryPoint) -> Any:
+    """Import entry point ``ep`` and register its module; return the module, or None
+    when it was refused (the reason kept in the load problems)."""
+    try:
+        module = ep.load()
+    except (Exception, SystemExit) as exc:  # a broken plugin (even one calling sys.exit) must not take plugwire down
+        _problems.append(LoadProblem(_label(ep), f"failed to import: {type(exc).__name__}: {exc}"))
+        log.warning("plugin %s was not loaded: %s", _label(ep), exc)
+        return None
+    problem = _api_problem(module)
+    if problem:
+        _problems.append(LoadProblem(_label(ep), problem))
+        log.warning("plugin %s was not loaded: %s", _label(ep), problem)
+        return None
+    try:
+        pm.register(module, name=ep.name)
+    except Exception as exc:
+        _problems.append(LoadProblem(_label(ep), f"refused by the plugin manager: {exc}"))
+        return None
+    return module
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
-    """Return the plugin manager, loading entry-point plugins on first use."""
+    """Return the plugin manager, loading every entry-point plugin on first use."""
     global _loaded
     if not _loaded:
         with _load_lock:
@@ -161,6 +187,17 @@ def get_plugin_manager() -> pluggy.PluginManager:
                 _load_entry_points()
                 _loaded = True
     return pm
+
+
+def _load_for(hook_name: str) -> None:
+    """Load the entry-point plugins that implement ``hook_name`` (all of them, unless
+    the hook index knows better), once per hook."""
+    if _loaded or hook_name in _hooks_loaded:
+        return
+    with _load_lock:
+        if not _loaded and hook_name not in _hooks_loaded:
+            _load_entry_points(frozenset((hook_name,)))
+            _hooks_loaded.add(hook_name)
 
 
 def load_problems() -> list[LoadProblem]:
@@ -187,9 +224,11 @@ class Registry(Generic[T]):
     registers and unregisters a plugin sees the change at once.
     """
 
-    def __init__(self, hook_name: str, kind: str, expected: type, *, named: bool = True):
+    def __init__(self, hook_name: str, kind: str, expected: str | type, *, named: bool = True):
         self.hook_name = hook_name
         self.kind = kind
+        # "module:Class", imported when the registry is first built: the base classes
+        # of auth types and triggers import pydantic, which `plugwire suggest` never needs.
         self._expected = expected
         self._named = named
         self._lock = threading.Lock()
@@ -197,6 +236,9 @@ class Registry(Generic[T]):
 
     def _build(self, key: tuple) -> _Snapshot[T]:
         expected = self._expected
+        if isinstance(expected, str):
+            module, _, attr = expected.partition(":")
+            expected = self._expected = getattr(importlib.import_module(module), attr)
         snap: _Snapshot[T] = _Snapshot(key, {}, {})
         hook = getattr(pm.hook, self.hook_name)
         for impl in hook.get_hookimpls():
@@ -251,7 +293,7 @@ class Registry(Generic[T]):
         return register
 
     def _current(self) -> _Snapshot[T]:
-        get_plugin_manager()
+        _load_for(self.hook_name)
         key = tuple((name, id(plugin)) for name, plugin in pm.list_name_plugin())
         snap = self._snapshot
         if snap is None or snap.key != key:
@@ -283,9 +325,9 @@ class Registry(Generic[T]):
         return sorted(self._current().items)
 
 
-auth_types: Registry = Registry("register_auth_types", "auth type", AuthType)
-triggers: Registry = Registry("register_triggers", "trigger", TriggerType)
-suggesters: Registry = Registry("register_suggesters", "suggester", Suggester)
+auth_types: Registry = Registry("register_auth_types", "auth type", "plugwire.core.plugincore.auth:AuthType")
+triggers: Registry = Registry("register_triggers", "trigger", "plugwire.core.plugincore.triggers:TriggerType")
+suggesters: Registry = Registry("register_suggesters", "suggester", "plugwire.core.plugincore.suggesters:Suggester")
 catalogue_sources: Registry = Registry(
     "register_catalogue_sources", "catalogue source", object, named=False
 )
