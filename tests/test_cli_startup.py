@@ -91,8 +91,36 @@ def test_connections_list_loads_no_plugin_cipher_or_model(tmp_path, monkeypatch)
     assert info.value.code == 0
     code = _run_main(["connections", "list"]) + "\nassert 'plugwire.core.connections.model' not in sys.modules\n"
     loaded = _loaded_after("import sys\n" + code, tmp_path)
-    # rich too: tables are drawn by core/cli/textout.py
-    assert _with_prefix(loaded, HEAVY + ["plugwire.core.plugincore.manager", "plugwire.plugins", "rich"]) == []
+    # rich too: tables are drawn by core/cli/textout.py; and typer and click: written
+    # alone, `connections list` is read without them (core/cli/connections_list.py)
+    assert _with_prefix(loaded, HEAVY + ["plugwire.core.plugincore.manager", "plugwire.plugins", "rich", "typer", "click"]) == []
+
+
+def test_connections_list_read_plainly_prints_what_typer_prints(tmp_path, monkeypatch):
+    from plugwire.core.cli import main
+
+    monkeypatch.setenv("PLUGWIRE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("BENCH_KEY", "s3cr3t-value-123")
+    typer_code = "from plugwire.core.cli.root import run_typer; import sys; sys.exit(run_typer(['connections', 'list']))"
+    plain_code = "from plugwire.core.cli import main; main(['connections', 'list'])"
+    outputs = []
+    for step in range(3):  # none yet, one, one with a route
+        if step == 1:
+            args = ["connections", "add", "crm", "--auth", "query", "--secret", "params.api_key=env:BENCH_KEY",
+                    "--test-url", "https://api.example.com/a-rather-long/path/to/the/me/endpoint?with=query"]
+        elif step == 2:
+            args = ["connections", "add", "inside", "--auth", "none", "--private-network", "--agent-url", "http://127.0.0.1:9"]
+        if step:
+            with pytest.raises(SystemExit) as info:
+                main(args)
+            assert info.value.code == 0
+        for code in (plain_code, typer_code):
+            proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                                  env={**os.environ, "COLUMNS": "80"})
+            assert proc.returncode == 0, proc.stderr
+            outputs.append(proc.stdout)
+        assert outputs[-1] == outputs[-2]
+    assert "No connections yet." in outputs[0] and "crm" in outputs[2] and "private network" in outputs[4]
 
 
 def test_an_unknown_command_is_answered_with_the_close_registered_names(run_cli):
@@ -137,8 +165,13 @@ def test_the_suggest_command_loads_no_auth_library_server_store_typer_or_rich(tm
     _loaded_after(code, tmp_path, env=env)
     loaded = _loaded_after(code, tmp_path, env=env)
     # A plain `suggest METHOD URL -n N` is read without typer (core/cli/suggest_run.py),
-    # and the table and the labelled lines are textout's, not rich's
-    assert _with_prefix(loaded, SUGGEST_HEAVY + ["typer", "rich"]) == []
+    # and the table and the labelled lines are textout's, not rich's; the suggestions
+    # are plain data (no pydantic), and the hook index, written by the first run, let
+    # it import only the plugins that register suggesters or catalogue sources.
+    assert _with_prefix(loaded, SUGGEST_HEAVY + ["typer", "rich", "pydantic"]) == []
+    # (the packages holding them are imported to find the modules' files: no plugin in them)
+    assert [m for m in loaded if m.startswith(("plugwire.plugins.auth.", "plugwire.plugins.triggers."))] == []
+    assert "plugwire.plugins.suggest_knowledge" in loaded
     # Through typer (an option it must read), its pydantic TypeAdapters are still skipped
     code = _run_main(["suggest", "-n3", "GET", SUGGEST_URL])
     loaded = _loaded_after(code, tmp_path, env=env)

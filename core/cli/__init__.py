@@ -56,19 +56,32 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run(args: list[str]) -> int:
-    from plugwire.core.cli.suggest_run import plain_args
+    from plugwire.core.cli.roothelp import plain_root
 
-    plain = plain_args(args)
-    if plain is None:
-        from plugwire.core.cli.root import run_typer
+    # The command lines typed most, read without typer (each module says which):
+    # `--help` or `--version` alone, `connections list`, a plain `suggest METHOD URL`.
+    code = plain_root(args)
+    if code is not None:
+        return code
+    from plugwire.core.cli import connections_list, suggest_run
 
-        return run_typer(args)
+    if connections_list.plain_args(args):
+        job = connections_list.run
+    else:
+        plain = suggest_run.plain_args(args)
+        if plain is None:
+            from plugwire.core.cli.root import run_typer
+
+            return run_typer(args)
+
+        def job() -> None:
+            suggest_run.run(*plain)
+
     from plugwire.core.base.errors import PlugwireError, UserInputError
     from plugwire.core.cli.errors_out import report_error
-    from plugwire.core.cli.suggest_run import run
 
     try:
-        run(*plain)
+        job()
     except KeyboardInterrupt:
         return report_error(args, "Interrupted.", code=130)
     except PlugwireError as exc:

@@ -20,7 +20,6 @@ from plugwire.core.cli.common import (
     home,
     print_json,
     print_table,
-    say,
     stdin_is_interactive,
 )
 
@@ -184,30 +183,9 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     if as_json:
         print_json([c.public() for c in _service().list()])
         return
-    rows = _summaries()
-    if not rows:
-        say("No connections yet.", "Create one with `plugwire connections add NAME --auth TYPE`.", style="")
-        return
-    columns = [("name", KEY), ("auth", KEY), ("test URL", TEXT), ("updated", SHORT)]
-    # The route column only when a connection has one: four columns fit 80 characters.
-    if any(row[-1] for row in rows):
-        columns.append(("route", SHORT))
-    else:
-        rows = [row[:-1] for row in rows]
-    print_table(columns, rows)
+    from plugwire.core.cli.connections_list import run
 
-
-def _summaries() -> list[list[Any]]:
-    """Return the rows of the connections table (name, auth, test URL, updated,
-    route); ``--json`` and ``show`` go through the connection model instead."""
-    from plugwire.core.connections.listing import summaries
-
-    rows = []
-    for c in summaries(home()):
-        route = [label for key, label in (("private_network", "private network"), ("client_certificate", "client cert")) if c[key]]
-        # Minutes are enough to tell edits apart in a list; `show` has the full time.
-        rows.append([c["name"], c["auth_type"], c["test_url"], c["updated_at"][:16].replace("T", " "), ", ".join(route)])
-    return rows
+    run()
 
 
 @app.command("show")

@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from plugwire.core.cli.commands import ROOT_HELP, VERSION_HELP, version_text
 from plugwire.core.cli.lazy import LazyGroup
 
 __all__ = ["app", "run_typer"]
@@ -14,7 +15,7 @@ __all__ = ["app", "run_typer"]
 app = typer.Typer(
     name="plugwire",
     cls=LazyGroup,
-    help="Connect any application that has an HTTP API.",
+    help=ROOT_HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -24,22 +25,14 @@ app = typer.Typer(
 def _print_version(value: bool) -> None:
     if not value:
         return
-    # The installed distribution's metadata says which release this is; a source tree
-    # that was never installed falls back to the version the package declares.
-    from importlib import metadata
-
-    try:
-        version = metadata.version("plugwire")
-    except metadata.PackageNotFoundError:
-        from plugwire.core.base import VERSION as version
-    sys.stdout.write(f"plugwire {version}\n")
+    sys.stdout.write(version_text() + "\n")
     raise typer.Exit(0)
 
 
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", is_eager=True, callback=_print_version, help="Print plugwire's version and exit."
+        False, "--version", is_eager=True, callback=_print_version, help=VERSION_HELP
     ),
 ) -> None:
     """Connect any application that has an HTTP API."""

@@ -19,7 +19,7 @@ import sys
 import unicodedata
 from typing import Any, TextIO
 
-__all__ = ["KEY", "SHORT", "TEXT", "print_json", "print_table", "say", "terminal_width"]
+__all__ = ["KEY", "SHORT", "TEXT", "cell_len", "paint", "print_json", "print_table", "say", "terminal_width", "wrap"]
 
 # Column kinds of :func:`print_table`.
 KEY = "key"  # ids and names: never cut, never wrapped (users copy them)
@@ -56,7 +56,9 @@ def _styled(stream: TextIO) -> bool:
         return False
 
 
-def _style(text: str, style: str, stream: TextIO) -> str:
+def paint(text: str, style: str, stream: TextIO) -> str:
+    """Return ``text`` in ``style`` (space-separated names: bold, italic, dim, red,
+    green, yellow, cyan) for ``stream``: as it is where styles are off."""
     if not style or not text or not _styled(stream):
         return text
     names = style.split()
@@ -70,7 +72,7 @@ def say(label: str, text: str = "", *, style: str = "bold", err: bool = False) -
     """Print ``label`` (styled) and then ``text`` as typed, on one line of stdout
     (stderr with ``err``): ``say("Why:", reason)``."""
     stream = sys.stderr if err else sys.stdout
-    line = _style(label, style, stream) + (" " + text if text and label else text)
+    line = paint(label, style, stream) + (" " + text if text and label else text)
     stream.write(line + "\n")
     stream.flush()
 
@@ -174,13 +176,13 @@ def print_table(columns: list[tuple[str, str]], rows: list[list[Any]], *, title:
     if _fits(columns, cells, room) or not cells:
         widths = _widths(columns, cells, room)
         if title:
-            lines.append(_style(title, "italic", stream))
+            lines.append(paint(title, "italic", stream))
 
         def rule(left: str, fill: str, mid: str, right: str) -> str:
             return left + mid.join(fill * (w + 2) for w in widths) + right
 
         lines.append(rule("┏", "━", "┳", "┓"))
-        lines.append("┃" + "┃".join(" " + _style(_pad(h, w), "bold", stream) + " " for (h, _), w in zip(columns, widths)) + "┃")
+        lines.append("┃" + "┃".join(" " + paint(_pad(h, w), "bold", stream) + " " for (h, _), w in zip(columns, widths)) + "┃")
         lines.append(rule("┡", "━", "╇", "┩"))
         for row in cells:
             parts = [wrap(value, w) if kind == TEXT else (value.splitlines() or [""]) for value, (_, kind), w in zip(row, columns, widths)]
@@ -189,13 +191,13 @@ def print_table(columns: list[tuple[str, str]], rows: list[list[Any]], *, title:
         lines.append(rule("└", "─", "┴", "┘"))
     else:
         if title:
-            lines.append(_style(title, "bold", stream))
+            lines.append(paint(title, "bold", stream))
         width = max(cell_len(h) for h, _ in columns)
         for n, row in enumerate(cells):
             if n:
                 lines.append("")
             for (header, _kind), value in zip(columns, row):
-                head = _style(_pad(header, width), "bold", stream)
+                head = paint(_pad(header, width), "bold", stream)
                 for k, line in enumerate(wrap(value, max(1, room - width - 2))):
                     lines.append((head if k == 0 else " " * width) + "  " + line)
     stream.write("\n".join(lines) + "\n")
