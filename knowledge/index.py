@@ -18,6 +18,7 @@ import math
 import re
 from array import array
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from plugwire.knowledge.normalize import PH, QuerySegment, is_version, template_tokens, token_pattern
@@ -78,10 +79,12 @@ class Index:
         postings: dict[str, list[int]] = {}
         pf: dict[str, int] = {}
         # Built once per process for 100,000 endpoints (then pickled): the paths' tokens
-        # are computed once per path (its methods follow one another in path order),
-        # each distinct token is one shared string, and a token is classified once.
+        # are computed once per distinct path (its methods follow one another in path
+        # order, and providers share paths), each distinct token is one shared string,
+        # and a token is classified once.
         strings: dict[str, str] = {}
         is_word: dict[str, bool] = {}
+        by_path: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # path -> (tokens, distinct words)
         for pi, mp in enumerate(providers):
             start = len(self.ep_method)
             trie: dict = {}
@@ -99,15 +102,19 @@ class Index:
             # the runs of one path (its methods): [first, end) positions within the provider
             cuts = [i for i in range(1, len(paths)) if paths[i] != paths[i - 1]]
             for lo, hi in zip([0, *cuts], [*cuts, len(paths)]):
-                tokens = tuple([strings.setdefault(t, t) for t in template_tokens(paths[lo])])
-                for t in tokens:
-                    if t not in is_word:
-                        is_word[t] = PH not in t and not is_version(t) and bool(_WORD_RE.match(t))
+                found = by_path.get(paths[lo])
+                if found is None:
+                    tokens = tuple([strings.setdefault(t, t) for t in template_tokens(paths[lo])])
+                    for t in tokens:
+                        if t not in is_word:
+                            is_word[t] = PH not in t and not is_version(t) and bool(_WORD_RE.match(t))
+                    found = by_path[paths[lo]] = (tokens, tuple({t for t in tokens if is_word[t]}))
+                tokens, words = found
                 ids = range(start + lo, start + hi)
                 self.ep_tokens.extend([tokens] * (hi - lo))
                 _trie_leaf(trie, tokens).extend(ids)
-                for tok in {t for t in tokens if is_word[t]}:
-                    seen_tokens.add(tok)
+                seen_tokens.update(words)
+                for tok in words:
                     postings.setdefault(tok, []).extend(ids)
             for tok in seen_tokens:
                 pf[tok] = pf.get(tok, 0) + 1
@@ -226,8 +233,8 @@ class Index:
         return out
 
 
-def _path_method(key: tuple[str, str]) -> tuple[str, str]:
-    return (key[1], key[0])
+#: A (method, path) key's sort key: path first, then method.
+_path_method = itemgetter(1, 0)
 
 
 def _trie_leaf(trie: dict, tokens: tuple[str, ...]) -> list[int]:
