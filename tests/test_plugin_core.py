@@ -291,7 +291,8 @@ def test_loading_the_plugins_reads_no_distributions_metadata_file(monkeypatch):
     instead (it was 30 parses on every `plugwire suggest`, then one)."""
     from importlib import metadata
 
-    from plugwire.core.plugincore.manager import ENTRY_POINT_GROUP, _dist_names, _normalize
+    from plugwire.core.plugincore.hookindex import normalize, scan
+    from plugwire.core.plugincore.manager import ENTRY_POINT_GROUP
 
     reads: list[int] = []
     original = metadata.PathDistribution.metadata
@@ -301,8 +302,8 @@ def test_loading_the_plugins_reads_no_distributions_metadata_file(monkeypatch):
         return original.fget(self)
 
     monkeypatch.setattr(metadata.PathDistribution, "metadata", property(counted))
-    named = dict((ep.name, dist) for ep, dist in _dist_names(metadata.entry_points(group=ENTRY_POINT_GROUP)))
+    named = {ep.name: ep.dist for ep in scan(ENTRY_POINT_GROUP)}
     assert {"auth_oauth2", "auth_basic", "suggest_knowledge", "trigger_webhook"} <= set(named)
     assert {named[n] for n in named if n.startswith(("auth_", "trigger_", "suggest_"))} == {"plugwire"}
     assert reads == []
-    assert _normalize("Plugwire-Acme.CRM") == _normalize("plugwire_acme_crm") == "plugwire_acme_crm"
+    assert normalize("Plugwire-Acme.CRM") == normalize("plugwire_acme_crm") == "plugwire_acme_crm"

@@ -99,7 +99,7 @@ def test_the_index_skips_plugins_without_the_hook_and_notices_a_changed_module(s
     first, noted = _suggest(site, tmp_path)
     assert noted == ["imported"]  # no index yet: every plugin is imported, and recorded
     assert _answering(first) == ["hookplug"]  # the built-in auth_basic came first: "clash" is refused
-    entries = json.loads((tmp_path / "cache" / "plugin-hooks.json").read_text())["entries"]
+    entries = json.loads((tmp_path / "cache" / "plugin-hooks.json").read_text())["hooks"]
     assert any(k.startswith("hookplug_auth=") and v == ["register_auth_types"] for k, v in entries.items())
     assert any(k.startswith("hookplug_suggest=") and v == ["register_suggesters"] for k, v in entries.items())
 
@@ -124,11 +124,71 @@ def test_the_index_skips_plugins_without_the_hook_and_notices_a_changed_module(s
 def test_a_garbled_index_costs_speed_only(site, tmp_path):
     _suggest(site, tmp_path)
     index = tmp_path / "cache" / "plugin-hooks.json"
-    for garbage in ("{not json", json.dumps({"version": 1, "entries": {"x": "not a list"}}), json.dumps([1, 2])):
+    from plugwire.core.plugincore.hookindex import _VERSION
+
+    garbled = [
+        "{not json", json.dumps([1, 2]),
+        json.dumps({"version": _VERSION, "hooks": {"x": "not a list"}, "points": {"y": 1}}),
+        json.dumps({"version": _VERSION, "hooks": [], "points": {"y": {"points": [[1]], "files": {}}}}),
+    ]
+    for garbage in garbled:
         index.write_text(garbage)
         result, noted = _suggest(site, tmp_path)
         assert noted == ["imported"] and _answering(result) == ["hookplug"]
-        assert json.loads(index.read_text())["version"] == 1  # written again
+        assert json.loads(index.read_text())["version"] == _VERSION  # written again
+
+
+def test_the_entry_points_are_read_again_only_when_a_distribution_changes(site, tmp_path):
+    """Read through importlib.metadata (``hookindex.scan``) only when a folder of
+    sys.path or a plugin distribution's entry_points.txt changed; `plugwire suggest`
+    then imports no importlib.metadata at all (test_cli_startup.py)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PLUGWIRE_TESTING", "PLUGWIRE_LOAD_PLUGINS")}
+    env.update(PYTHONPATH=str(site), PLUGWIRE_HOME=str(tmp_path / "home"), PLUGWIRE_CACHE_DIR=str(tmp_path / "cache"),
+               HOOKPLUG_MARKS=str(tmp_path / "marks"))
+    code = textwrap.dedent(
+        f"""
+        import json
+        from plugwire.core.plugincore import hookindex
+        scans = []
+        scan = hookindex.scan
+        hookindex.scan = lambda group: scans.append(group) or scan(group)
+        from plugwire.core.wizard.suggest import suggest_data
+        names = sorted({{s["suggester"] for s in suggest_data("GET", {URL!r})["suggestions"]}})
+        print(json.dumps([names, bool(scans)]))
+        """
+    )
+
+    # `python -c` puts the working folder on sys.path: one where nothing is written
+    quiet = tmp_path / "cwd"
+    quiet.mkdir()
+
+    def run() -> tuple[list[str], bool]:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, cwd=quiet)
+        assert done.returncode == 0, done.stderr
+        names, metadata = json.loads(done.stdout)
+        return names, metadata
+
+    assert run() == (["hookplug"], True)  # the first run reads them
+    # (its imports may write the plugins' bytecode into the site folder, a change of a
+    # sys.path folder: then the second run reads them again, as after any change)
+    run()
+    assert run() == (["hookplug"], False)
+    assert run() == (["hookplug"], False)
+    # A new distribution appears in a folder of sys.path: read again, and it answers.
+    info = site / "hookplug_more-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: hookplug-more\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[plugwire]\nhookplug_more = hookplug_more\n")
+    (site / "hookplug_more.py").write_text(textwrap.dedent(_SUGGESTER.format(name="hookplug3")))
+    os.utime(site, ns=(time.time_ns(), time.time_ns() + 2 * 10**9))  # a coarse clock must not hide it
+    assert run() == (["hookplug", "hookplug3"], True)
+    run()  # (its bytecode, maybe)
+    assert run() == (["hookplug", "hookplug3"], False)
+    # Its entry points edited in place (the folder's time unchanged): read again too.
+    (info / "entry_points.txt").write_text("[plugwire]\n")
+    stamp = (info / "entry_points.txt").stat()
+    os.utime(info / "entry_points.txt", ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 10**9))
+    assert run() == (["hookplug"], True)
 
 
 def test_a_full_load_after_a_partial_one_adds_the_rest(site, tmp_path):

@@ -16,7 +16,6 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Generic, TypeVar
 
@@ -64,48 +63,14 @@ class LoadProblem:
 _problems: list[LoadProblem] = []
 
 
-def _normalize(name: str) -> str:
-    """A distribution name as the packaging rules compare them (``Plugwire-Acme`` and
-    ``plugwire_acme`` are one)."""
-    return re.sub(r"[-_.]+", "_", name).lower()
-
-
-def _dist_names(eps: Any) -> list[tuple[metadata.EntryPoint, str]]:
-    """Return each entry point with its distribution's normalized name, taken from the
-    name of its ``.dist-info`` folder: reading the name from the METADATA file parses
-    it (README and all) with the email package, which cost every `plugwire suggest`
-    its import and the parse. A distribution found some other way is read once."""
-    names: dict[int, str] = {}  # id of a distribution object, alive until we return
-    out = []
-    for ep in eps:
-        dist = ep.dist
-        if dist is None:
-            out.append((ep, ""))
-            continue
-        if id(dist) not in names:
-            folder = getattr(dist, "_normalized_name", None)  # PathDistribution's, from the folder's name
-            names[id(dist)] = _normalize(folder if isinstance(folder, str) and folder else dist.name)
-        out.append((ep, names[id(dist)]))
-    return out
-
-
-def _label(ep: metadata.EntryPoint) -> str:
-    """``name (distribution)`` for a message, the distribution as it names itself."""
-    try:
-        dist = ep.dist.name if ep.dist is not None else "?"
-    except Exception:  # a distribution without readable metadata still gets its plugin named
-        dist = "?"
-    return f"{ep.name} ({dist or '?'})"
-
-
-def _wanted(ep: metadata.EntryPoint, dist: str) -> bool:
+def _wanted(ep: hookindex.Point, dist: str) -> bool:
     if os.environ.get("PLUGWIRE_TESTING") == "1" and dist != _OWN_DISTRIBUTION:
         return False
     limit = os.environ.get("PLUGWIRE_LOAD_PLUGINS")
     if limit is None:
         return True
     names = {n.strip() for n in limit.split(",") if n.strip()}
-    return ep.name in names or dist in {_normalize(n) for n in names}
+    return ep.name in names or dist in {hookindex.normalize(n) for n in names}
 
 
 def _api_problem(module: Any) -> str | None:
@@ -132,19 +97,23 @@ def _load_entry_points(hooks: frozenset[str] | None = None) -> None:
     """Import and register the wanted entry points not loaded yet; with ``hooks``,
     only those that implement one of them by the hook index (or that it does not
     know), leaving the rest for a later call."""
-    known = hookindex.read()
+    data = hookindex.read()
+    known, changed = data["hooks"], False
+    points = hookindex.cached_points(data)
+    if points is None:
+        points, changed = hookindex.scan(ENTRY_POINT_GROUP), True
+        hookindex.remember_points(data, points)
     learned: dict[str, list[str]] = {}
     deferred: set[str] = set()
     # plugwire's own entry points first: on a name clash the later plugin is the one
     # refused, so a third party cannot take over a built-in name (such as "basic").
-    named = _dist_names(metadata.entry_points(group=ENTRY_POINT_GROUP))
-    for ep, dist in sorted(named, key=lambda pair: pair[1] != _OWN_DISTRIBUTION):
-        key = (ep.name, dist, ep.value)
-        if not _wanted(ep, dist) or key in _tried or pm.get_plugin(ep.name) is not None:
+    for ep in sorted(points, key=lambda p: p.dist != _OWN_DISTRIBUTION):
+        key = (ep.name, ep.dist, ep.value)
+        if not _wanted(ep, ep.dist) or key in _tried or pm.get_plugin(ep.name) is not None:
             continue
         if ep.name in deferred:
             continue  # an earlier entry point of this name was left for later: it comes first
-        mark = hookindex.stamp(ep, dist)
+        mark = hookindex.stamp(ep)
         if hooks is not None and mark is not None and mark in known and not hooks.intersection(known[mark]):
             deferred.add(ep.name)
             continue
@@ -152,28 +121,29 @@ def _load_entry_points(hooks: frozenset[str] | None = None) -> None:
         module = _load_one(ep)
         if module is not None and mark is not None:
             learned[mark] = sorted(h.name for h in pm.get_hookcallers(module) or [])
-    if any(known.get(mark) != found for mark, found in learned.items()):
-        hookindex.write({**{k: v for k, v in known.items() if k not in learned}, **learned})
+    if changed or any(known.get(mark) != found for mark, found in learned.items()):
+        data["hooks"] = {**{k: v for k, v in known.items() if k not in learned}, **learned}
+        hookindex.write(data)
 
 
-def _load_one(ep: metadata.EntryPoint) -> Any:
+def _load_one(ep: hookindex.Point) -> Any:
     """Import entry point ``ep`` and register its module; return the module, or None
     when it was refused (the reason kept in the load problems)."""
     try:
         module = ep.load()
     except (Exception, SystemExit) as exc:  # a broken plugin (even one calling sys.exit) must not take plugwire down
-        _problems.append(LoadProblem(_label(ep), f"failed to import: {type(exc).__name__}: {exc}"))
-        log.warning("plugin %s was not loaded: %s", _label(ep), exc)
+        _problems.append(LoadProblem(ep.label(), f"failed to import: {type(exc).__name__}: {exc}"))
+        log.warning("plugin %s was not loaded: %s", ep.label(), exc)
         return None
     problem = _api_problem(module)
     if problem:
-        _problems.append(LoadProblem(_label(ep), problem))
-        log.warning("plugin %s was not loaded: %s", _label(ep), problem)
+        _problems.append(LoadProblem(ep.label(), problem))
+        log.warning("plugin %s was not loaded: %s", ep.label(), problem)
         return None
     try:
         pm.register(module, name=ep.name)
     except Exception as exc:
-        _problems.append(LoadProblem(_label(ep), f"refused by the plugin manager: {exc}"))
+        _problems.append(LoadProblem(ep.label(), f"refused by the plugin manager: {exc}"))
         return None
     return module
 
@@ -348,6 +318,8 @@ def plugin_summaries() -> list[dict[str, Any]]:
             continue
         dist = dists.get(id(plugin))
         ep_dist = None
+        from importlib import metadata
+
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP, name=name):
             ep_dist = ep.dist
         d = dist or ep_dist
