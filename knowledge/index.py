@@ -90,15 +90,16 @@ class Index:
             trie: dict = {}
             seen_tokens: set[str] = set()
             keys = sorted(mp.endpoints, key=_path_method)
-            values = [mp.endpoints[k] for k in keys]
-            self.ep_method.extend([k[0] for k in keys])
-            self.ep_path.extend([k[1] for k in keys])
-            self.ep_summary.extend([v[0] for v in values])
-            self.ep_blob.extend([v[1] for v in values])
-            self.ep_file.extend([v[2] for v in values])
-            self.ep_learned.extend([v[3] for v in values])
+            # the columns of the keys and values, transposed in C (zip(*rows))
+            methods, paths = zip(*keys) if keys else ((), ())
+            summaries, blobs, files, learned = zip(*map(mp.endpoints.__getitem__, keys)) if keys else ((),) * 4
+            self.ep_method.extend(methods)
+            self.ep_path.extend(paths)
+            self.ep_summary.extend(summaries)
+            self.ep_blob.extend(blobs)
+            self.ep_file.extend(files)
+            self.ep_learned.extend(learned)
             self.ep_provider.extend([pi] * len(keys))
-            paths = [k[1] for k in keys]
             # the runs of one path (its methods): [first, end) positions within the provider
             cuts = [i for i in range(1, len(paths)) if paths[i] != paths[i - 1]]
             for lo, hi in zip([0, *cuts], [*cuts, len(paths)]):

@@ -336,6 +336,15 @@ def merge(records: list[tuple[ProviderRecord, int]]) -> tuple[list[MergedProvide
             cur.hosts = list(dict.fromkeys([*rec.hosts, *cur.hosts]))
             cur.files.append(rec.file)
             cur.kinds.append(rec.kind)
+        if not cur.endpoints:
+            # The first file of a provider (nearly every one): nothing to replace, so one
+            # comprehension (a third fewer instructions for the merge of 100,000
+            # endpoints), unless the record repeats a key: the loop records that.
+            file = rec.file
+            cur.endpoints = {(m, p): (s, b, file, learned) for m, p, s, b in rec.endpoints}
+            if len(cur.endpoints) == len(rec.endpoints):
+                continue
+            cur.endpoints = {}
         for method, path, summary, blob in rec.endpoints:
             key = (method, path)
             old = cur.endpoints.get(key)

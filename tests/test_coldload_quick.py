@@ -1,8 +1,10 @@
 """The cold load's shortcuts answer as the full way does (issue 16, cold load of
 100,000 endpoints): the JSON reader's schema, whose endpoint method and path are
 first tried by pydantic-core alone, accepts exactly what CatalogueFile accepts and
-builds the same objects; and the Index, whose paths' tokens are computed once per
-distinct path, is the same whichever way its providers share paths."""
+builds the same objects; the Index, whose paths' tokens are computed once per
+distinct path, is the same whichever way its providers share paths; and merge's
+shortcut for a provider's first file gives the endpoints and conflicts of the
+endpoint-by-endpoint rule."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from plugwire.knowledge import loader
 from plugwire.knowledge.index import Index
 from plugwire.knowledge.models import CatalogueFile
 from plugwire.knowledge.normalize import template_tokens
-from plugwire.knowledge.sources import BUILTIN_DIR, MergedProvider
+from plugwire.knowledge.sources import BUILTIN_DIR, Conflict, MergedProvider, ProviderRecord, merge
 
 # Characters around the edges of both checks: spaces to str.isspace but not to every
 # regex engine (\x1c-\x1f), other Unicode spaces, what a path may not hold, braces,
@@ -124,3 +126,34 @@ def test_the_index_is_the_same_whichever_paths_providers_share(shared):
     assert sum(index.provider_freq.values()) == sum(
         len({t for e in range(p.start, p.end) for t in index.ep_tokens[e] if t in index.postings}) for p in index.providers
     )
+
+
+def _loop_merge(records: list[tuple[ProviderRecord, int]]) -> tuple[list, list]:
+    """The conflict rule endpoint by endpoint, as merge() applied it to every record
+    before its first-file shortcut: the reference for the shortcut."""
+    merged: dict[str, dict] = {}
+    conflicts = []
+    for _, (rec, _prio) in sorted(enumerate(records), key=lambda item: (item[1][1], item[0])):
+        eps = merged.setdefault(rec.provider, {})
+        for method, path, summary, blob in rec.endpoints:
+            old = eps.get((method, path))
+            if old is not None:
+                conflicts.append(Conflict(rec.provider, f"{method} {path}", rec.file, old[2]))
+            eps[(method, path)] = (summary, blob, rec.file, False)
+    return [list(merged[k].items()) for k in sorted(merged)], conflicts
+
+
+def test_merge_gives_every_endpoint_and_conflict_as_the_endpoint_loop_does():
+    rng = random.Random(3)
+    records = []
+    for i in range(60):
+        provider = f"p{rng.randrange(8)}"
+        eps = [(rng.choice(["GET", "POST"]), f"/v1/{rng.choice(['a', 'b', 'c', 'd'])}/{rng.randrange(6)}", f"s{i}.{j}", b"{}")
+               for j in range(rng.randint(1, 12))]  # sometimes a key twice within one record
+        records.append((ProviderRecord(provider, provider.upper(), None, None, (f"{provider}.example",), "", (), eps,
+                                       f"f{i}.yaml", "plugin"), rng.choice([0, 2])))
+    providers, conflicts = merge(records)
+    want_endpoints, want_conflicts = _loop_merge(records)
+    assert [list(p.endpoints.items()) for p in providers] == want_endpoints
+    assert [c for c in conflicts if c.what != "provider"] == want_conflicts
+    assert any(len({e[:2] for e in r.endpoints}) < len(r.endpoints) for r, _ in records)  # a key repeated in a record was met
