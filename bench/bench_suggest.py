@@ -2,6 +2,7 @@
 at 1k, 10k and 100k endpoints, against a naive rapidfuzz full scan in the same run.
 
     python bench/bench_suggest.py [--sizes 1000,10000,100000] [--queries 2000] [--seed 7] [--cold-runs 5]
+    python bench/bench_suggest.py --sizes 100000 --instructions
 
 The catalogue of each size is the built-in one, plus real documents imported from
 ../shared/data/openapi/ (when the importer is present and the folder exists), plus
@@ -10,16 +11,25 @@ words) up to the size. Queries are drawn from the indexed endpoints: ids filled 
 (exact), trailing slash and host case, a typo in one word, version drift, a dropped
 parent segment, and the real path on an unknown host; plus generic paths on unknown
 hosts. Figures are printed; nothing is asserted.
+
+``--instructions`` counts instead the instructions of one cold load of each size
+under valgrind's callgrind (only the load itself is counted: everything imported and
+warmed first), a figure that does not move with the machine's load; another checkout
+is counted by running this script with ``PYTHONPATH`` at a folder laid out as the
+``plugwire`` package of that checkout.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
 import random
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -178,12 +188,45 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
+def count_one_load(folder: Path, work: Path) -> None:
+    """Load ``folder`` cold once, the only code callgrind counts (``--toggle-collect``
+    names the C function that runs it): imports, the JSON reader and the built-in
+    catalogue's first load come before, on a copy of one file of the folder."""
+    small = work / "warm-up"
+    small.mkdir(parents=True)
+    shutil.copy(sorted(folder.glob("*.json"))[-1], small)
+    os.environ["PLUGWIRE_CACHE_DIR"] = str(work / "cache-warm-up")
+    load_catalogue([Source("builtin", BUILTIN_DIR), Source("plugin", small, owner="bench")])
+    _compiled.clear()
+    gc.collect()
+    os.environ["PLUGWIRE_CACHE_DIR"] = str(work / "cache-counted")
+    sources = [Source("builtin", BUILTIN_DIR), Source("plugin", folder, owner="bench")]
+    functools.reduce(lambda _a, _b: load_catalogue(sources), [0], None)
+
+
+def cold_instructions(folder: Path, work: Path) -> float:
+    """Return the instructions of one cold load of ``folder`` (see :func:`count_one_load`)."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (Debian's package valgrind)")
+    cmd = ["valgrind", "--tool=callgrind", "--toggle-collect=functools_reduce", "--callgrind-out-file=/dev/null",
+           sys.executable, __file__, "--count-one-load", str(folder), "--work", str(work)]
+    proc = subprocess.run(cmd, env={**os.environ, "PYTHONHASHSEED": "0"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    found = [line for line in proc.stderr.splitlines() if "Collected :" in line]
+    if proc.returncode or not found:
+        raise SystemExit(f"valgrind gave no count: {proc.stderr[-500:]}")
+    return float(found[-1].split(":")[-1])
+
+
 def bench_size(size: int, real: list[dict], args, work: Path) -> None:
     rng = random.Random(args.seed + size)
     builtin = load_catalogue([Source("builtin", BUILTIN_DIR)], use_cache=False).index.endpoint_count
     folder = work / f"cat-{size}"
     total = build_folder(size, real, builtin, rng, folder)
     sources = [Source("builtin", BUILTIN_DIR), Source("plugin", folder, owner="bench")]
+    if args.instructions:
+        count = cold_instructions(folder, work / f"count-{size}")
+        print(f"\n== {total:,} endpoints ({folder.name}) ==\nload: cold, instructions (callgrind, one load) {count / 1e6:,.0f} M")
+        return
     cold_cpus, cold_walls = [], []
     for run in range(args.cold_runs):
         # a cache folder of its own each time, so that every run compiles, indexes and writes the cache
@@ -242,7 +285,13 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cold-runs", type=int, default=1, help="cold loads per size; the median is printed")
+    parser.add_argument("--instructions", action="store_true", help="count the instructions of one cold load per size (callgrind) instead")
+    parser.add_argument("--count-one-load", type=Path, help=argparse.SUPPRESS)  # the process --instructions runs under callgrind
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.count_one_load:
+        count_one_load(args.count_one_load, args.work)
+        return
     real = real_documents(OPENAPI_DIR) if OPENAPI_DIR.is_dir() else []
     print(f"real imported documents: {len(real)} ({sum(len(d['endpoints']) for d in real)} endpoints)")
     with tempfile.TemporaryDirectory(prefix="plugwire-bench-") as tmp:
