@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from plugwire.core.base.cachedir import cache_dir  # re-exported: it was defined here
 from plugwire.knowledge.index import Index
 from plugwire.knowledge.sources import (
     Conflict,
@@ -50,17 +51,6 @@ _compiled: dict[tuple, tuple[list[ProviderRecord], list[CatalogueProblem]]] = {}
 #: one look-up, not a scan of every file's entry (quadratic at a thousand files).
 _compiled_keys: dict[str, tuple] = {}
 _compiled_lock = threading.Lock()
-
-
-def cache_dir() -> Path | None:
-    """Return the folder for the pickled index, or None when caching is off."""
-    env = os.environ.get("PLUGWIRE_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    if os.environ.get("PLUGWIRE_TESTING") == "1":
-        return None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "plugwire"
 
 
 @dataclass
