@@ -92,8 +92,10 @@ def test_connections_list_loads_no_plugin_cipher_or_model(tmp_path, monkeypatch)
     code = _run_main(["connections", "list"]) + "\nassert 'plugwire.core.connections.model' not in sys.modules\n"
     loaded = _loaded_after("import sys\n" + code, tmp_path)
     # rich too: tables are drawn by core/cli/textout.py; and typer and click: written
-    # alone, `connections list` is read without them (core/cli/connections_list.py)
-    assert _with_prefix(loaded, HEAVY + ["plugwire.core.plugincore.manager", "plugwire.plugins", "rich", "typer", "click"]) == []
+    # alone, `connections list` is read without them (core/cli/connections_list.py);
+    # and filelock: the store file is read whole, without the lock (Store.all)
+    assert _with_prefix(loaded, HEAVY + ["plugwire.core.plugincore.manager", "plugwire.plugins", "rich", "typer", "click",
+                                         "filelock", "hashlib", "tempfile"]) == []
 
 
 def test_connections_list_read_plainly_prints_what_typer_prints(tmp_path, monkeypatch):

@@ -122,6 +122,60 @@ def test_store_locked_by_another_holder_times_out_with_a_clear_error(tmp_path):
     assert store.get("t", "k") == {}
 
 
+def test_all_reads_the_last_committed_state_without_the_lock(tmp_path):
+    store = Store(tmp_path / "s", lock_timeout=0.2)
+    store.put("t", "a", {"v": 1})
+    store.put("t", "b", {"v": 2})
+    holder = FileLock(str(store.path) + ".lock")
+    with holder:  # another process's transaction holds the lock
+        assert store.all("t") == {"a": {"v": 1}, "b": {"v": 2}}
+        assert store.all("none yet") == {}
+        with pytest.raises(StorageError):
+            store.get("t", "a")  # a transaction still waits for the lock
+    with store.transaction() as tx:  # inside a transaction: its own, uncommitted view
+        tx.put("t", "c", {"v": 3})
+        tx.delete("t", "a")
+        assert store.all("t") == {"b": {"v": 2}, "c": {"v": 3}}
+        assert Store(tmp_path / "s").all("t") == {"a": {"v": 1}, "b": {"v": 2}}  # not committed yet
+    assert store.all("t") == {"b": {"v": 2}, "c": {"v": 3}}
+    assert not (tmp_path / "none").exists() and Store(tmp_path / "none").all("t") == {}
+
+
+_PAIR_WRITER = textwrap.dedent(
+    """
+    import sys
+    from plugwire.core.storage.store import Store
+
+    store = Store(sys.argv[1])
+    for i in range(1, int(sys.argv[2]) + 1):
+        with store.transaction() as tx:  # two records and a growing one, always written together
+            tx.put("pair", "left", {"n": i})
+            tx.put("pair", "right", {"n": i})
+            tx.put("pair", f"extra-{i}", {"pad": "x" * (i % 97)})
+    """
+)
+
+
+def test_reads_without_the_lock_never_see_half_a_transaction(tmp_path):
+    folder = tmp_path / "s"
+    store = Store(folder)
+    writer = subprocess.Popen([sys.executable, "-c", _PAIR_WRITER, str(folder), "300"],
+                              env={**os.environ, "PLUGWIRE_TESTING": "1"})
+    seen = set()
+    try:
+        while writer.poll() is None or not seen:
+            pair = store.all("pair")
+            if not pair:
+                continue
+            n = pair["left"]["n"]
+            assert pair["right"]["n"] == n and len(pair) == n + 2, n
+            seen.add(n)
+    finally:
+        writer.wait(timeout=120)
+    assert writer.returncode == 0
+    assert store.all("pair")["left"] == {"n": 300} and len(seen) > 1
+
+
 def test_corrupt_store_file_is_reported_plainly(tmp_path):
     store = Store(tmp_path / "s")
     store.path.write_text("{not json")

@@ -10,7 +10,6 @@ for jobs.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from abc import ABC, abstractmethod
@@ -43,6 +42,8 @@ def database_url() -> str | None:
 
 def lock_file_name(name: str) -> str:
     """Return a file name for the lock ``name`` (readable, and safe whatever ``name`` holds)."""
+    import hashlib  # (not at import: ``connections list`` takes no lock)
+
     readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:60]
     return f"{readable}-{hashlib.sha256(name.encode()).hexdigest()[:12]}.lock"
 

@@ -4,6 +4,9 @@ The embedded default is TinyDB in a single JSON file in the data folder. TinyDB 
 no locking and writes in place, so this layer adds what it lacks: a file lock held
 for each transaction (several processes writing at once lose nothing), and an
 atomic write (temporary file, fsync, rename) so a crash never leaves half a file.
+Because the file is only ever replaced whole, a plain read of it is one committed
+state: :meth:`Store.all` reads it without the lock (and without importing filelock,
+which costs ``plugwire connections list`` about a third of its start-up).
 
 Records are JSON documents addressed by ``(table, key)``. Nothing above the storage
 room knows TinyDB exists: :class:`plugwire.core.storage.backend.ConfigStore` is the
@@ -14,19 +17,20 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-from filelock import FileLock, Timeout
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 
 from plugwire.core.base.errors import AlreadyExistsError, StorageError
 from plugwire.core.storage.backend import ConfigStore, lock_file_name
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 __all__ = ["Store", "StoreWatch", "Transaction", "make_data_folder"]
 
@@ -92,22 +96,11 @@ class _AtomicJSONStorage(Storage):
             self._dirty = False
 
     def _load(self) -> dict[str, Any] | None:
-        try:
-            text = self._path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        if not text.strip():
-            return None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise StorageError(
-                f"The store file {self._path} is not valid JSON ({exc}).",
-                field="PLUGWIRE_HOME",
-                fix="restore it from a backup, or point PLUGWIRE_HOME at another folder",
-            ) from None
+        return _read_file(self._path)
 
     def _replace(self, data: dict[str, Any]) -> None:
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(prefix=".plugwire-", suffix=".tmp", dir=self._path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -125,6 +118,26 @@ class _AtomicJSONStorage(Storage):
 
     def close(self) -> None:
         pass
+
+
+def _read_file(path: Path) -> dict[str, Any] | None:
+    """Return the store file's content (None when it is missing or empty).
+
+    Raises ``StorageError`` (field ``PLUGWIRE_HOME``) when it is not JSON."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StorageError(
+            f"The store file {path} is not valid JSON ({exc}).",
+            field="PLUGWIRE_HOME",
+            fix="restore it from a backup, or point PLUGWIRE_HOME at another folder",
+        ) from None
 
 
 class Transaction:
@@ -184,7 +197,7 @@ class Store(ConfigStore):
         make_data_folder(self.folder)
         self.path = self.folder / self.FILE
         self._lock_timeout = lock_timeout
-        self._file_lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        self._file_lock: FileLock | None = None  # made by the first transaction
         self._thread_lock = threading.RLock()
         self._active: Transaction | None = None
 
@@ -198,6 +211,10 @@ class Store(ConfigStore):
             if self._active is not None:  # only the thread holding the lock gets here
                 yield self._active
                 return
+            from filelock import FileLock, Timeout
+
+            if self._file_lock is None:
+                self._file_lock = FileLock(str(self.path) + ".lock", timeout=self._lock_timeout)
             try:
                 self._file_lock.acquire()
             except Timeout:
@@ -216,9 +233,22 @@ class Store(ConfigStore):
                 self._active = None
                 self._file_lock.release()
 
+    def all(self, table: str) -> dict[str, dict[str, Any]]:
+        """Return every record of ``table`` by key, as last committed, without taking
+        the lock: every write replaces the file whole (:meth:`_AtomicJSONStorage._replace`),
+        so one read of it is one committed state, the same a locked read would give. In
+        a transaction of this store (this thread's, or another thread's that this one
+        then waits for), the transaction's own view instead."""
+        if self._active is not None:
+            return super().all(table)
+        docs = (_read_file(self.path) or {}).get(table) or {}
+        return {d[_KEY]: _strip(d) for d in docs.values()}
+
     def _lock_file(self, name: str, timeout: float) -> FileLock:
         """Return the (not yet taken) lock file of ``name`` in the data folder's ``locks/``;
         a new file descriptor per call, so threads exclude each other too."""
+        from filelock import FileLock
+
         folder = self.folder / "locks"
         folder.mkdir(exist_ok=True, mode=0o700)
         return FileLock(str(folder / lock_file_name(name)), timeout=timeout, thread_local=False)
@@ -228,6 +258,8 @@ class Store(ConfigStore):
         """Hold the named lock across threads and processes: a lock file in the data
         folder's ``locks/``. Raises ``StorageError`` when it stays held past ``timeout``
         seconds (None: the store's lock timeout)."""
+        from filelock import Timeout
+
         lock = self._lock_file(name, self._lock_timeout if timeout is None else timeout)
         try:
             lock.acquire()
@@ -245,6 +277,8 @@ class Store(ConfigStore):
     def try_hold(self, name: str) -> "_HeldFile | None":
         """Take the lock file of ``name`` without waiting; None when another process holds it.
         The operating system lets it go when this process dies."""
+        from filelock import Timeout
+
         lock = self._lock_file(name, 0)
         try:
             lock.acquire()
