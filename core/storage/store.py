@@ -80,7 +80,7 @@ class _AtomicJSONStorage(Storage):
 
     def read(self) -> dict[str, Any] | None:
         if not self._loaded:
-            self._data = self._load()
+            self._data = _read_file(self._path)
             self._loaded = True
         return self._data
 
@@ -94,9 +94,6 @@ class _AtomicJSONStorage(Storage):
         if self._dirty and self._data is not None:
             self._replace(self._data)
             self._dirty = False
-
-    def _load(self) -> dict[str, Any] | None:
-        return _read_file(self._path)
 
     def _replace(self, data: dict[str, Any]) -> None:
         import tempfile
